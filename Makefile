@@ -1,0 +1,81 @@
+# fleetbridge developer commands. `make demo` and `make test` are all a newcomer needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The Lambda runtime is python3.12: find one (PATH, then pyenv) unless PYTHON312 is given.
+PYTHON312 ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12 /usr/local/bin/python3.12; do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+VENV := .venv
+SAM_VENV := .venv-sam
+PY := $(VENV)/bin/python
+SAM := $(SAM_VENV)/bin/sam
+AWS_REGION ?= us-east-1
+export AWS_DEFAULT_REGION ?= $(AWS_REGION)
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: help setup serve demo test lint format unit integration e2e validate bench build invoke clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON312)" || { echo "python3.12 not found: install it (pyenv install 3.12) or pass PYTHON312=/path/to/python3.12"; exit 1; }
+	$(PYTHON312) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@# the layer package and the repo root (local stack, bench) importable everywhere in the venv
+	echo "$(CURDIR)/layers/fleetbridge" > $(VENV)/lib/python3.12/site-packages/fleetbridge-layer.pth
+	echo "$(CURDIR)" >> $(VENV)/lib/python3.12/site-packages/fleetbridge-layer.pth
+	touch $@
+
+$(SAM_VENV)/.installed:
+	@test -n "$(PYTHON312)" || { echo "python3.12 not found"; exit 1; }
+	$(PYTHON312) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli
+	touch $@
+
+setup: $(VENV)/.installed $(SAM_VENV)/.installed ## create both virtual environments and install everything
+
+serve: $(VENV)/.installed ## start the local stack (moto, API emulator, SQS poller, vendor sandboxes)
+	$(PY) -m local.serve $(SERVE_ARGS)
+
+demo: setup ## start the local stack, seed the sandboxes, drive every flow once and print what happened
+	$(PY) -m local.demo
+
+lint: $(VENV)/.installed ## ruff check + format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+validate: $(SAM_VENV)/.installed ## sam validate --lint
+	$(SAM) validate --lint --region $(AWS_REGION)
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest tests/unit
+
+integration: $(VENV)/.installed
+	$(PY) -m pytest tests/integration
+
+e2e: $(VENV)/.installed
+	$(PY) -m pytest tests/e2e
+
+test: setup lint validate ## lint, sam validate --lint, unit + integration + e2e tests
+	$(PY) -m pytest tests
+
+bench: setup ## run every benchmark and print its figures
+	$(PY) bench/cold_start.py
+	$(MAKE) build
+
+build: $(SAM_VENV)/.installed ## sam build, then print each function's unzipped size (fails above 250 MB)
+	$(SAM) build --region $(AWS_REGION) --parallel
+	$(PY) bench/package_size.py .aws-sam/build
+
+invoke: $(VENV)/.installed ## run one function once against the local stack: make invoke FUNCTION=ApiFunction EVENT=events/api/x.json
+	$(PY) -m local.invoke $(FUNCTION) $(EVENT)
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local .pytest_cache .ruff_cache

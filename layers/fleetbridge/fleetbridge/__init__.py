@@ -1,0 +1,1 @@
+"""fleetbridge shared layer: core platform, vendor clients, flows and API routers."""

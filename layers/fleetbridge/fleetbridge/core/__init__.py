@@ -1,0 +1,1 @@
+"""Platform services every flow uses: settings, storage, queues, email, HTTP client base."""

@@ -1,0 +1,46 @@
+"""boto3 clients, created once per process and pointed at moto when running locally."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from fleetbridge.core.config import get_settings
+
+_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10
+)
+
+
+@cache
+def client(service: str) -> Any:
+    """A cached boto3 client for `service` (endpoint from settings, region from the runtime)."""
+    settings = get_settings()
+    return boto3.session.Session().client(
+        service,  # type: ignore[call-overload]
+        region_name=settings.region,
+        endpoint_url=settings.aws_endpoint_url,
+        config=_CONFIG,
+    )
+
+
+def reset_clients() -> None:
+    """Forget cached clients and settings (tests that change the environment call this)."""
+    client.cache_clear()
+    resource.cache_clear()
+    get_settings.cache_clear()
+
+
+@cache
+def resource(service: str) -> Any:
+    """A cached boto3 resource (DynamoDB tables) with the same endpoint rules as `client`."""
+    settings = get_settings()
+    return boto3.session.Session().resource(
+        service,  # type: ignore[call-overload]
+        region_name=settings.region,
+        endpoint_url=settings.aws_endpoint_url,
+        config=_CONFIG,
+    )

@@ -1,0 +1,112 @@
+"""Mappings: external id ↔ other-side id per connection, with the fingerprint last synced.
+
+A flow compares a record's fingerprint with the stored one: equal → no vendor call at all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+
+from fleetbridge.core.config import get_settings
+from fleetbridge.core.dynamo import conditional, from_item, table, to_item
+from fleetbridge.core.models import Mapping, iso, utcnow
+
+
+class MappingRepository:
+    """Mappings of one connection: `CONNECTION#<id>` / `MAP#<entity>#<external id>`.
+
+    GSI1 indexes the other side's id, so either side can be looked up.
+    """
+
+    def __init__(self, connection_id: str, table_name: str | None = None) -> None:
+        self.connection_id = connection_id
+        self._table = table(table_name or get_settings().data_table)
+
+    def _key(self, entity: str, external_id: str) -> dict[str, str]:
+        return {"pk": f"CONNECTION#{self.connection_id}", "sk": f"MAP#{entity}#{external_id}"}
+
+    def get(self, entity: str, external_id: str) -> Mapping | None:
+        """The mapping, or None when the record was never synced."""
+        item = self._table.get_item(Key=self._key(entity, str(external_id))).get("Item")
+        return Mapping.model_validate(from_item(item)) if item else None
+
+    def find_by_other_id(self, entity: str, other_id: str) -> Mapping | None:
+        """The mapping whose other-side id is `other_id`, or None."""
+        page = self._table.query(
+            IndexName="gsi1",
+            KeyConditionExpression=Key("gsi1pk").eq(
+                f"MAPOTHER#{self.connection_id}#{entity}#{other_id}"
+            ),
+        )
+        items = page["Items"]
+        return Mapping.model_validate(from_item(items[0])) if items else None
+
+    def list(self, entity: str) -> list[Mapping]:
+        """Every mapping of `entity` for this connection."""
+        found: list[Mapping] = []
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(f"CONNECTION#{self.connection_id}")
+            & Key("sk").begins_with(f"MAP#{entity}#")
+        }
+        while True:
+            page = self._table.query(**kwargs)
+            found += [Mapping.model_validate(from_item(item)) for item in page["Items"]]
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def save(self, mapping: Mapping) -> Mapping:
+        """Write `mapping` if the stored version is still `mapping.version` (0 = must be new).
+
+        Returns the stored copy (version + 1). ConflictError when another writer got there first.
+        """
+        saved = mapping.model_copy(
+            update={
+                "connection_id": self.connection_id,
+                "version": mapping.version + 1,
+                "updated_at": iso(utcnow()),
+            }
+        )
+        item = {**self._key(saved.entity, saved.external_id), **saved.model_dump()}
+        if saved.other_id:
+            item["gsi1pk"] = f"MAPOTHER#{self.connection_id}#{saved.entity}#{saved.other_id}"
+            item["gsi1sk"] = saved.external_id
+        if mapping.version == 0:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        else:
+            condition = {
+                "ConditionExpression": "version = :expected",
+                "ExpressionAttributeValues": {":expected": mapping.version},
+            }
+        with conditional(f"mapping {saved.entity}/{saved.external_id} changed concurrently"):
+            self._table.put_item(Item=to_item(item), **condition)
+        return saved
+
+    def delete(self, mapping: Mapping) -> None:
+        """Remove a mapping if it was not changed since it was read."""
+        with conditional(f"mapping {mapping.entity}/{mapping.external_id} changed concurrently"):
+            self._table.delete_item(
+                Key=self._key(mapping.entity, mapping.external_id),
+                ConditionExpression="version = :expected",
+                ExpressionAttributeValues={":expected": mapping.version},
+            )
+
+    def delete_all(self) -> int:
+        """Remove every mapping of the connection (when the connection is deleted)."""
+        removed = 0
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(f"CONNECTION#{self.connection_id}")
+            & Key("sk").begins_with("MAP#"),
+            "ProjectionExpression": "pk, sk",
+        }
+        with self._table.batch_writer() as batch:
+            while True:
+                page = self._table.query(**kwargs)
+                for item in page["Items"]:
+                    batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+                    removed += 1
+                if "LastEvaluatedKey" not in page:
+                    return removed
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -1,0 +1,128 @@
+"""The flow registry: every flow plugs into the platform the same way.
+
+A flow package builds one `Flow` and the registry imports it on first use, so a function
+that never touches a flow never pays for importing it (cold start).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from fleetbridge.core.errors import InvalidInputError
+from fleetbridge.core.models import Action, Connection
+from fleetbridge.core.queue import WorkMessage
+
+#: flow id → module that defines `FLOW`. Adding a flow = one line here + its package.
+FLOW_MODULES: dict[str, str] = {}
+
+
+class VendorCheck(BaseModel):
+    """Result of testing one vendor's credentials."""
+
+    vendor: str
+    ok: bool
+    error: str | None = None
+
+
+class PlanItem(BaseModel):
+    """One decision of a reconciliation: what would be (or was) done, and why."""
+
+    entity: str
+    action: Action
+    reason: str = ""
+    vendor_ids: dict[str, Any] = Field(default_factory=dict)
+
+
+class Plan(BaseModel):
+    """A reconciliation's decisions; with `dry_run` nothing was written."""
+
+    dry_run: bool
+    items: list[PlanItem] = Field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        """Count of items per action."""
+        counts: dict[str, int] = {}
+        for item in self.items:
+            counts[item.action] = counts.get(item.action, 0) + 1
+        return counts
+
+
+class WebhookRequest(BaseModel):
+    """The parts of an HTTP request a webhook parser needs (raw body for signatures)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    vendor: str
+    connection_id: str
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] = "POST"
+    headers: dict[str, str] = Field(default_factory=dict)
+    query: dict[str, str] = Field(default_factory=dict)
+    body: bytes = b""
+
+
+class WebhookReply(BaseModel):
+    """What the receiver answers; `messages` are enqueued before answering."""
+
+    status: int = 202
+    body: Any = None
+    content_type: str = "application/json"
+    messages: list[WorkMessage] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Everything the platform needs to know about a flow.
+
+    - `credential_fields`: required keys of `credentials` (`<vendor>_<name>`).
+    - `settings_model`: validates `settings` (pydantic; unknown keys rejected).
+    - `test_connection(connection, credentials)` → one VendorCheck per vendor.
+    - `receive_webhook(connection, credentials, request)` → verified reply (raises
+      UnauthorizedError on a bad signature, before anything else).
+    - `handle_message(connection, message)` → does the work of one queued message.
+    - `reconcile(connection, dry_run)` → the Plan (applied unless dry run).
+    """
+
+    id: str
+    title: str
+    vendors: tuple[str, ...]
+    credential_fields: tuple[str, ...]
+    settings_model: type[BaseModel]
+    test_connection: Callable[[Connection, dict[str, Any]], list[VendorCheck]]
+    handle_message: Callable[[Connection, WorkMessage], None]
+    receive_webhook: Callable[[Connection, dict[str, Any], WebhookRequest], WebhookReply] | None = (
+        None
+    )
+    reconcile: Callable[[Connection, bool], Plan] | None = None
+    optional_credential_fields: tuple[str, ...] = field(default=())
+
+
+_flows: dict[str, Flow] = {}
+
+
+def register(flow: Flow) -> Flow:
+    """Add a flow (flow modules call this at import; tests may register their own)."""
+    _flows[flow.id] = flow
+    return flow
+
+
+def get_flow(flow_id: str) -> Flow:
+    """The flow with this id, importing its module on first use."""
+    if flow_id not in _flows and flow_id in FLOW_MODULES:
+        importlib.import_module(FLOW_MODULES[flow_id])
+    try:
+        return _flows[flow_id]
+    except KeyError:
+        known = ", ".join(sorted(set(FLOW_MODULES) | set(_flows))) or "none yet"
+        raise InvalidInputError(
+            f"unknown flow {flow_id!r} (known: {known})", field="flow"
+        ) from None
+
+
+def flow_ids() -> list[str]:
+    """Every flow id that can be configured."""
+    return sorted(set(FLOW_MODULES) | set(_flows))

@@ -1,0 +1,59 @@
+"""Webhook authenticators: each checks one request and answers True/False, in constant time."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+
+_DIGESTS = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
+
+
+def verify_hmac_hex(
+    body: bytes,
+    signature: str | None,
+    secret: str,
+    *,
+    algorithm: str = "sha256",
+    hex_key: bool = False,
+) -> bool:
+    """Hex HMAC of the raw body. `hex_key`: the secret is hex and is decoded first (Onfleet)."""
+    if not signature or not secret:
+        return False
+    try:
+        key = bytes.fromhex(secret) if hex_key else secret.encode()
+    except ValueError:
+        return False
+    expected = hmac.new(key, body, _DIGESTS[algorithm]).hexdigest()
+    return hmac.compare_digest(expected, signature.strip().lower())
+
+
+def sign_hmac_hex(
+    body: bytes, secret: str, *, algorithm: str = "sha256", hex_key: bool = False
+) -> str:
+    """The signature `verify_hmac_hex` accepts (tests and sample events use it)."""
+    key = bytes.fromhex(secret) if hex_key else secret.encode()
+    return hmac.new(key, body, _DIGESTS[algorithm]).hexdigest()
+
+
+def verify_token(presented: str | None, secret: str) -> bool:
+    """A secret token carried in the URL path or query (ServiceTrade)."""
+    return bool(presented) and bool(secret) and hmac.compare_digest(str(presented), secret)
+
+
+def verify_basic(authorization: str | None, username: str, password: str) -> bool:
+    """`Authorization: Basic ...` with the expected username and password."""
+    if not authorization or not authorization.lower().startswith("basic "):
+        return False
+    try:
+        decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    expected = f"{username}:{password}"
+    return hmac.compare_digest(decoded, expected)
+
+
+def verify_api_key_header(presented: str | None, expected: str) -> bool:
+    """A static key in a header (Azuga `KEY` alerts)."""
+    return verify_token(presented, expected)
