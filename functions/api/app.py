@@ -1,1 +1,23 @@
-def lambda_handler(event, context): return {}
+"""Management API function: includes the routers; rules live in the shared layer."""
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from fleetbridge.api import connections
+from fleetbridge.api.docs import install_docs
+from fleetbridge.api.errors import install_error_handlers
+from fleetbridge.api.guard import guarded_resolve
+from fleetbridge.core.observability import logger, metrics, tracer
+
+app = APIGatewayHttpResolver(enable_validation=True)
+app.include_router(connections.router)
+install_error_handlers(app)
+install_docs(app)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return guarded_resolve(app, event, context)

@@ -85,6 +85,9 @@ class Flow:
       UnauthorizedError on a bad signature, before anything else).
     - `handle_message(connection, message)` → does the work of one queued message.
     - `reconcile(connection, dry_run)` → the Plan (applied unless dry run).
+    - `validate_on_save`: test the credentials with the vendors before saving them.
+    - `on_dead_letter(connection, message, error)`: the last retry failed (notify people once).
+    - `webhook_vendors`: vendors that call `/hooks/<vendor>/<connection id>`.
     """
 
     id: str
@@ -99,6 +102,9 @@ class Flow:
     )
     reconcile: Callable[[Connection, bool], Plan] | None = None
     optional_credential_fields: tuple[str, ...] = field(default=())
+    validate_on_save: bool = False
+    on_dead_letter: Callable[[Connection, WorkMessage, Exception], None] | None = None
+    webhook_vendors: tuple[str, ...] = field(default=())
 
 
 _flows: dict[str, Flow] = {}

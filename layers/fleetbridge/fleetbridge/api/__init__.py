@@ -1,0 +1,1 @@
+"""HTTP API: Powertools routers, error mapping and the request guard."""

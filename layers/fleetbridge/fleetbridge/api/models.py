@@ -1,0 +1,113 @@
+"""API input and output models (separate from stored records on purpose)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from fleetbridge.core.models import Action, ActivityRecord, Connection
+from fleetbridge.core.queue import DeadLetter
+from fleetbridge.core.registry import Plan, VendorCheck
+
+
+class ConnectionCreate(BaseModel):
+    """`POST /connections` body (DESIGN.md §2 connection payload)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    flow: str = Field(description="fleetio-keycafe, striven-onfleet, gpsinsight-driveri, ...")
+    name: str = Field(min_length=1, max_length=120)
+    credentials: dict[str, str] = Field(description="flat `<vendor>_<credential>` keys")
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class ConnectionPatch(BaseModel):
+    """`PATCH /connections/{id}`: only the given parts change; settings/credentials merge."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    credentials: dict[str, str] | None = None
+    settings: dict[str, Any] | None = None
+    version: int | None = Field(default=None, description="reject the change if not current")
+
+
+class ConnectionOut(BaseModel):
+    """A connection as the API shows it: credentials masked, webhook URLs spelled out."""
+
+    id: str
+    flow: str
+    name: str
+    enabled: bool
+    settings: dict[str, Any]
+    credentials: dict[str, str]
+    webhook_urls: dict[str, str]
+    version: int
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def build(
+        cls,
+        connection: Connection,
+        masked: dict[str, str],
+        webhook_vendors: tuple[str, ...],
+        base_url: str,
+    ) -> ConnectionOut:
+        """From the stored connection and its masked credentials."""
+        return cls(
+            id=connection.id,
+            flow=connection.flow,
+            name=connection.name,
+            enabled=connection.enabled,
+            settings=connection.settings,
+            credentials=masked,
+            webhook_urls={
+                vendor: f"{base_url}/hooks/{vendor}/{connection.id}" for vendor in webhook_vendors
+            },
+            version=connection.version,
+            created_at=connection.created_at,
+            updated_at=connection.updated_at,
+        )
+
+
+class ConnectionList(BaseModel):
+    items: list[ConnectionOut]
+
+
+class TestResult(BaseModel):
+    ok: bool
+    vendors: list[VendorCheck]
+
+
+class ActivityPage(BaseModel):
+    items: list[ActivityRecord]
+    next_cursor: str | None = None
+
+
+class DeadLetterList(BaseModel):
+    items: list[DeadLetter]
+
+
+class ReplayRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message_ids: list[str] | None = Field(default=None, description="omit to replay all")
+
+
+class ReplayResult(BaseModel):
+    replayed: list[str]
+
+
+class SyncQueued(BaseModel):
+    queued: bool = True
+    message_id: str
+
+
+class SyncPlan(BaseModel):
+    plan: Plan
+    summary: dict[str, int]
+
+
+ActionFilter = Action

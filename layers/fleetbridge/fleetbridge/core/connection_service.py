@@ -1,0 +1,231 @@
+"""Use cases behind the management API: configure, test, enable, sync and inspect connections.
+
+Each function takes a tenant id and plain inputs and returns stored models; the API routes only
+translate HTTP to these calls.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from fleetbridge.core.activity import ActivityLog
+from fleetbridge.core.connections import ConnectionRepository
+from fleetbridge.core.errors import ConflictError, InvalidInputError, VendorError
+from fleetbridge.core.mappings import MappingRepository
+from fleetbridge.core.models import ActivityRecord, Connection, iso, new_id, utcnow
+from fleetbridge.core.queue import (
+    DeadLetter,
+    WorkMessage,
+    list_dead_letters,
+    publish,
+    replay_dead_letters,
+)
+from fleetbridge.core.registry import Flow, Plan, VendorCheck, get_flow
+from fleetbridge.core.secrets import (
+    delete_credentials,
+    load_credentials,
+    mask_all,
+    secret_name,
+    store_credentials,
+)
+
+
+def _validate_credentials(flow: Flow, credentials: dict[str, Any], *, partial: bool) -> None:
+    allowed = set(flow.credential_fields) | set(flow.optional_credential_fields)
+    for key, value in credentials.items():
+        if key not in allowed:
+            raise InvalidInputError(
+                f"unknown credential {key!r} for flow {flow.id} (expected: "
+                f"{', '.join(sorted(allowed))})",
+                field=f"credentials.{key}",
+            )
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInputError(
+                f"credential {key!r} must be a non-empty string", field=f"credentials.{key}"
+            )
+    if not partial:
+        for key in flow.credential_fields:
+            if key not in credentials:
+                raise InvalidInputError(
+                    f"credential {key!r} is required", field=f"credentials.{key}"
+                )
+
+
+def validate_settings(flow: Flow, settings: dict[str, Any]) -> dict[str, Any]:
+    """The flow's settings model applied to `settings` (defaults filled in)."""
+    try:
+        model: BaseModel = flow.settings_model.model_validate(settings)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in ("settings", *first["loc"]))
+        raise InvalidInputError(f"{field}: {first['msg']}", field=field) from exc
+    return model.model_dump(mode="json")
+
+
+def create_connection(
+    tenant_id: str,
+    *,
+    flow_id: str,
+    name: str,
+    credentials: dict[str, Any],
+    settings: dict[str, Any],
+) -> Connection:
+    """Validate, store credentials in Secrets Manager, then store the connection."""
+    flow = get_flow(flow_id)
+    _validate_credentials(flow, credentials, partial=False)
+    clean_settings = validate_settings(flow, settings)
+    connection_id = new_id("con")
+    now = iso(utcnow())
+    draft = Connection(
+        id=connection_id,
+        tenant_id=tenant_id,
+        flow=flow.id,
+        name=name,
+        settings=clean_settings,
+        secret_arn="pending",
+        created_at=now,
+        updated_at=now,
+    )
+    if flow.validate_on_save:
+        _require_working_credentials(flow, draft, credentials)
+    arn = store_credentials(secret_name(tenant_id, connection_id), credentials)
+    return ConnectionRepository().create(draft.model_copy(update={"secret_arn": arn}))
+
+
+def _require_working_credentials(
+    flow: Flow, connection: Connection, credentials: dict[str, Any]
+) -> None:
+    for check in flow.test_connection(connection, credentials):
+        if not check.ok:
+            raise InvalidInputError(
+                f"{check.vendor} rejected the credentials: {check.error}",
+                field=f"credentials.{check.vendor}",
+            )
+
+
+def get_connection(tenant_id: str, connection_id: str) -> Connection:
+    """The tenant's connection (404 for anyone else's)."""
+    return ConnectionRepository().get_for_tenant(tenant_id, connection_id)
+
+
+def list_connections(tenant_id: str) -> list[Connection]:
+    """All of the tenant's connections."""
+    return ConnectionRepository().list_for_tenant(tenant_id)
+
+
+def masked_credentials(connection: Connection) -> dict[str, str]:
+    """The stored credentials, masked (first 2 and last 3 characters)."""
+    return mask_all(load_credentials(connection.secret_arn))
+
+
+def update_connection(
+    tenant_id: str,
+    connection_id: str,
+    *,
+    name: str | None = None,
+    credentials: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
+    expected_version: int | None = None,
+) -> Connection:
+    """Change name, settings (merged over the current ones) and/or credentials (merged)."""
+    repository = ConnectionRepository()
+    connection = repository.get_for_tenant(tenant_id, connection_id)
+    if expected_version is not None and expected_version != connection.version:
+        raise ConflictError(
+            f"connection is at version {connection.version}, not {expected_version}",
+            field="version",
+        )
+    flow = get_flow(connection.flow)
+    changes: dict[str, Any] = {}
+    if name is not None:
+        changes["name"] = name
+    if settings is not None:
+        changes["settings"] = validate_settings(flow, {**connection.settings, **settings})
+    if credentials:
+        _validate_credentials(flow, credentials, partial=True)
+        merged = {**load_credentials(connection.secret_arn), **credentials}
+        if flow.validate_on_save:
+            _require_working_credentials(flow, connection, merged)
+        store_credentials("", merged, secret_arn=connection.secret_arn)
+    return repository.save(connection.model_copy(update=changes))
+
+
+def set_enabled(tenant_id: str, connection_id: str, enabled: bool) -> Connection:
+    """Enable or disable every part of the connection at once."""
+    repository = ConnectionRepository()
+    connection = repository.get_for_tenant(tenant_id, connection_id)
+    if connection.enabled == enabled:
+        return connection
+    return repository.save(connection.model_copy(update={"enabled": enabled}))
+
+
+def delete_connection(tenant_id: str, connection_id: str) -> None:
+    """Remove the connection, its mappings and its secret (activity expires by itself)."""
+    repository = ConnectionRepository()
+    connection = repository.get_for_tenant(tenant_id, connection_id)
+    MappingRepository(connection.id).delete_all()
+    repository.delete(connection)
+    delete_credentials(connection.secret_arn)
+
+
+def test_connection(tenant_id: str, connection_id: str) -> list[VendorCheck]:
+    """Call each vendor with the stored credentials; one check per vendor."""
+    connection = get_connection(tenant_id, connection_id)
+    flow = get_flow(connection.flow)
+    credentials = load_credentials(connection.secret_arn)
+    try:
+        return flow.test_connection(connection, credentials)
+    except VendorError as exc:
+        return [VendorCheck(vendor=exc.vendor, ok=False, error=str(exc))]
+
+
+def list_activity(
+    tenant_id: str, connection_id: str, **filters: Any
+) -> tuple[list[ActivityRecord], str | None]:
+    """The connection's activity, newest first, with a cursor for the next page."""
+    connection = get_connection(tenant_id, connection_id)
+    try:
+        return ActivityLog().list(connection.id, **filters)
+    except ValueError as exc:
+        raise InvalidInputError(str(exc), field="cursor") from exc
+
+
+def dead_letters(tenant_id: str, connection_id: str) -> list[DeadLetter]:
+    """Messages of this connection that failed past their retries."""
+    connection = get_connection(tenant_id, connection_id)
+    return list_dead_letters(connection.flow, connection.id)
+
+
+def replay(tenant_id: str, connection_id: str, message_ids: list[str] | None) -> list[str]:
+    """Send the connection's dead letters (all, or the given ids) back to the work queue."""
+    connection = get_connection(tenant_id, connection_id)
+    return replay_dead_letters(
+        connection.flow, connection.id, set(message_ids) if message_ids else None
+    )
+
+
+def sync(tenant_id: str, connection_id: str, *, dry_run: bool) -> Plan | str:
+    """Dry run: the reconciliation plan, computed now, nothing written.
+
+    Otherwise the reconciliation is queued for the worker (it may take longer than an API call
+    may) and the message id is returned.
+    """
+    connection = get_connection(tenant_id, connection_id)
+    flow = get_flow(connection.flow)
+    if flow.reconcile is None:
+        raise InvalidInputError(f"flow {flow.id} has no reconciliation", field="flow")
+    if dry_run:
+        return flow.reconcile(connection, True)
+    if not connection.enabled:
+        raise ConflictError("connection is disabled: enable it before syncing", field="enabled")
+    return publish(
+        WorkMessage(
+            flow=connection.flow,
+            connection_id=connection.id,
+            kind="reconcile",
+            event_id=new_id("sync"),
+            event="manual_sync",
+        )
+    )

@@ -1,0 +1,109 @@
+"""The one queue worker: partial batch failures, idempotency per event, one notice per failure.
+
+A `<flow>_worker` function calls `process_batch` and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from fleetbridge.core import idempotency
+from fleetbridge.core.activity import ActivityLog
+from fleetbridge.core.connections import ConnectionRepository
+from fleetbridge.core.errors import NotFoundError
+from fleetbridge.core.observability import logger
+from fleetbridge.core.queue import WorkMessage
+from fleetbridge.core.registry import get_flow
+
+#: Must match the queues' RedrivePolicy maxReceiveCount in template.yaml.
+MAX_RECEIVES = int(os.environ.get("MAX_RECEIVE_COUNT", "5"))
+
+
+@cache
+def _idempotency_config() -> IdempotencyConfig:
+    return idempotency.config("[connection_id, kind, event_id]")
+
+
+@cache
+def _once() -> Callable[..., Any]:
+    """`_handle` wrapped in Powertools idempotency, built on first use (not at import)."""
+    return idempotent_function(
+        data_keyword_argument="message",
+        config=_idempotency_config(),
+        persistence_store=idempotency.persistence_layer(),
+    )(_handle)
+
+
+def _handle(message: dict[str, Any]) -> dict[str, Any]:
+    work = WorkMessage.model_validate(message)
+    connection = ConnectionRepository().get(work.connection_id)
+    if not connection.enabled:
+        logger.info("skipped: connection disabled", extra={"connection_id": connection.id})
+        return {"skipped": "connection disabled"}
+    flow = get_flow(work.flow)
+    if work.kind == "reconcile":
+        if flow.reconcile is None:
+            return {"skipped": "no reconciliation"}
+        plan = flow.reconcile(connection, False)
+        return {"reconciled": plan.summary()}
+    flow.handle_message(connection, work)
+    return {"handled": work.event_id}
+
+
+def _record_handler(record: SQSRecord) -> Any:
+    work = WorkMessage.model_validate_json(record.body)
+    logger.append_keys(connection_id=work.connection_id, event_id=work.event_id)
+    try:
+        return _once()(message=work.model_dump())
+    except NotFoundError:
+        logger.info("dropped: connection no longer exists")
+        return {"dropped": "connection deleted"}
+    except Exception as exc:
+        receives = int(record.attributes.approximate_receive_count or 1)
+        if receives >= MAX_RECEIVES:
+            _final_failure(work, exc)
+        raise
+    finally:
+        logger.remove_keys(["connection_id", "event_id"])
+
+
+def _final_failure(work: WorkMessage, error: Exception) -> None:
+    """The last retry failed: the message goes to the DLQ. Say so once, not on every retry."""
+    try:
+        connection = ConnectionRepository().get(work.connection_id)
+        ActivityLog().record(
+            connection,
+            action="failed",
+            entity=str(work.payload.get("entity", work.event)),
+            source_event=work.event or work.kind,
+            reason=f"dead_letter: {error}",
+            vendor_ids={"event_id": work.event_id},
+        )
+        hook = get_flow(work.flow).on_dead_letter
+        if hook is not None:
+            hook(connection, work, error)
+    except Exception:  # the original error matters more than a failed notice
+        logger.exception("could not record the final failure")
+
+
+def process_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Process an SQS batch; failed records are reported back and retried by SQS."""
+    _idempotency_config().register_lambda_context(context)
+    return process_partial_response(
+        event=event,
+        record_handler=_record_handler,
+        processor=BatchProcessor(event_type=EventType.SQS),
+        context=context,
+    )

@@ -1,0 +1,131 @@
+"""The vendor HTTP client base: retries, Retry-After, error mapping, paging."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from fleetbridge.core.errors import (
+    AuthError,
+    RateLimited,
+    VendorConflict,
+    VendorNotFound,
+    VendorUnavailable,
+    VendorValidationError,
+)
+from fleetbridge.core.http import VendorClient, paginate, retry_after_seconds
+
+
+class ScriptedTransport(httpx.BaseTransport):
+    """Answers with the scripted responses in order and remembers the requests."""
+
+    def __init__(self, *answers: httpx.Response | Exception) -> None:
+        self.answers = list(answers)
+        self.requests: list[httpx.Request] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def make_client(transport: ScriptedTransport, sleeps: list[float]) -> VendorClient:
+    return VendorClient("https://vendor.test/api", transport=transport, sleep=sleeps.append)
+
+
+def test_retries_5xx_then_succeeds_with_backoff_within_cap() -> None:
+    transport = ScriptedTransport(
+        httpx.Response(503), httpx.Response(502), httpx.Response(200, json={"ok": 1})
+    )
+    sleeps: list[float] = []
+    assert make_client(transport, sleeps).get_json("/x") == {"ok": 1}
+    assert len(transport.requests) == 3
+    assert len(sleeps) == 2 and all(0 <= s <= 8 for s in sleeps)
+
+
+def test_honours_retry_after_seconds_on_429() -> None:
+    transport = ScriptedTransport(
+        httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200, json=[])
+    )
+    sleeps: list[float] = []
+    make_client(transport, sleeps).get_json("/x")
+    assert sleeps == [7.0]
+
+
+def test_retry_after_is_capped() -> None:
+    assert retry_after_seconds(httpx.Response(429, headers={"Retry-After": "9999"})) == 60.0
+    assert retry_after_seconds(httpx.Response(429)) is None
+
+
+def test_gives_up_after_max_retries_with_typed_error() -> None:
+    transport = ScriptedTransport(*[httpx.Response(429) for _ in range(5)])
+    with pytest.raises(RateLimited) as caught:
+        make_client(transport, []).get_json("/x")
+    assert caught.value.status_code == 429
+    assert len(transport.requests) == 5  # first try + 4 retries
+
+
+def test_timeouts_on_get_are_retried() -> None:
+    transport = ScriptedTransport(httpx.ReadTimeout("slow"), httpx.Response(200, json={}))
+    assert make_client(transport, []).get_json("/x") == {}
+
+
+def test_read_timeout_on_post_is_not_retried_because_the_vendor_may_have_acted() -> None:
+    transport = ScriptedTransport(httpx.ReadTimeout("slow"), httpx.Response(201, json={}))
+    with pytest.raises(VendorUnavailable):
+        make_client(transport, []).request("POST", "/things", json={})
+    assert len(transport.requests) == 1
+
+
+def test_post_500_is_not_retried_but_503_is() -> None:
+    transport = ScriptedTransport(httpx.Response(500, json={"message": "boom"}))
+    with pytest.raises(VendorUnavailable):
+        make_client(transport, []).request("POST", "/things", json={})
+    transport = ScriptedTransport(httpx.Response(503), httpx.Response(201, json={"id": 1}))
+    assert make_client(transport, []).request("POST", "/things", json={}).json() == {"id": 1}
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class"),
+    [
+        (400, VendorValidationError),
+        (401, AuthError),
+        (403, AuthError),
+        (404, VendorNotFound),
+        (409, VendorConflict),
+        (422, VendorValidationError),
+    ],
+)
+def test_status_maps_to_typed_error_with_vendor_message(status: int, error_class: type) -> None:
+    transport = ScriptedTransport(
+        httpx.Response(
+            status, json={"code": "Nope", "message": "bad thing"}, headers={"X-Request-Id": "r-1"}
+        )
+    )
+    with pytest.raises(error_class) as caught:
+        make_client(transport, []).get_json("/x")
+    assert caught.value.vendor_code == "Nope"
+    assert caught.value.message == "bad thing"
+    assert caught.value.request_id == "r-1"
+
+
+def test_rate_limiter_is_consulted_on_every_attempt() -> None:
+    calls: list[int] = []
+
+    class CountingLimiter:
+        def acquire(self) -> None:
+            calls.append(1)
+
+    transport = ScriptedTransport(httpx.Response(503), httpx.Response(200, json={}))
+    client = VendorClient(
+        "https://v.test", transport=transport, rate_limiter=CountingLimiter(), sleep=lambda _: None
+    )
+    client.get_json("/x")
+    assert len(calls) == 2
+
+
+def test_paginate_walks_every_page() -> None:
+    pages = {None: ([1, 2], "b"), "b": ([3], "c"), "c": ([], None)}
+    assert list(paginate(lambda cursor: pages[cursor])) == [1, 2, 3]

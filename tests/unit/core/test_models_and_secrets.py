@@ -1,0 +1,51 @@
+"""Small pure helpers: fingerprints, masking, ids, notifier rendering, rate-limit slots."""
+
+from __future__ import annotations
+
+import time
+
+from fleetbridge.core.models import fingerprint, new_id
+from fleetbridge.core.notifier import render
+from fleetbridge.core.ratelimit import LocalRateLimiter, RateLimit
+from fleetbridge.core.secrets import mask, mask_all
+
+
+def test_fingerprint_ignores_key_order_and_changes_with_content() -> None:
+    assert fingerprint({"a": 1, "b": [1, 2]}) == fingerprint({"b": [1, 2], "a": 1})
+    assert fingerprint({"a": 1}) != fingerprint({"a": 2})
+
+
+def test_mask_shows_first_two_and_last_three_only() -> None:
+    assert mask("sk_live_1234567890") == "sk*************890"
+    assert mask("short") == "*****"
+    assert mask_all({"k": "abcdefghijkl"}) == {"k": "ab*******jkl"}
+
+
+def test_new_id_has_prefix_and_is_unique() -> None:
+    ids = {new_id("con") for _ in range(100)}
+    assert len(ids) == 100 and all(i.startswith("con_") for i in ids)
+
+
+def test_failure_email_has_text_and_escaped_html() -> None:
+    email = render(
+        "failure",
+        {
+            "entity": "<Truck 7>",
+            "reason": "x & y",
+            "details": "",
+            "flow": "f",
+            "connection_name": "Ops",
+        },
+    )
+    assert "<Truck 7>" in email.text
+    assert "&lt;Truck 7&gt;" in email.html and "<Truck 7>" not in email.html
+    assert email.subject == "[fleetbridge] f: <Truck 7> failed"
+
+
+def test_local_rate_limiter_spaces_calls_evenly() -> None:
+    limiter = LocalRateLimiter(RateLimit(requests=50, per_seconds=1))
+    started = time.monotonic()
+    for _ in range(11):
+        limiter.acquire()
+    elapsed = time.monotonic() - started
+    assert elapsed >= 10 * (1 / 50) * 1.05 * 0.95

@@ -1,0 +1,53 @@
+"""Webhook authenticators."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+from fleetbridge.core.webhook_auth import (
+    sign_hmac_hex,
+    verify_api_key_header,
+    verify_basic,
+    verify_hmac_hex,
+    verify_token,
+)
+
+BODY = b'{"id":"1","event":"vehicle_assignment_created"}'
+
+
+def test_hmac_sha256_hex_accepts_the_vendor_signature_and_rejects_others() -> None:
+    signature = hmac.new(b"s3cret", BODY, hashlib.sha256).hexdigest()
+    assert verify_hmac_hex(BODY, signature, "s3cret")
+    assert verify_hmac_hex(BODY, signature.upper(), "s3cret")
+    assert not verify_hmac_hex(BODY + b" ", signature, "s3cret")
+    assert not verify_hmac_hex(BODY, signature, "other")
+    assert not verify_hmac_hex(BODY, None, "s3cret")
+    assert not verify_hmac_hex(BODY, signature, "")
+
+
+def test_hmac_sha512_with_hex_decoded_key_like_onfleet() -> None:
+    secret = "a1b2c3d4e5f60718"
+    signature = hmac.new(bytes.fromhex(secret), BODY, hashlib.sha512).hexdigest()
+    assert verify_hmac_hex(BODY, signature, secret, algorithm="sha512", hex_key=True)
+    assert not verify_hmac_hex(BODY, signature, secret, algorithm="sha512")
+    assert not verify_hmac_hex(BODY, signature, "not-hex", algorithm="sha512", hex_key=True)
+    assert sign_hmac_hex(BODY, secret, algorithm="sha512", hex_key=True) == signature
+
+
+def test_token_and_api_key_header() -> None:
+    assert verify_token("tok", "tok")
+    assert not verify_token("tok2", "tok")
+    assert not verify_token(None, "tok")
+    assert not verify_token("", "")
+    assert verify_api_key_header("k", "k")
+
+
+def test_basic_auth() -> None:
+    good = "Basic " + base64.b64encode(b"user:pass").decode()
+    assert verify_basic(good, "user", "pass")
+    assert not verify_basic(good, "user", "other")
+    assert not verify_basic("Basic !!!notbase64", "user", "pass")
+    assert not verify_basic("Bearer x", "user", "pass")
+    assert not verify_basic(None, "user", "pass")
