@@ -18,7 +18,9 @@ from fleetbridge.core.models import Action, Connection
 from fleetbridge.core.queue import WorkMessage
 
 #: flow id → module that defines `FLOW`. Adding a flow = one line here + its package.
-FLOW_MODULES: dict[str, str] = {}
+FLOW_MODULES: dict[str, str] = {
+    "fleetio-keycafe": "fleetbridge.flows.fleetio_keycafe.flow",
+}
 
 
 class VendorCheck(BaseModel):

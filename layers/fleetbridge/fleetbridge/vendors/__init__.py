@@ -1,0 +1,1 @@
+"""One typed client per vendor. Clients know paths and models, nothing about flows."""

@@ -1,0 +1,1 @@
+"""Fleetio vehicle assignments → Keycafe key bookings. Rules: `rules.py`; docs/fleetio-keycafe.md."""

@@ -1,0 +1,161 @@
+"""The Fleetio → Keycafe flow as the platform sees it: webhook, worker, reconciliation, test."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fleetbridge.core.errors import InvalidInputError, UnauthorizedError, VendorError
+from fleetbridge.core.mappings import MappingRepository
+from fleetbridge.core.models import Connection
+from fleetbridge.core.notifier import EmailTemplate, Notifier, register_template
+from fleetbridge.core.queue import WorkMessage
+from fleetbridge.core.registry import (
+    Flow,
+    Plan,
+    VendorCheck,
+    WebhookReply,
+    WebhookRequest,
+    register,
+)
+from fleetbridge.core.secrets import load_credentials
+from fleetbridge.core.webhook_auth import verify_hmac_hex
+from fleetbridge.flows.fleetio_keycafe.reconcile import reconcile_assignments
+from fleetbridge.flows.fleetio_keycafe.settings import FleetioKeycafeSettings
+from fleetbridge.flows.fleetio_keycafe.sync import FlowContext, sync_assignment
+from fleetbridge.vendors.fleetio import FleetioClient
+from fleetbridge.vendors.keycafe import KeycafeClient
+
+FLOW_ID = "fleetio-keycafe"
+SIGNATURE_HEADER = "x-fleetio-webhook-signature"
+
+register_template(
+    "keycafe_prompt",
+    EmailTemplate(
+        subject="[fleetbridge] Create key access: $vehicle for $driver",
+        text=(
+            "Vehicle $vehicle is assigned to $driver ($driver_contact) from $start to $end "
+            "($time_zone).\nIts key '$key' is set to Prompt: create the access in Keycafe:\n"
+            "$create_link\n\nFleetio assignment $assignment_id."
+        ),
+        html=(
+            "<p>Vehicle <b>$vehicle</b> is assigned to <b>$driver</b> ($driver_contact) "
+            "from $start to $end ($time_zone).</p><p>Its key <b>$key</b> is set to Prompt: "
+            '<a href="$create_link">create the access in Keycafe</a>.</p>'
+            "<p>Fleetio assignment $assignment_id.</p>"
+        ),
+    ),
+)
+
+
+def context_for(connection: Connection, credentials: dict[str, Any] | None = None) -> FlowContext:
+    """Clients and repositories for one connection."""
+    credentials = credentials or load_credentials(connection.secret_arn)
+    return FlowContext(
+        connection=connection,
+        settings=FleetioKeycafeSettings.model_validate(connection.settings),
+        fleetio=FleetioClient.for_connection(connection, credentials),
+        keycafe=KeycafeClient.for_connection(connection, credentials),
+        mappings=MappingRepository(connection.id),
+    )
+
+
+def receive_webhook(
+    connection: Connection, credentials: dict[str, Any], request: WebhookRequest
+) -> WebhookReply:
+    """Check the signature first; then queue one message per assignment event."""
+    signature = request.headers.get(SIGNATURE_HEADER)
+    if not verify_hmac_hex(request.body, signature, credentials["fleetio_webhook_secret"]):
+        raise UnauthorizedError("bad or missing X-Fleetio-Webhook-Signature")
+    try:
+        delivery = json.loads(request.body)
+        assignment_id = int(delivery["payload"]["id"])
+        event = str(delivery["event"])
+        delivery_id = str(delivery.get("id") or f"{event}:{assignment_id}:{delivery['timestamp']}")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidInputError(
+            "not a Fleetio vehicle assignment delivery", field="payload.id"
+        ) from exc
+    events = FleetioKeycafeSettings.model_validate(connection.settings).webhook_events
+    if event not in (events.created, events.updated, events.deleted):
+        return WebhookReply(status=200, body={"ignored": f"event {event}"})
+    message = WorkMessage(
+        flow=FLOW_ID,
+        connection_id=connection.id,
+        kind="webhook",
+        event_id=delivery_id,
+        event=event,
+        payload={"assignment_id": assignment_id, "entity": f"assignment {assignment_id}"},
+    )
+    return WebhookReply(status=202, body={"accepted": 1}, messages=[message])
+
+
+def handle_message(connection: Connection, message: WorkMessage) -> None:
+    """Act on the assignment's current state (re-fetched: deliveries repeat and reorder)."""
+    assignment_id = int(message.payload["assignment_id"])
+    sync_assignment(
+        context_for(connection), assignment_id, source_event=message.event or message.kind
+    )
+
+
+def reconcile(connection: Connection, dry_run: bool) -> Plan:
+    """Daily reconciliation and `POST /sync`: fix drift between Fleetio, Keycafe and us."""
+    return reconcile_assignments(context_for(connection), dry_run=dry_run)
+
+
+def test_connection(connection: Connection, credentials: dict[str, Any]) -> list[VendorCheck]:
+    """One authenticated call to each vendor."""
+    checks = []
+    for vendor, client in (
+        ("fleetio", FleetioClient.for_connection(connection, credentials)),
+        ("keycafe", KeycafeClient.for_connection(connection, credentials)),
+    ):
+        try:
+            client.check()
+            checks.append(VendorCheck(vendor=vendor, ok=True))
+        except VendorError as exc:
+            checks.append(VendorCheck(vendor=vendor, ok=False, error=str(exc)))
+        finally:
+            client.close()
+    return checks
+
+
+def on_dead_letter(connection: Connection, message: WorkMessage, error: Exception) -> None:
+    """One email per failed delivery (not per retry)."""
+    settings = FleetioKeycafeSettings.model_validate(connection.settings)
+    Notifier().send(
+        connection,
+        settings.admin_emails,
+        "failure",
+        {
+            "entity": str(message.payload.get("entity", message.event_id)),
+            "reason": str(error),
+            "details": "The delivery is in the dead-letter queue. Fix the cause, then replay it: "
+            f"POST /connections/{connection.id}/dead-letters/replay",
+        },
+        entity=str(message.payload.get("entity", "")),
+        source_event=message.event or message.kind,
+    )
+
+
+FLOW = register(
+    Flow(
+        id=FLOW_ID,
+        title="Fleetio vehicle assignments → Keycafe key bookings",
+        vendors=("fleetio", "keycafe"),
+        credential_fields=(
+            "fleetio_api_key",
+            "fleetio_account_token",
+            "fleetio_webhook_secret",
+            "keycafe_email",
+            "keycafe_token",
+        ),
+        settings_model=FleetioKeycafeSettings,
+        test_connection=test_connection,
+        handle_message=handle_message,
+        receive_webhook=receive_webhook,
+        reconcile=reconcile,
+        on_dead_letter=on_dead_letter,
+        webhook_vendors=("fleetio",),
+    )
+)

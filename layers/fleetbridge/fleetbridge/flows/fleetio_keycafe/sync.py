@@ -1,0 +1,516 @@
+"""Carrying out the Fleetio → Keycafe decisions: read state, `decide`, apply steps, remember.
+
+Everything that talks to a vendor or a table for this flow is here; the rules are in `rules`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from fleetbridge.core.activity import ActivityLog
+from fleetbridge.core.errors import (
+    ConflictError,
+    VendorConflict,
+    VendorError,
+    VendorNotFound,
+)
+from fleetbridge.core.mappings import MappingRepository
+from fleetbridge.core.models import Connection, Mapping, iso, utcnow
+from fleetbridge.core.notifier import Notifier
+from fleetbridge.core.registry import PlanItem
+from fleetbridge.flows.fleetio_keycafe.rules import (
+    Applied,
+    Assignment,
+    Book,
+    Cancel,
+    ChangeDates,
+    ClearFields,
+    Decision,
+    Driver,
+    NotifyFailure,
+    Remind,
+    VehicleLink,
+    Window,
+    decide,
+    instructions_text,
+)
+from fleetbridge.flows.fleetio_keycafe.settings import FleetioKeycafeSettings
+from fleetbridge.vendors.fleetio import FleetioClient, VehicleAssignment
+from fleetbridge.vendors.keycafe import AccessRequest, KeycafeClient, User
+
+LINK = "vehicle_link"
+ASSIGNMENT = "assignment"
+#: A claim older than this is considered abandoned (the worker died mid-way).
+CLAIM_TIMEOUT = timedelta(minutes=5)
+USER_DIRECTORY_TTL = timedelta(minutes=5)
+
+
+Drift = Literal["missing_booking", "wrong_dates"]
+
+
+class AssignmentBusy(Exception):
+    """Another worker is applying a decision for this assignment right now: retry later."""
+
+
+@dataclass
+class FlowContext:
+    """What applying a decision needs, injectable for tests."""
+
+    connection: Connection
+    settings: FleetioKeycafeSettings
+    fleetio: FleetioClient
+    keycafe: KeycafeClient
+    mappings: MappingRepository
+    activity: ActivityLog = field(default_factory=ActivityLog)
+    notifier: Notifier = field(default_factory=Notifier)
+    clock: Callable[[], datetime] = utcnow
+
+
+# ----------------------------------------------------------------------------- reading
+def parse_time(value: str | None) -> datetime | None:
+    """Fleetio ISO 8601 → aware UTC datetime."""
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def read_link(mappings: MappingRepository, vehicle_id: int) -> VehicleLink | None:
+    """The vehicle's key link, if any."""
+    mapping = mappings.get(LINK, str(vehicle_id))
+    if mapping is None or mapping.other_id is None:
+        return None
+    return VehicleLink(
+        vehicle_id=vehicle_id,
+        key_id=int(mapping.other_id),
+        notification=mapping.data.get("notification", "automatic"),
+        key_name=mapping.data.get("key_name", ""),
+    )
+
+
+def _applied(mapping: Mapping | None) -> Applied | None:
+    if mapping is None or not mapping.data.get("status"):
+        return None
+    data = mapping.data
+    return Applied(
+        status=data["status"],
+        fingerprint=mapping.fingerprint or "",
+        updated_at=data.get("updated_at"),
+        access_id=data.get("access_id"),
+        key_id=data.get("key_id"),
+        vehicle_id=data.get("vehicle_id"),
+        contact_id=data.get("contact_id"),
+    )
+
+
+def _driver(ctx: FlowContext, record: VehicleAssignment) -> Driver | None:
+    if record.contact_id is None:
+        return None
+    contact = ctx.fleetio.get_contact(record.contact_id)
+    return Driver(
+        contact_id=contact.id,
+        name=contact.display_name,
+        email=contact.email or None,
+        mobile=contact.mobile_phone_number or None,
+    )
+
+
+def _assignment(record: VehicleAssignment) -> Assignment:
+    return Assignment(
+        id=record.id,
+        vehicle_id=record.vehicle_id,
+        vehicle_name=(
+            record.vehicle.name
+            if record.vehicle and record.vehicle.name
+            else f"vehicle {record.vehicle_id}"
+        ),
+        contact_id=record.contact_id,
+        started_at=parse_time(record.started_at),
+        ended_at=parse_time(record.ended_at),
+        updated_at=record.updated_at,
+    )
+
+
+def _gone(assignment_id: int, mapping: Mapping | None) -> Assignment:
+    vehicle_id = int(mapping.data.get("vehicle_id", 0)) if mapping else 0
+    return Assignment(
+        id=assignment_id,
+        vehicle_id=vehicle_id,
+        vehicle_name="",
+        contact_id=None,
+        started_at=None,
+        ended_at=None,
+        exists=False,
+    )
+
+
+# ----------------------------------------------------------------------------- one assignment
+def sync_assignment(
+    ctx: FlowContext,
+    assignment_id: int,
+    *,
+    source_event: str,
+    dry_run: bool = False,
+    record: VehicleAssignment | None = None,
+    drift: Drift | None = None,
+) -> PlanItem:
+    """Re-read the assignment, decide, and (unless dry run) apply and record the decision.
+
+    `record`: the assignment as just listed (reconciliation), saving a fetch. `drift`: what the
+    reconciliation found wrong in Keycafe; the decision is then taken as if nothing was booked
+    (`missing_booking`) or as if the dates had changed (`wrong_dates`).
+    """
+    mapping = ctx.mappings.get(ASSIGNMENT, str(assignment_id))
+    if record is None:
+        try:
+            record = ctx.fleetio.get_assignment(assignment_id)
+        except VendorNotFound:
+            record = None
+    if record is None:
+        assignment, link, driver = _gone(assignment_id, mapping), None, None
+    else:
+        assignment = _assignment(record)
+        link = read_link(ctx.mappings, assignment.vehicle_id)
+        driver = _driver(ctx, record)
+    applied = _applied(mapping)
+    if drift == "missing_booking":
+        applied = None
+    elif drift == "wrong_dates" and applied is not None:
+        applied = replace(applied, fingerprint="")
+    decision = decide(
+        assignment,
+        link,
+        driver,
+        applied,
+        now=ctx.clock(),
+        default_hours=ctx.settings.default_booking_hours,
+    )
+    if drift:
+        decision = replace(decision, reason=f"{drift}:{decision.reason}")
+    entity = f"assignment {assignment_id}"
+    item = PlanItem(
+        entity=entity,
+        action=decision.action,
+        reason=decision.reason,
+        vendor_ids=_ids(assignment_id, mapping, link),
+    )
+    if dry_run:
+        return item
+    if decision.status is None:  # nothing to do and nothing to remember (stale, unchanged)
+        ctx.activity.record(
+            ctx.connection,
+            action=decision.action,
+            entity=entity,
+            source_event=source_event,
+            reason=decision.reason,
+            vendor_ids=item.vendor_ids,
+        )
+        return item
+    return _apply(ctx, assignment, link, driver, mapping, decision, source_event, item)
+
+
+def _ids(assignment_id: int, mapping: Mapping | None, link: VehicleLink | None) -> dict[str, Any]:
+    ids: dict[str, Any] = {"fleetio_assignment_id": assignment_id}
+    if link:
+        ids["keycafe_key_id"] = link.key_id
+    if mapping and mapping.other_id:
+        ids["keycafe_access_id"] = int(mapping.other_id)
+    return ids
+
+
+def _claim(ctx: FlowContext, assignment_id: int, mapping: Mapping | None) -> Mapping:
+    """Mark the assignment as being worked on, so a concurrent delivery cannot book twice."""
+    now = ctx.clock()
+    if mapping and mapping.data.get("claimed_at"):
+        claimed = parse_time(mapping.data["claimed_at"])
+        if claimed and now - claimed < CLAIM_TIMEOUT:
+            raise AssignmentBusy(f"assignment {assignment_id} is being processed")
+    base = mapping or Mapping(
+        connection_id=ctx.connection.id, entity=ASSIGNMENT, external_id=str(assignment_id)
+    )
+    try:
+        return ctx.mappings.save(
+            base.model_copy(update={"data": {**base.data, "claimed_at": iso(now)}})
+        )
+    except ConflictError as exc:
+        raise AssignmentBusy(f"assignment {assignment_id} changed concurrently") from exc
+
+
+def _release(ctx: FlowContext, claimed: Mapping) -> None:
+    data = {k: v for k, v in claimed.data.items() if k != "claimed_at"}
+    ctx.mappings.save(claimed.model_copy(update={"data": data}))
+
+
+def _apply(
+    ctx: FlowContext,
+    assignment: Assignment,
+    link: VehicleLink | None,
+    driver: Driver | None,
+    mapping: Mapping | None,
+    decision: Decision,
+    source_event: str,
+    item: PlanItem,
+) -> PlanItem:
+    claimed = _claim(ctx, assignment.id, mapping)
+    data = {k: v for k, v in claimed.data.items() if k != "claimed_at"}
+    try:
+        for step in decision.steps:
+            _run_step(ctx, step, assignment, link, data)
+    except VendorError as exc:
+        if exc.retryable:
+            _release(ctx, claimed)
+            raise
+        # The vendor refused this content: record it, tell the admins, retry only on change.
+        reason = f"vendor_rejected: {exc}"
+        ctx.mappings.save(
+            claimed.model_copy(
+                update={
+                    "fingerprint": decision.fingerprint,
+                    "data": {
+                        **data,
+                        "status": "failed",
+                        "last_error": str(exc),
+                        "updated_at": assignment.updated_at,
+                    },
+                }
+            )
+        )
+        _notify_failure(ctx, assignment, str(exc), source_event)
+        ctx.activity.record(
+            ctx.connection,
+            action="failed",
+            entity=item.entity,
+            source_event=source_event,
+            reason=reason,
+            vendor_ids=item.vendor_ids,
+        )
+        return item.model_copy(update={"action": "failed", "reason": reason})
+    except Exception:
+        _release(ctx, claimed)
+        raise
+    data.update(
+        status=decision.status,
+        updated_at=assignment.updated_at,
+        last_error=None,
+        vehicle_id=assignment.vehicle_id,
+        contact_id=assignment.contact_id,
+        key_id=link.key_id if link else data.get("key_id"),
+    )
+    access_id = data.get("access_id")
+    ctx.mappings.save(
+        claimed.model_copy(
+            update={
+                "other_id": str(access_id) if access_id else None,
+                "fingerprint": decision.fingerprint,
+                "data": data,
+            }
+        )
+    )
+    vendor_ids = {k: v for k, v in item.vendor_ids.items() if k != "keycafe_access_id"}
+    if access_id:
+        vendor_ids["keycafe_access_id"] = int(access_id)
+    ctx.activity.record(
+        ctx.connection,
+        action=decision.action,
+        entity=item.entity,
+        source_event=source_event,
+        reason=decision.reason,
+        vendor_ids=vendor_ids,
+    )
+    return item.model_copy(update={"vendor_ids": vendor_ids})
+
+
+# ----------------------------------------------------------------------------- steps
+def _run_step(
+    ctx: FlowContext,
+    step: Any,
+    assignment: Assignment,
+    link: VehicleLink | None,
+    data: dict[str, Any],
+) -> None:
+    """Carry out one step, keeping `data` (the mapping's record of the booking) in step."""
+    keys = ctx.settings.custom_fields
+    if isinstance(step, Cancel):
+        # Already cancelled or gone in Keycafe: the goal is reached either way.
+        with suppress(VendorNotFound, VendorConflict):
+            ctx.keycafe.cancel_access(step.access_id)
+        data.update(access_id=None)
+        return
+    if isinstance(step, ClearFields):
+        ctx.fleetio.update_custom_fields(
+            assignment.id, {keys.instructions: "", keys.link: "", keys.code: ""}
+        )
+        data.update(booking_code=None, checkin_link=None)
+        return
+    if isinstance(step, Book):
+        access = ctx.keycafe.create_access(_access_request(ctx, step))
+        data.update(
+            access_id=access.id,
+            booking_code=access.booking_code,
+            checkin_link=access.checkin_link,
+            window_start=iso(step.window.start),
+            window_end=iso(step.window.end),
+        )
+        _write_fields(ctx, assignment, link, data, step.window)
+        return
+    if isinstance(step, ChangeDates):
+        ctx.keycafe.update_access(
+            step.access_id, _dates(step.window, ctx.settings.time_zone) | {"name": step.name}
+        )
+        data.update(window_start=iso(step.window.start), window_end=iso(step.window.end))
+        _write_fields(ctx, assignment, link, data, step.window)
+        return
+    if isinstance(step, Remind):
+        _remind(ctx, assignment, link, step)
+        return
+    if isinstance(step, NotifyFailure):
+        _notify_failure(ctx, assignment, step.reason, "rules")
+        return
+    raise TypeError(f"unknown step {step!r}")
+
+
+def _dates(window: Window, time_zone: str) -> dict[str, str]:
+    zone = ZoneInfo(time_zone)
+    start, end = window.start.astimezone(zone), window.end.astimezone(zone)
+    return {
+        "accessStartDate": start.strftime("%Y-%m-%d"),
+        "accessStartTime": start.strftime("%H:%M"),
+        "accessEndDate": end.strftime("%Y-%m-%d"),
+        "accessEndTime": end.strftime("%H:%M"),
+    }
+
+
+def _access_request(ctx: FlowContext, step: Book) -> AccessRequest:
+    user = find_keycafe_user(ctx, step.driver)
+    if user is not None:
+        who: dict[str, Any] = {"id": user.id}
+    elif step.driver.email:
+        who = {"email": step.driver.email}
+    else:
+        who = {"mobile": step.driver.mobile}
+    dates = _dates(step.window, ctx.settings.time_zone)
+    return AccessRequest(
+        user=who,
+        key={"id": step.key_id},
+        access_start_date=dates["accessStartDate"],
+        access_start_time=dates["accessStartTime"],
+        access_end_date=dates["accessEndDate"],
+        access_end_time=dates["accessEndTime"],
+        time_zone=ctx.settings.time_zone,
+        name=step.name,
+        suppress_guest_notifications=False,  # Keycafe sends the driver the instructions
+    )
+
+
+def _write_fields(
+    ctx: FlowContext,
+    assignment: Assignment,
+    link: VehicleLink | None,
+    data: dict[str, Any],
+    window: Window,
+) -> None:
+    keys = ctx.settings.custom_fields
+    mapping = ctx.mappings.get(LINK, str(assignment.vehicle_id))
+    location = mapping.data.get("key_location") if mapping else None
+    text = instructions_text(
+        key_name=link.key_name if link else "",
+        location=location,
+        code=data.get("booking_code"),
+        link=data.get("checkin_link"),
+        window=window,
+        time_zone=ctx.settings.time_zone,
+    )
+    ctx.fleetio.update_custom_fields(
+        assignment.id,
+        {
+            keys.instructions: text,
+            keys.link: data.get("checkin_link") or "",
+            keys.code: data.get("booking_code") or "",
+        },
+    )
+
+
+# ----------------------------------------------------------------------------- Keycafe users
+_user_directory: dict[str, tuple[datetime, dict[str, User]]] = {}
+
+
+def find_keycafe_user(ctx: FlowContext, driver: Driver) -> User | None:
+    """The driver's Keycafe account: by email, else by mobile phone.
+
+    The account's user list is read once and cached for a few minutes, so a burst of bookings
+    costs one Keycafe call per 50 users instead of one per booking.
+    """
+    directory = _directory(ctx)
+    if driver.email and driver.email.lower() in directory:
+        return directory[driver.email.lower()]
+    if driver.mobile and _digits(driver.mobile) in directory:
+        return directory[_digits(driver.mobile)]
+    return None
+
+
+def _digits(phone: str) -> str:
+    return "".join(ch for ch in phone if ch.isdigit())[-10:]
+
+
+def _directory(ctx: FlowContext) -> dict[str, User]:
+    cache_key = ctx.connection.id
+    now = ctx.clock()
+    cached = _user_directory.get(cache_key)
+    if cached and now - cached[0] < USER_DIRECTORY_TTL:
+        return cached[1]
+    directory: dict[str, User] = {}
+    for user in ctx.keycafe.iter_users():
+        if user.email:
+            directory[user.email.lower()] = user
+        if user.mobile:
+            directory[_digits(user.mobile)] = user
+    _user_directory[cache_key] = (now, directory)
+    return directory
+
+
+# ----------------------------------------------------------------------------- emails
+def _remind(
+    ctx: FlowContext, assignment: Assignment, link: VehicleLink | None, step: Remind
+) -> None:
+    zone = ZoneInfo(ctx.settings.time_zone)
+    ctx.notifier.send(
+        ctx.connection,
+        ctx.settings.admin_emails,
+        "keycafe_prompt",
+        {
+            "vehicle": assignment.vehicle_name,
+            "driver": step.driver.name,
+            "driver_contact": step.driver.email or step.driver.mobile or "",
+            "start": step.window.start.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            "end": step.window.end.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            "time_zone": ctx.settings.time_zone,
+            "key": link.key_name if link else str(step.key_id),
+            "create_link": f"{ctx.settings.keycafe_dashboard_url}/keys/{step.key_id}",
+            "assignment_id": assignment.id,
+        },
+        entity=f"assignment {assignment.id}",
+        source_event="prompt_reminder",
+    )
+
+
+def _notify_failure(
+    ctx: FlowContext, assignment: Assignment, reason: str, source_event: str
+) -> None:
+    ctx.notifier.send(
+        ctx.connection,
+        ctx.settings.admin_emails,
+        "failure",
+        {
+            "entity": f"Fleetio assignment {assignment.id} ({assignment.vehicle_name})",
+            "reason": reason,
+            "details": "Fix the cause in Fleetio or Keycafe; the next change of the assignment or "
+            "the daily reconciliation tries again.",
+        },
+        entity=f"assignment {assignment.id}",
+        source_event=source_event,
+    )

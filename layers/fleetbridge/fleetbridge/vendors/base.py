@@ -1,0 +1,24 @@
+"""What every vendor client needs from a connection: base URL and a shared rate limiter."""
+
+from __future__ import annotations
+
+import hashlib
+
+from fleetbridge.core.config import get_settings
+from fleetbridge.core.models import Connection
+from fleetbridge.core.ratelimit import RateLimit, RateLimiter, limiter_for
+
+
+def base_url(vendor: str, connection: Connection | None) -> str:
+    """The connection's `settings.base_urls[vendor]`, else the environment's URL for the vendor."""
+    overrides = (connection.settings.get("base_urls") if connection else None) or {}
+    return get_settings().vendor_url(vendor, overrides)
+
+
+def account_limiter(vendor: str, account: str, limit: RateLimit) -> RateLimiter:
+    """The rate limiter shared by every process calling `vendor` for this account.
+
+    The account identity is hashed: limiter keys end up in DynamoDB and must not hold secrets.
+    """
+    digest = hashlib.sha256(account.encode()).hexdigest()[:16]
+    return limiter_for(f"{vendor}:{digest}", limit)
