@@ -4,7 +4,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from fleetbridge.api import connections
+from fleetbridge.api import connections, fleetio_keycafe
 from fleetbridge.api.docs import install_docs
 from fleetbridge.api.errors import install_error_handlers
 from fleetbridge.api.guard import guarded_resolve
@@ -12,6 +12,7 @@ from fleetbridge.core.observability import logger, metrics, tracer
 
 app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(connections.router)
+app.include_router(fleetio_keycafe.router)
 install_error_handlers(app)
 install_docs(app)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
@@ -78,7 +78,7 @@ def patch_connection(connection_id: str, body: Annotated[ConnectionPatch, Body()
 
 
 @router.delete("/connections/<connection_id>", summary="Delete a connection", tags=["connections"])
-def delete_connection(connection_id: str) -> Response:
+def delete_connection(connection_id: str) -> Response[None]:
     service.delete_connection(_tenant_id(), connection_id)
     return Response(status_code=204, body="")
 
@@ -106,11 +106,13 @@ def disable(connection_id: str) -> ConnectionOut:
 @router.post("/connections/<connection_id>/sync", summary="Reconcile now", tags=["connections"])
 def sync(
     connection_id: str, dry_run: Annotated[bool, Query()] = True
-) -> SyncPlan | tuple[SyncQueued, int]:
+) -> Response[SyncPlan | SyncQueued]:
+    """Dry run (default): 200 with the plan. Otherwise 202: the reconciliation is queued."""
     outcome = service.sync(_tenant_id(), connection_id, dry_run=dry_run)
     if isinstance(outcome, Plan):
-        return SyncPlan(plan=outcome, summary=outcome.summary())
-    return SyncQueued(message_id=outcome), 202
+        body: SyncPlan | SyncQueued = SyncPlan(plan=outcome, summary=outcome.summary())
+        return Response(200, content_types.APPLICATION_JSON, body)
+    return Response(202, content_types.APPLICATION_JSON, SyncQueued(message_id=outcome))
 
 
 @router.get(

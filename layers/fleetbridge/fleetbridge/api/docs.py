@@ -26,7 +26,7 @@ def install_docs(app: APIGatewayHttpResolver) -> None:
     )
 
     @app.get("/openapi.json", include_in_schema=False)
-    def openapi() -> Response:
+    def openapi() -> Response[str]:
         schema = app.get_openapi_json_schema(
             title=TITLE,
             version=VERSION,

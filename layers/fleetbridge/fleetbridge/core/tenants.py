@@ -36,6 +36,13 @@ class TenantRepository:
     def issue_api_key(self, tenant_id: str) -> str:
         """A new API key for `tenant_id` (several may be valid at once, for rotation)."""
         api_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+        self.register_api_key(tenant_id, api_key)
+        return api_key
+
+    def register_api_key(self, tenant_id: str, api_key: str) -> None:
+        """Accept a key chosen elsewhere (imports, sample events); it must carry the prefix."""
+        if not api_key.startswith(API_KEY_PREFIX):
+            raise ValueError(f"API keys start with {API_KEY_PREFIX}")
         self._table.put_item(
             Item={
                 "pk": f"APIKEY#{hash_api_key(api_key)}",
@@ -44,7 +51,6 @@ class TenantRepository:
                 "created_at": iso(utcnow()),
             }
         )
-        return api_key
 
     def authenticate(self, api_key: str) -> Tenant | None:
         """The tenant owning `api_key`, or None."""

@@ -1,0 +1,13 @@
+"""Daily schedule: queue a reconciliation for every enabled Fleetio → Keycafe connection."""
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from fleetbridge.core.observability import logger, metrics, tracer
+from fleetbridge.core.scheduler import queue_reconciliations
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return queue_reconciliations("fleetio-keycafe", source=event.get("id", "schedule"))

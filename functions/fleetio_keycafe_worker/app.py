@@ -1,0 +1,13 @@
+"""Fleetio → Keycafe queue worker: one idempotent decision per queued delivery."""
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from fleetbridge.core.observability import logger, metrics, tracer
+from fleetbridge.core.worker import process_batch
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return process_batch(event, context)

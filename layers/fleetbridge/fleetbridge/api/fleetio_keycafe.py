@@ -1,0 +1,115 @@
+"""Fleetio → Keycafe resources under `/connections/{id}/…`: vehicles, keys and key links."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel, ConfigDict
+
+from fleetbridge.core.connection_service import get_connection
+from fleetbridge.core.errors import InvalidInputError
+from fleetbridge.core.models import Connection, Tenant
+from fleetbridge.flows.fleetio_keycafe import links
+from fleetbridge.flows.fleetio_keycafe.flow import FLOW_ID, context_for
+from fleetbridge.flows.fleetio_keycafe.links import LinkOut, VehicleOut
+from fleetbridge.flows.fleetio_keycafe.settings import Notification
+
+router = APIGatewayHttpRouter()
+TAG = ["fleetio-keycafe"]
+
+
+class LinkRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key_id: int
+    notification: Notification = "automatic"
+
+
+class NotificationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    notification: Notification
+
+
+class VehiclePage(BaseModel):
+    items: list[VehicleOut]
+    next_cursor: str | None = None
+
+
+class KeyPage(BaseModel):
+    items: list[dict[str, Any]]
+    next_page: int | None = None
+
+
+def _connection(connection_id: str) -> Connection:
+    tenant: Tenant = router.context["tenant"]
+    connection = get_connection(tenant.id, connection_id)
+    if connection.flow != FLOW_ID:
+        raise InvalidInputError(f"connection {connection_id} is not a {FLOW_ID} connection")
+    return connection
+
+
+@router.get(
+    "/connections/<connection_id>/vehicles", summary="Fleetio vehicles and their keys", tags=TAG
+)
+def vehicles(
+    connection_id: str,
+    query: Annotated[str | None, Query(description="name contains")] = None,
+    cursor: Annotated[str | None, Query()] = None,
+    per_page: Annotated[int, Query(ge=2, le=100)] = 50,
+) -> VehiclePage:
+    connection = _connection(connection_id)
+    ctx = context_for(connection)
+    items, next_cursor = links.list_vehicles(
+        connection, ctx.fleetio, query=query, cursor=cursor, per_page=per_page
+    )
+    return VehiclePage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/connections/<connection_id>/keys", summary="Search Keycafe keys by name", tags=TAG)
+def keys(
+    connection_id: str,
+    query: Annotated[str, Query()] = "",
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> KeyPage:
+    ctx = context_for(_connection(connection_id))
+    items, next_page = links.search_keys(ctx.keycafe, query, page)
+    return KeyPage(items=items, next_page=next_page)
+
+
+@router.put(
+    "/connections/<connection_id>/vehicles/<vehicle_id>/link", summary="Link a key", tags=TAG
+)
+def put_link(connection_id: str, vehicle_id: int, body: Annotated[LinkRequest, Body()]) -> LinkOut:
+    connection = _connection(connection_id)
+    ctx = context_for(connection)
+    return links.link_key(
+        connection,
+        ctx.fleetio,
+        ctx.keycafe,
+        vehicle_id=vehicle_id,
+        key_id=body.key_id,
+        notification=body.notification,
+    )
+
+
+@router.patch(
+    "/connections/<connection_id>/vehicles/<vehicle_id>/link",
+    summary="Automatic or prompt",
+    tags=TAG,
+)
+def patch_link(
+    connection_id: str, vehicle_id: int, body: Annotated[NotificationRequest, Body()]
+) -> LinkOut:
+    return links.set_notification(_connection(connection_id), vehicle_id, body.notification)
+
+
+@router.delete(
+    "/connections/<connection_id>/vehicles/<vehicle_id>/link", summary="Unlink", tags=TAG
+)
+def delete_link(connection_id: str, vehicle_id: int) -> Response[None]:
+    links.unlink(_connection(connection_id), vehicle_id)
+    return Response(status_code=204, body="")
