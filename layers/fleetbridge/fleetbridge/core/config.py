@@ -45,6 +45,8 @@ class Settings(BaseModel):
     queues: dict[str, QueuePair] = Field(default_factory=dict)
     vendor_urls: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_VENDOR_URLS))
     local: bool = False
+    #: retries of one vendor call (429/5xx/timeouts) before the error reaches the worker
+    http_max_retries: int = 4
 
     def vendor_url(self, vendor: str, overrides: dict[str, str] | None = None) -> str:
         """Base URL for `vendor`: a connection's override first, then the environment's."""
@@ -75,4 +77,5 @@ def get_settings() -> Settings:
         queues=_json_env("FLEETBRIDGE_QUEUES"),
         vendor_urls=vendor_urls,
         local=env.get("FLEETBRIDGE_LOCAL", "").lower() == "true",
+        http_max_retries=int(env.get("FLEETBRIDGE_HTTP_MAX_RETRIES", "4")),
     )

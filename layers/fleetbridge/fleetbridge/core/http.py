@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel
 
+from fleetbridge.core.config import get_settings
 from fleetbridge.core.errors import (
     AuthError,
     RateLimited,
@@ -62,7 +63,7 @@ class VendorClient:
         headers: dict[str, str] | None = None,
         rate_limiter: RateLimiter | None = None,
         timeout: float = 10.0,
-        max_retries: int = 4,
+        max_retries: int | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -74,7 +75,7 @@ class VendorClient:
             transport=transport,
         )
         self._rate_limiter = rate_limiter
-        self._max_retries = max_retries
+        self._max_retries = get_settings().http_max_retries if max_retries is None else max_retries
         self._sleep = sleep
 
     def close(self) -> None:

@@ -104,6 +104,7 @@ def process_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, An
     return process_partial_response(
         event=event,
         record_handler=_record_handler,
-        processor=BatchProcessor(event_type=EventType.SQS),
+        # every record failing is still a partial-batch answer: SQS retries each one
+        processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
         context=context,
     )

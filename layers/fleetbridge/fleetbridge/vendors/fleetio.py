@@ -57,6 +57,11 @@ class Summary(FleetioModel):
     name: str | None = None
 
 
+class ContactSummary(Summary):
+    email: str | None = None
+    mobile_phone_number: str | None = None
+
+
 class VehicleAssignment(FleetioModel):
     id: int
     vehicle_id: int
@@ -67,7 +72,7 @@ class VehicleAssignment(FleetioModel):
     future: bool | None = None
     comments: str | None = None
     custom_fields: dict[str, Any] = Field(default_factory=dict)
-    contact: Summary | None = None
+    contact: ContactSummary | None = None
     vehicle: Summary | None = None
     created_at: str | None = None
     updated_at: str | None = None

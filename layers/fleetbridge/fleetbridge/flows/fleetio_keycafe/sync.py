@@ -109,14 +109,21 @@ def _applied(mapping: Mapping | None) -> Applied | None:
 
 
 def _driver(ctx: FlowContext, record: VehicleAssignment) -> Driver | None:
+    """The assignment's contact: the embedded summary when it has the contact details, else
+    one Fleetio read."""
     if record.contact_id is None:
         return None
-    contact = ctx.fleetio.get_contact(record.contact_id)
+    embedded = record.contact
+    if embedded is not None and "email" in embedded.model_fields_set:
+        name, email, mobile = embedded.name, embedded.email, embedded.mobile_phone_number
+    else:
+        contact = ctx.fleetio.get_contact(record.contact_id)
+        name, email, mobile = contact.display_name, contact.email, contact.mobile_phone_number
     return Driver(
-        contact_id=contact.id,
-        name=contact.display_name,
-        email=contact.email or None,
-        mobile=contact.mobile_phone_number or None,
+        contact_id=record.contact_id,
+        name=name or f"contact {record.contact_id}",
+        email=email or None,
+        mobile=mobile or None,
     )
 
 

@@ -1,0 +1,98 @@
+"""Fault injection for the vendor sandboxes (``POST /_sandbox/<vendor>/faults``)."""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+PROBABILITY_KEYS = ("status_429", "status_5xx", "timeout")
+
+
+class FaultConfigError(ValueError):
+    """The faults body is not valid."""
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    """Probabilities (0..1) of each fault per request, plus fixed latency and timeout hold."""
+
+    status_429: float = 0.0
+    status_5xx: float = 0.0
+    timeout: float = 0.0
+    latency_ms: float = 0.0
+    timeout_ms: float = 5000.0
+    seed: int | None = None
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> FaultConfig:
+        """Validate a control-interface body; ``{}`` gives the no-fault configuration."""
+        unknown = set(body) - {*PROBABILITY_KEYS, "latency_ms", "timeout_ms", "seed"}
+        if unknown:
+            raise FaultConfigError(f"unknown fault keys: {sorted(unknown)}")
+        values: dict[str, Any] = {}
+        for key in PROBABILITY_KEYS:
+            value = body.get(key, 0)
+            if not _is_number(value) or not 0 <= value <= 1:
+                raise FaultConfigError(f"{key} must be a probability between 0 and 1")
+            values[key] = float(value)
+        if sum(values.values()) > 1:
+            raise FaultConfigError("the probabilities must add up to at most 1")
+        for key, default in (("latency_ms", 0.0), ("timeout_ms", 5000.0)):
+            value = body.get(key, default)
+            if not _is_number(value) or value < 0:
+                raise FaultConfigError(f"{key} must be a non-negative number")
+            values[key] = float(value)
+        seed = body.get("seed")
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+            raise FaultConfigError("seed must be an integer")
+        return cls(seed=seed, **values)
+
+    def to_json(self) -> dict[str, Any]:
+        """The configuration as the control interface shows it."""
+        return {
+            "status_429": self.status_429,
+            "status_5xx": self.status_5xx,
+            "timeout": self.timeout,
+            "latency_ms": self.latency_ms,
+            "timeout_ms": self.timeout_ms,
+            "seed": self.seed,
+        }
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class FaultInjector:
+    """Rolls one die per vendor request; deterministic when the config has a seed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.config = FaultConfig()
+        self._rng = random.Random()
+
+    def configure(self, config: FaultConfig) -> None:
+        """Replace the configuration (and reseed the generator)."""
+        with self._lock:
+            self.config = config
+            self._rng = random.Random(config.seed)
+
+    def reset(self) -> None:
+        """No faults."""
+        self.configure(FaultConfig())
+
+    def roll(self) -> str | None:
+        """The fault for this request: ``"status_429"``, ``"status_5xx"``, ``"timeout"`` or None."""
+        with self._lock:
+            config = self.config
+            if not (config.status_429 or config.status_5xx or config.timeout):
+                return None
+            draw = self._rng.random()
+        edge = 0.0
+        for key in PROBABILITY_KEYS:
+            edge += getattr(config, key)
+            if draw < edge:
+                return key
+        return None

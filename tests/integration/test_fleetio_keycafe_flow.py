@@ -1,0 +1,457 @@
+"""Fleetio → Keycafe end to end inside one process: sandbox webhook → webhook handler → SQS
+(moto) → worker handler → Keycafe and Fleetio sandboxes. One test per rule of the issue."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+
+from tests.integration.conftest import FLEETIO_KEYCAFE_CREDENTIALS, Api
+from tests.support.events import http_event, sqs_event
+from tests.support.lambdas import invoke
+
+FLEETIO_HEADERS = {
+    "Authorization": "Token sandbox-fleetio-key",
+    "Account-Token": "sandbox-fleetio-account",
+}
+SECRET = FLEETIO_KEYCAFE_CREDENTIALS["fleetio_webhook_secret"]
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Harness:
+    """Drives one connection: Fleetio changes, webhook deliveries, the worker, and reads state."""
+
+    def __init__(
+        self, api: Api, sandbox: httpx.Client, aws: dict[str, Any], connection: dict[str, Any]
+    ):
+        self.api, self.sandbox, self.aws = api, sandbox, aws
+        self.connection_id = connection["id"]
+        self.sqs = boto3.client("sqs", region_name="us-east-1")
+        self.delivered: set[str] = set()
+
+    # ---------------------------------------------------------------- Fleetio side
+    def fleetio(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
+        response = self.sandbox.request(
+            method, f"/fleetio/api{path}", json=body, headers=FLEETIO_HEADERS
+        )
+        response.raise_for_status()
+        return response.json() if response.content else {}
+
+    def assign(
+        self,
+        vehicle_id: int = 1,
+        contact_id: int = 7,
+        hours: tuple[int, int] | None = (2, 10),
+    ) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        body: dict[str, Any] = {"vehicle_id": vehicle_id, "contact_id": contact_id}
+        if hours:
+            body.update(
+                started_at=iso(now + timedelta(hours=hours[0])),
+                ended_at=iso(now + timedelta(hours=hours[1])),
+            )
+        return self.fleetio("POST", "/v1/vehicle_assignments", body)
+
+    def assignment(self, assignment_id: int) -> dict[str, Any]:
+        return self.fleetio("GET", f"/v1/vehicle_assignments/{assignment_id}")
+
+    # ---------------------------------------------------------------- deliveries and worker
+    def deliveries(self) -> list[dict[str, Any]]:
+        return self.sandbox.get("/_sandbox/fleetio/webhook-deliveries").json()["deliveries"]
+
+    def post_hook(self, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+        event = http_event(
+            "POST",
+            f"/hooks/fleetio/{self.connection_id}",
+            raw_body=body,
+            headers=headers,
+            route_key="POST /hooks/fleetio/{connection_id}",
+            path_parameters={"connection_id": self.connection_id},
+        )
+        return invoke("fleetio_webhook", event)
+
+    def deliver_new(self) -> list[dict[str, Any]]:
+        """Hand every new sandbox delivery to our webhook function, as Fleetio would."""
+        answers = []
+        for delivery in self.deliveries():
+            if delivery["id"] in self.delivered:
+                continue
+            self.delivered.add(delivery["id"])
+            answers.append(self.post_hook(delivery["body"].encode(), delivery["headers"]))
+        return answers
+
+    def queued(self) -> int:
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=self.aws["queues"]["FleetioKeycafeQueue"],
+            AttributeNames=["ApproximateNumberOfMessages"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"])
+
+    def work(self) -> list[dict[str, Any]]:
+        """Run the worker over everything queued (like the SQS event source)."""
+        results = []
+        url = self.aws["queues"]["FleetioKeycafeQueue"]
+        while True:
+            messages = self.sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]
+            ).get("Messages", [])
+            if not messages:
+                return results
+            event = sqs_event([json.loads(m["Body"]) for m in messages])
+            for record, message in zip(event["Records"], messages, strict=True):
+                record["messageId"] = message["MessageId"]
+            result = invoke("fleetio_keycafe_worker", event)
+            failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+            for message in messages:
+                if message["MessageId"] not in failed:
+                    self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            results.append(result)
+            if failed:
+                return results
+
+    def sync(self) -> None:
+        self.deliver_new()
+        self.work()
+
+    # ---------------------------------------------------------------- reading results
+    def accesses(self) -> list[dict[str, Any]]:
+        return self.sandbox.get("/_sandbox/keycafe/state").json()["accesses"]
+
+    def active_accesses(self) -> list[dict[str, Any]]:
+        return [a for a in self.accesses() if a["status"] == "ACTIVE"]
+
+    def activity(self, **query: str) -> list[dict[str, Any]]:
+        return self.api("GET", f"/connections/{self.connection_id}/activity", query=query)[1][
+            "items"
+        ]
+
+
+def emails() -> list[Any]:
+    from moto.ses.models import ses_backends
+
+    return list(ses_backends["123456789012"]["us-east-1"].sent_messages)
+
+
+@pytest.fixture
+def flow(
+    api: Api,
+    sandbox: httpx.Client,
+    aws: dict[str, Any],
+    make_connection: Callable[..., dict[str, Any]],
+) -> Harness:
+    """Sandboxes seeded with one van, its key, two drivers; the van linked (automatic)."""
+    sandbox.post(
+        "/_sandbox/fleetio/seed",
+        json={
+            "vehicles": [
+                {"id": 1, "name": "Van 1"},
+                {"id": 2, "name": "Van 2"},
+                {"id": 3, "name": "Truck 3"},
+            ],
+            "contacts": [
+                {
+                    "id": 7,
+                    "first_name": "Dana",
+                    "last_name": "Driver",
+                    "email": "dana@example.com",
+                    "mobile_phone_number": "+1 555 0100",
+                },
+                {"id": 8, "first_name": "Eli", "last_name": "Other", "email": "eli@example.com"},
+                {"id": 9, "first_name": "Nobody", "last_name": "Reachable"},
+            ],
+            "webhooks": [
+                {
+                    "url": "http://127.0.0.1:9/unused",
+                    "secret": SECRET,
+                    "events": [
+                        "vehicle_assignment_created",
+                        "vehicle_assignment_updated",
+                        "vehicle_assignment_deleted",
+                    ],
+                }
+            ],
+        },
+    ).raise_for_status()
+    sandbox.post(
+        "/_sandbox/keycafe/seed",
+        json={
+            "keys": [
+                {
+                    "id": 100,
+                    "name": "Van 1 key",
+                    "keycafeLocation": {"id": 1, "name": "Depot North box"},
+                },
+                {"id": 200, "name": "Van 2 key"},
+            ],
+            "users": [
+                {
+                    "id": 501,
+                    "email": "dana@example.com",
+                    "mobile": "+15550100",
+                    "firstName": "Dana",
+                    "lastName": "Driver",
+                }
+            ],
+        },
+    ).raise_for_status()
+    connection = make_connection()
+    harness = Harness(api, sandbox, aws, connection)
+    status, body = api(
+        "PUT",
+        f"/connections/{connection['id']}/vehicles/1/link",
+        {"key_id": 100, "notification": "automatic"},
+    )
+    assert status == 200, body
+    return harness
+
+
+# ---------------------------------------------------------------- rule 1
+def test_rule1_automatic_books_the_key_and_writes_the_access_back(flow: Harness) -> None:
+    created = flow.assign()
+    answers = flow.deliver_new()
+    assert [a["statusCode"] for a in answers] == [202]
+    flow.work()
+
+    (access,) = flow.active_accesses()
+    assert access["key"]["id"] == 100
+    assert access["user"]["id"] == 501  # Dana has a Keycafe account: booked as that user
+    assert access["name"] == f"Fleetio · Van 1 · assignment {created['id']}"
+    fields = flow.assignment(created["id"])["custom_fields"]
+    assert fields["keycafe_access_code"] == access["bookingCode"]
+    assert fields["keycafe_access_link"] == access["checkinLink"]
+    assert "Depot North box" in fields["keycafe_access_instructions"]
+    assert access["bookingCode"] in fields["keycafe_access_instructions"]
+    notifications = flow.sandbox.get("/_sandbox/keycafe/state").json()["notifications"]
+    assert notifications, "Keycafe itself sends the driver the access instructions"
+    (entry,) = flow.activity(action="created")
+    assert entry["reason"] == "booked" and entry["vendor_ids"]["keycafe_access_id"] == access["id"]
+
+
+def test_rule1_guest_booking_by_email_when_driver_has_no_keycafe_account(flow: Harness) -> None:
+    flow.assign(contact_id=8)
+    flow.sync()
+    (access,) = flow.active_accesses()
+    assert access["user"]["email"] == "eli@example.com"
+
+
+def test_rule1_prompt_reminds_admins_and_books_later_when_switched(flow: Harness) -> None:
+    flow.api(
+        "PATCH", f"/connections/{flow.connection_id}/vehicles/1/link", {"notification": "prompt"}
+    )
+    created = flow.assign()
+    flow.sync()
+    assert flow.active_accesses() == []
+    (reminder,) = [e for e in emails() if "Create key access" in e.subject]
+    assert reminder.destinations["ToAddresses"] == ["fleet-admin@example.com"]
+    assert "Van 1" in reminder.body and "Dana Driver" in reminder.body
+    assert flow.activity(action="notified")
+
+    flow.api(
+        "PATCH", f"/connections/{flow.connection_id}/vehicles/1/link", {"notification": "automatic"}
+    )
+    flow.fleetio("PATCH", f"/v1/vehicle_assignments/{created['id']}", {"comments": "any change"})
+    flow.sync()
+    assert len(flow.active_accesses()) == 1
+
+
+# ---------------------------------------------------------------- rule 2
+def test_rule2_dates_changed_updates_the_booking(flow: Harness) -> None:
+    created = flow.assign()
+    flow.sync()
+    later = datetime.now(UTC) + timedelta(hours=30)
+    flow.fleetio("PATCH", f"/v1/vehicle_assignments/{created['id']}", {"ended_at": iso(later)})
+    flow.sync()
+    (access,) = flow.active_accesses()
+    assert access["accessEndDate"] == later.strftime("%Y-%m-%d")
+    assert len(flow.accesses()) == 1  # same booking, changed in place
+
+
+def test_rule2_driver_changed_cancels_and_rebooks_for_the_new_driver(flow: Harness) -> None:
+    created = flow.assign()
+    flow.sync()
+    flow.fleetio("PATCH", f"/v1/vehicle_assignments/{created['id']}", {"contact_id": 8})
+    flow.sync()
+    statuses = sorted((a["status"], a["user"]["email"]) for a in flow.accesses())
+    assert statuses == [("ACTIVE", "eli@example.com"), ("CANCELLED", "dana@example.com")]
+    (access,) = flow.active_accesses()
+    assert (
+        flow.assignment(created["id"])["custom_fields"]["keycafe_access_code"]
+        == access["bookingCode"]
+    )
+
+
+def test_rule2_unchanged_content_makes_no_keycafe_call(flow: Harness) -> None:
+    created = flow.assign()
+    flow.sync()  # books, then our write-back fires an `updated` delivery
+    flow.fleetio("PATCH", f"/v1/vehicle_assignments/{created['id']}", {"comments": "coffee stain"})
+    before = len(flow.sandbox.get("/_sandbox/keycafe/requests").json()["requests"])
+    flow.sync()
+    after = len(flow.sandbox.get("/_sandbox/keycafe/requests").json()["requests"])
+    assert after == before
+    assert any(e["reason"] == "unchanged" for e in flow.activity(action="skipped"))
+
+
+# ---------------------------------------------------------------- rule 3
+def test_rule3_deleted_assignment_cancels_the_booking(flow: Harness) -> None:
+    created = flow.assign()
+    flow.sync()
+    flow.fleetio("DELETE", f"/v1/vehicle_assignments/{created['id']}")
+    flow.sync()
+    assert flow.active_accesses() == []
+    assert flow.activity(action="deleted")[0]["reason"] == "assignment_deleted"
+
+
+def test_rule3_ended_early_cancels_and_clears_fields(flow: Harness) -> None:
+    created = flow.assign(hours=(-1, 10))
+    flow.sync()
+    assert len(flow.active_accesses()) == 1
+    flow.fleetio("PATCH", f"/v1/vehicle_assignments/{created['id']}/unassign")
+    flow.sync()
+    assert flow.active_accesses() == []
+    fields = flow.assignment(created["id"])["custom_fields"]
+    assert fields["keycafe_access_code"] == "" and fields["keycafe_access_link"] == ""
+
+
+# ---------------------------------------------------------------- rule 4
+def test_rule4_vehicle_without_key_is_skipped_with_reason(flow: Harness) -> None:
+    flow.assign(vehicle_id=3)
+    flow.sync()
+    assert flow.accesses() == []
+    assert [e["reason"] for e in flow.activity(action="skipped")] == ["no_key_linked"]
+
+
+def test_rule4_unreachable_driver_fails_and_admins_are_told(flow: Harness) -> None:
+    flow.assign(contact_id=9)
+    flow.sync()
+    assert flow.accesses() == []
+    assert [e["reason"] for e in flow.activity(action="failed")] == ["driver_unreachable"]
+    assert [e for e in emails() if "failed" in e.subject]
+
+
+# ---------------------------------------------------------------- rule 5
+def test_rule5_same_delivery_three_times_books_once(flow: Harness) -> None:
+    flow.assign()
+    (delivery,) = flow.deliveries()
+    for _ in range(3):
+        assert flow.post_hook(delivery["body"].encode(), delivery["headers"])["statusCode"] == 202
+    flow.work()
+    assert len(flow.accesses()) == 1
+
+
+def test_bad_signature_is_401_and_nothing_is_enqueued(flow: Harness) -> None:
+    flow.assign()
+    (delivery,) = flow.deliveries()
+    forged = {**delivery["headers"], "X-Fleetio-Webhook-Signature": "0" * 64}
+    assert flow.post_hook(delivery["body"].encode(), forged)["statusCode"] == 401
+    unsigned = {k: v for k, v in delivery["headers"].items() if "Signature" not in k}
+    assert flow.post_hook(delivery["body"].encode(), unsigned)["statusCode"] == 401
+    tampered = delivery["body"].replace("vehicle_assignment", "vehicle_assignmenT").encode()
+    assert flow.post_hook(tampered, delivery["headers"])["statusCode"] == 401
+    assert flow.queued() == 0
+
+
+def test_disabled_connection_answers_200_and_does_nothing(flow: Harness) -> None:
+    flow.api("POST", f"/connections/{flow.connection_id}/disable")
+    flow.assign()
+    assert [a["statusCode"] for a in flow.deliver_new()] == [200]
+    assert flow.queued() == 0
+
+
+# ---------------------------------------------------------------- rule 6: retries, DLQ, replay
+def test_rule6_last_retry_emails_admins_once_and_replay_finishes(
+    flow: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fleetbridge.core.aws import reset_clients
+
+    monkeypatch.setenv("FLEETBRIDGE_HTTP_MAX_RETRIES", "1")  # SQS redelivery is what we test
+    reset_clients()
+    flow.sandbox.post("/_sandbox/keycafe/faults", json={"status_5xx": 1.0})
+    flow.assign()
+    (delivery,) = flow.deliveries()
+    body = json.loads(delivery["body"])
+    message = {
+        "flow": "fleetio-keycafe",
+        "connection_id": flow.connection_id,
+        "kind": "webhook",
+        "event_id": body["id"],
+        "event": body["event"],
+        "payload": {"assignment_id": body["payload"]["id"], "entity": "assignment"},
+    }
+    for attempt in range(1, 6):
+        result = invoke("fleetio_keycafe_worker", sqs_event([message], receive_count=attempt))
+        assert len(result["batchItemFailures"]) == 1
+    failure_emails = [e for e in emails() if "failed" in e.subject]
+    assert len(failure_emails) == 1, "one email per failure, not per retry"
+    assert "dead_letter" in flow.activity(action="failed")[0]["reason"]
+
+    flow.sandbox.post("/_sandbox/keycafe/faults", json={})
+    result = invoke("fleetio_keycafe_worker", sqs_event([{**message, "kind": "replay"}]))
+    assert result["batchItemFailures"] == []
+    assert len(flow.active_accesses()) == 1
+
+
+# ---------------------------------------------------------------- rule 7: reconciliation
+def test_rule7_reconciliation_rebooks_missing_and_fixes_wrong_dates(flow: Harness) -> None:
+    first = flow.assign()
+    flow.sync()
+    flow.api("PUT", f"/connections/{flow.connection_id}/vehicles/2/link", {"key_id": 200})
+    second = flow.assign(vehicle_id=2, contact_id=8)
+    flow.sync()
+    by_name = {a["name"]: a for a in flow.active_accesses()}
+    first_access = by_name[f"Fleetio · Van 1 · assignment {first['id']}"]
+    second_access = by_name[f"Fleetio · Van 2 · assignment {second['id']}"]
+    keycafe_auth = ("ops@sandbox.example/token", "sandbox-keycafe-token")
+    flow.sandbox.delete(f"/keycafe/v0/access/{first_access['id']}", auth=keycafe_auth)
+    flow.sandbox.put(
+        f"/keycafe/v0/access/{second_access['id']}",
+        auth=keycafe_auth,
+        json={"accessEndDate": "2099-01-01"},
+    )
+
+    status, body = flow.api(
+        "POST", f"/connections/{flow.connection_id}/sync", query={"dry_run": "true"}
+    )
+    assert status == 200
+    reasons = sorted(item["reason"] for item in body["plan"]["items"])
+    assert reasons == ["missing_booking:booked", "wrong_dates:dates_changed"]
+    assert len(flow.active_accesses()) == 1  # dry run wrote nothing
+
+    flow.api("POST", f"/connections/{flow.connection_id}/sync", query={"dry_run": "false"})
+    flow.work()
+    active = flow.active_accesses()
+    assert len(active) == 2
+    assert all(a["accessEndDate"] != "2099-01-01" for a in active)
+
+
+# ---------------------------------------------------------------- links
+def test_links_one_key_per_vehicle_and_vehicle_listing(flow: Harness) -> None:
+    status, body = flow.api(
+        "PUT", f"/connections/{flow.connection_id}/vehicles/2/link", {"key_id": 100}
+    )
+    assert status == 409 and "vehicle 1" in body["error"]["message"]
+    status, page = flow.api(
+        "GET", f"/connections/{flow.connection_id}/vehicles", query={"query": "Van"}
+    )
+    assert status == 200
+    assert {v["name"]: (v["link"] or {}).get("key_id") for v in page["items"]} == {
+        "Van 1": 100,
+        "Van 2": None,
+    }
+    status, keys = flow.api(
+        "GET", f"/connections/{flow.connection_id}/keys", query={"query": "van 2"}
+    )
+    assert [k["name"] for k in keys["items"]] == ["Van 2 key"]
+    assert flow.api("DELETE", f"/connections/{flow.connection_id}/vehicles/1/link")[0] == 204
+    assert (
+        flow.api("PUT", f"/connections/{flow.connection_id}/vehicles/2/link", {"key_id": 100})[0]
+        == 200
+    )
