@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from moto import mock_aws
+
 from tests.support.aws import create_template_resources
 from tests.support.events import http_event
 from tests.support.lambdas import invoke

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
+
 from tests.integration.conftest import FLEETIO_KEYCAFE_CREDENTIALS, Api
 
 
