@@ -10,4 +10,4 @@ from fleetbridge.core.scheduler import queue_reconciliations
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return queue_reconciliations("fleetio-keycafe", source=event.get("id", "schedule"))
+    return queue_reconciliations("fleetio-keycafe", event)

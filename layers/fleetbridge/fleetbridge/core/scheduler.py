@@ -2,14 +2,48 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from fleetbridge.core.connections import ConnectionRepository
+from fleetbridge.core.errors import InvalidInputError
 from fleetbridge.core.models import iso, utcnow
 from fleetbridge.core.queue import WorkMessage, publish
 
 
-def queue_reconciliations(flow: str, *, source: str) -> dict[str, int]:
-    """Queue `reconcile` for each enabled connection (disabled ones are skipped at once)."""
-    day = iso(utcnow())[:10]
+class ScheduledEvent(BaseModel):
+    """The EventBridge scheduled event that starts a run."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    id: str
+    detail_type: Literal["Scheduled Event"] = Field(alias="detail-type")
+    time: str
+
+
+def parse_schedule(event: dict[str, Any]) -> ScheduledEvent:
+    """Validate the event; anything else is refused with the offending field named."""
+    try:
+        return ScheduledEvent.model_validate(event)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise InvalidInputError(
+            f"not a scheduled event: {field}: {first['msg']}", field=field
+        ) from exc
+
+
+def queue_reconciliations(flow: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Queue `reconcile` for each enabled connection of `flow` (disabled ones are skipped).
+
+    The event id makes the run idempotent: a schedule delivered twice queues one reconciliation
+    per connection (the worker keys idempotency on it).
+    """
+    try:
+        schedule = parse_schedule(event)
+    except InvalidInputError as exc:
+        return {"error": {"code": exc.code, "message": exc.message, "field": exc.field}}
     queued = 0
     for connection in ConnectionRepository().list_for_flow(flow, enabled_only=True):
         publish(
@@ -17,8 +51,9 @@ def queue_reconciliations(flow: str, *, source: str) -> dict[str, int]:
                 flow=flow,
                 connection_id=connection.id,
                 kind="reconcile",
-                event_id=f"daily:{day}:{source}",
+                event_id=f"schedule:{schedule.id}",
                 event="daily_reconciliation",
+                received_at=iso(utcnow()),
             )
         )
         queued += 1

@@ -1,0 +1,223 @@
+"""The sample events in `events/`, built with the same builders the tests use.
+
+Each sample names the function directory, the case, the event and what the function must answer
+when the sample world (`SAMPLE_*` below) exists. `python -m tests.support.samples` rewrites
+`events/`; a test fails when a file drifts from its builder.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.support.events import (
+    fleetio_delivery,
+    fleetio_hook_event,
+    http_event,
+    schedule_event,
+    sqs_event,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "events"
+
+# The sample world: a tenant key, a connection and its Fleetio webhook secret (sandbox values,
+# never real credentials).
+SAMPLE_API_KEY = "fbk_sample-api-key-for-local-use-only"
+SAMPLE_CONNECTION_ID = "con_0000000000sample"
+SAMPLE_WEBHOOK_SECRET = "sample-fleetio-webhook-secret"
+SAMPLE_ASSIGNMENT = {
+    "id": 1001,
+    "vehicle_id": 1,
+    "contact_id": 7,
+    "started_at": "2030-01-01T08:00:00Z",
+    "ended_at": "2030-01-01T18:00:00Z",
+}
+AUTH = {"Authorization": f"Bearer {SAMPLE_API_KEY}"}
+
+
+@dataclass(frozen=True)
+class Sample:
+    function: str  # directory under functions/
+    case: str
+    event: dict[str, Any]
+    expect: Any  # HTTP status, or the exact worker/schedule answer
+
+    @property
+    def path(self) -> Path:
+        return EVENTS / self.function / f"{self.case}.json"
+
+
+def _stable(event: dict[str, Any]) -> dict[str, Any]:
+    """Fixed ids and times so regenerated files do not change."""
+    text = json.dumps(event)
+    if "requestContext" in event:
+        event["requestContext"]["requestId"] = "sample-request-id"
+        event["requestContext"]["time"] = "23/Nov/2026:12:00:00 +0000"
+        event["requestContext"]["timeEpoch"] = 1795435200000
+    for index, record in enumerate(event.get("Records", [])):
+        record["messageId"] = f"sample-message-{index}"
+        record["receiptHandle"] = f"sample-receipt-{index}"
+        record["attributes"]["SentTimestamp"] = "1795435200000"
+        record["attributes"]["ApproximateFirstReceiveTimestamp"] = "1795435200000"
+    del text
+    return event
+
+
+def _work(kind: str, event_id: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "flow": "fleetio-keycafe",
+        "connection_id": SAMPLE_CONNECTION_ID,
+        "kind": kind,
+        "event_id": event_id,
+        "event": "vehicle_assignment_created",
+        "payload": payload
+        or {
+            "assignment_id": SAMPLE_ASSIGNMENT["id"],
+            "entity": f"assignment {SAMPLE_ASSIGNMENT['id']}",
+        },
+        "received_at": "2026-11-23T12:00:00.000Z",
+    }
+
+
+def _delivery() -> bytes:
+    return fleetio_delivery(SAMPLE_ASSIGNMENT, delivery_id="sample-delivery-1")
+
+
+def build_samples() -> list[Sample]:
+    """Every sample event: valid ones and at least one invalid per function."""
+    samples = [
+        Sample("api", "list_connections", http_event("GET", "/connections", headers=AUTH), 200),
+        Sample(
+            "api",
+            "get_connection",
+            http_event("GET", f"/connections/{SAMPLE_CONNECTION_ID}", headers=AUTH),
+            200,
+        ),
+        Sample(
+            "api",
+            "create_connection",
+            http_event(
+                "POST",
+                "/connections",
+                headers=AUTH,
+                body={
+                    "flow": "fleetio-keycafe",
+                    "name": "Depot North",
+                    "credentials": {
+                        "fleetio_api_key": "sandbox-fleetio-key",
+                        "fleetio_account_token": "sandbox-fleetio-account",
+                        "fleetio_webhook_secret": SAMPLE_WEBHOOK_SECRET,
+                        "keycafe_email": "ops@sandbox.example",
+                        "keycafe_token": "sandbox-keycafe-token",
+                    },
+                    "settings": {
+                        "time_zone": "America/New_York",
+                        "admin_emails": ["ops@example.com"],
+                    },
+                },
+            ),
+            201,
+        ),
+        Sample(
+            "api",
+            "activity",
+            http_event(
+                "GET",
+                f"/connections/{SAMPLE_CONNECTION_ID}/activity",
+                headers=AUTH,
+                query={"limit": "20"},
+            ),
+            200,
+        ),
+        Sample(
+            "api",
+            "sync_dry_run",
+            http_event(
+                "POST",
+                f"/connections/{SAMPLE_CONNECTION_ID}/sync",
+                headers=AUTH,
+                query={"dry_run": "true"},
+            ),
+            200,
+        ),
+        Sample("api", "openapi", http_event("GET", "/openapi.json"), 200),
+        Sample("api", "invalid_missing_api_key", http_event("GET", "/connections"), 401),
+        Sample(
+            "api",
+            "invalid_schema",
+            http_event("POST", "/connections", headers=AUTH, body={"flow": "fleetio-keycafe"}),
+            422,
+        ),
+        Sample(
+            "api",
+            "invalid_malformed_json",
+            http_event("POST", "/connections", headers=AUTH, body='{"flow": '),
+            400,
+        ),
+        Sample("api", "invalid_unknown_route", http_event("GET", "/nowhere", headers=AUTH), 404),
+        Sample(
+            "fleetio_webhook",
+            "assignment_created",
+            fleetio_hook_event(SAMPLE_CONNECTION_ID, _delivery(), SAMPLE_WEBHOOK_SECRET),
+            202,
+        ),
+        Sample(
+            "fleetio_webhook",
+            "invalid_signature",
+            fleetio_hook_event(SAMPLE_CONNECTION_ID, _delivery(), "not-the-secret"),
+            401,
+        ),
+        Sample(
+            "fleetio_webhook",
+            "invalid_unknown_connection",
+            fleetio_hook_event("con_doesnotexist00", _delivery(), SAMPLE_WEBHOOK_SECRET),
+            404,
+        ),
+        Sample(
+            "fleetio_keycafe_worker",
+            "assignment_created",
+            sqs_event([_work("webhook", "sample-delivery-1")]),
+            {"batchItemFailures": []},
+        ),
+        Sample(
+            "fleetio_keycafe_worker",
+            "invalid_message",
+            sqs_event([{"not": "a work message"}]),
+            {"batchItemFailures": [{"itemIdentifier": "sample-message-0"}]},
+        ),
+        Sample(
+            "fleetio_keycafe_daily", "daily", schedule_event("fleetio-keycafe-daily"), {"queued": 1}
+        ),
+        Sample(
+            "fleetio_keycafe_daily",
+            "invalid_not_a_schedule",
+            {"id": "x", "detail-type": "Object Created", "time": "2026-11-23T06:00:00Z"},
+            {
+                "error": {
+                    "code": "invalid",
+                    "field": "detail-type",
+                    "message": "not a scheduled event: detail-type: Input should be "
+                    "'Scheduled Event'",
+                }
+            },
+        ),
+    ]
+    return [Sample(s.function, s.case, _stable(s.event), s.expect) for s in samples]
+
+
+def write_samples() -> list[Path]:
+    """(Re)write every sample file; returns the paths written."""
+    written = []
+    for sample in build_samples():
+        sample.path.parent.mkdir(parents=True, exist_ok=True)
+        sample.path.write_text(json.dumps(sample.event, indent=2, sort_keys=True) + "\n")
+        written.append(sample.path)
+    return written
+
+
+if __name__ == "__main__":
+    for path in write_samples():
+        print(path.relative_to(ROOT))
