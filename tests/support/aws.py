@@ -27,7 +27,7 @@ def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any
 _CfnLoader.add_multi_constructor("!", _tag)
 
 
-def create_template_resources(template_path: Path) -> dict[str, Any]:
+def create_template_resources(template_path: Path, visibility_timeout: int = 1) -> dict[str, Any]:
     """Every DynamoDB table, SQS queue (DLQs first, redrive wired) and S3 bucket.
 
     Physical names are the logical ids. Returns `{"env": {...}}`: the environment variables the
@@ -56,7 +56,7 @@ def create_template_resources(template_path: Path) -> dict[str, Any]:
     queues = {n: r for n, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
     for name in sorted(queues, key=lambda n: "RedrivePolicy" in queues[n].get("Properties", {})):
         props = queues[name].get("Properties", {})
-        attributes = {"VisibilityTimeout": "1"}
+        attributes = {"VisibilityTimeout": str(visibility_timeout)}
         redrive = props.get("RedrivePolicy")
         if redrive:
             dlq = redrive["deadLetterTargetArn"]["GetAtt"].split(".")[0]
