@@ -41,7 +41,7 @@ serve: $(VENV)/.installed ## start the local stack (moto, API emulator, SQS poll
 	$(PY) -m local.serve $(SERVE_ARGS)
 
 demo: setup ## start the local stack, seed the sandboxes, drive every flow once and print what happened
-	$(PY) -m local.demo
+	$(PY) -m local.demo $(ARGS)
 
 lint: $(VENV)/.installed ## ruff check + format check
 	$(VENV)/bin/ruff check .
@@ -70,8 +70,9 @@ bench: setup ## run every benchmark and print its figures
 	$(PY) bench/cold_start.py
 	$(MAKE) build
 
-build: $(SAM_VENV)/.installed ## sam build, then print each function's unzipped size (fails above 250 MB)
-	$(SAM) build --region $(AWS_REGION) --parallel
+build: $(VENV)/.installed $(SAM_VENV)/.installed ## sam build, then print each function's unzipped size (fails above 250 MB)
+	@# python3.12 first on PATH: sam's python_pip workflow and the layer's makefile both look for it there
+	$(if $(PYTHON312),PATH="$(dir $(shell command -v $(PYTHON312))):$$PATH" )$(SAM) build --region $(AWS_REGION) --parallel
 	$(PY) bench/package_size.py .aws-sam/build
 
 invoke: $(VENV)/.installed ## run one function once against the local stack: make invoke FUNCTION=ApiFunction EVENT=events/api/x.json
