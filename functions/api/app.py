@@ -8,7 +8,8 @@ from fleetbridge.api import connections, fleetio_keycafe
 from fleetbridge.api.docs import install_docs
 from fleetbridge.api.errors import install_error_handlers
 from fleetbridge.api.guard import guarded_resolve
-from fleetbridge.core.observability import logger, metrics, tracer
+from fleetbridge.core.observability import logger, metrics
+from fleetbridge.core.tracing import tracer
 
 app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(connections.router)

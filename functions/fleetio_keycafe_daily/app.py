@@ -2,8 +2,9 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from fleetbridge.core.observability import logger, metrics, tracer
+from fleetbridge.core.observability import logger, metrics
 from fleetbridge.core.scheduler import queue_reconciliations
+from fleetbridge.core.tracing import tracer
 
 
 @logger.inject_lambda_context

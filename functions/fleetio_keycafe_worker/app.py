@@ -2,7 +2,8 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from fleetbridge.core.observability import logger, metrics, tracer
+from fleetbridge.core.observability import logger, metrics
+from fleetbridge.core.tracing import tracer
 from fleetbridge.core.worker import process_batch
 
 

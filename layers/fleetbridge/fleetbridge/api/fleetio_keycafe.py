@@ -12,8 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from fleetbridge.core.connection_service import get_connection
 from fleetbridge.core.errors import InvalidInputError
 from fleetbridge.core.models import Connection, Tenant
-from fleetbridge.flows.fleetio_keycafe import links
-from fleetbridge.flows.fleetio_keycafe.flow import FLOW_ID, context_for
+from fleetbridge.flows.fleetio_keycafe import FLOW_ID, links
 from fleetbridge.flows.fleetio_keycafe.links import LinkOut, VehicleOut
 from fleetbridge.flows.fleetio_keycafe.settings import Notification
 
@@ -42,6 +41,13 @@ class VehiclePage(BaseModel):
 class KeyPage(BaseModel):
     items: list[dict[str, Any]]
     next_page: int | None = None
+
+
+def context_for(connection: Connection) -> Any:
+    """The flow's clients, imported on first use (keeps httpx out of the API's cold start)."""
+    from fleetbridge.flows.fleetio_keycafe.flow import context_for as build
+
+    return build(connection)
 
 
 def _connection(connection_id: str) -> Connection:

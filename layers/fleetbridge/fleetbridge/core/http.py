@@ -31,6 +31,9 @@ from fleetbridge.core.errors import (
 )
 from fleetbridge.core.observability import logger
 from fleetbridge.core.ratelimit import RateLimiter
+from fleetbridge.core.tracing import tracer
+
+tracer.patch(["httpx"])
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 ItemT = TypeVar("ItemT")

@@ -1,9 +1,8 @@
-"""One Logger, Tracer and Metrics per process, shared by handlers and the layer."""
+"""One Logger and Metrics per process, shared by handlers and the layer (tracing: `core.tracing`)."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()

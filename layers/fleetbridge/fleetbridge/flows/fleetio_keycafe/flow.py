@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fleetbridge.core.errors import InvalidInputError, UnauthorizedError, VendorError
 from fleetbridge.core.mappings import MappingRepository
@@ -20,13 +20,14 @@ from fleetbridge.core.registry import (
 )
 from fleetbridge.core.secrets import load_credentials
 from fleetbridge.core.webhook_auth import verify_hmac_hex
-from fleetbridge.flows.fleetio_keycafe.reconcile import reconcile_assignments
+from fleetbridge.flows.fleetio_keycafe import FLOW_ID
 from fleetbridge.flows.fleetio_keycafe.settings import FleetioKeycafeSettings
-from fleetbridge.flows.fleetio_keycafe.sync import FlowContext, sync_assignment
-from fleetbridge.vendors.fleetio import FleetioClient
-from fleetbridge.vendors.keycafe import KeycafeClient
 
-FLOW_ID = "fleetio-keycafe"
+if TYPE_CHECKING:
+    from fleetbridge.flows.fleetio_keycafe.sync import FlowContext
+
+# The webhook function loads this module on its first delivery and needs only the signature
+# check: the orchestration, vendor clients and httpx are imported where they are used.
 SIGNATURE_HEADER = "x-fleetio-webhook-signature"
 
 register_template(
@@ -50,6 +51,10 @@ register_template(
 
 def context_for(connection: Connection, credentials: dict[str, Any] | None = None) -> FlowContext:
     """Clients and repositories for one connection."""
+    from fleetbridge.flows.fleetio_keycafe.sync import FlowContext
+    from fleetbridge.vendors.fleetio import FleetioClient
+    from fleetbridge.vendors.keycafe import KeycafeClient
+
     credentials = credentials or load_credentials(connection.secret_arn)
     return FlowContext(
         connection=connection,
@@ -92,6 +97,8 @@ def receive_webhook(
 
 def handle_message(connection: Connection, message: WorkMessage) -> None:
     """Act on the assignment's current state (re-fetched: deliveries repeat and reorder)."""
+    from fleetbridge.flows.fleetio_keycafe.sync import sync_assignment
+
     assignment_id = int(message.payload["assignment_id"])
     sync_assignment(
         context_for(connection), assignment_id, source_event=message.event or message.kind
@@ -100,11 +107,16 @@ def handle_message(connection: Connection, message: WorkMessage) -> None:
 
 def reconcile(connection: Connection, dry_run: bool) -> Plan:
     """Daily reconciliation and `POST /sync`: fix drift between Fleetio, Keycafe and us."""
+    from fleetbridge.flows.fleetio_keycafe.reconcile import reconcile_assignments
+
     return reconcile_assignments(context_for(connection), dry_run=dry_run)
 
 
 def test_connection(connection: Connection, credentials: dict[str, Any]) -> list[VendorCheck]:
     """One authenticated call to each vendor."""
+    from fleetbridge.vendors.fleetio import FleetioClient
+    from fleetbridge.vendors.keycafe import KeycafeClient
+
     checks = []
     for vendor, client in (
         ("fleetio", FleetioClient.for_connection(connection, credentials)),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -10,10 +10,12 @@ from fleetbridge.core.activity import ActivityLog
 from fleetbridge.core.errors import ConflictError, NotFoundError, VendorNotFound
 from fleetbridge.core.mappings import MappingRepository
 from fleetbridge.core.models import Connection, Mapping
+from fleetbridge.flows.fleetio_keycafe import LINK
 from fleetbridge.flows.fleetio_keycafe.settings import Notification
-from fleetbridge.flows.fleetio_keycafe.sync import LINK
-from fleetbridge.vendors.fleetio import FleetioClient
-from fleetbridge.vendors.keycafe import KeycafeClient
+
+if TYPE_CHECKING:  # annotations only: the clients (and httpx) load when a call needs them
+    from fleetbridge.vendors.fleetio import FleetioClient
+    from fleetbridge.vendors.keycafe import KeycafeClient
 
 
 class LinkOut(BaseModel):

@@ -11,9 +11,8 @@ from zoneinfo import ZoneInfo
 from fleetbridge.core.errors import VendorConflict, VendorNotFound
 from fleetbridge.core.models import Mapping
 from fleetbridge.core.registry import Plan, PlanItem
+from fleetbridge.flows.fleetio_keycafe import ASSIGNMENT, LINK
 from fleetbridge.flows.fleetio_keycafe.sync import (
-    ASSIGNMENT,
-    LINK,
     Drift,
     FlowContext,
     parse_time,

@@ -23,6 +23,7 @@ from fleetbridge.core.mappings import MappingRepository
 from fleetbridge.core.models import Connection, Mapping, iso, utcnow
 from fleetbridge.core.notifier import Notifier
 from fleetbridge.core.registry import PlanItem
+from fleetbridge.flows.fleetio_keycafe import ASSIGNMENT, LINK
 from fleetbridge.flows.fleetio_keycafe.rules import (
     Applied,
     Assignment,
@@ -43,8 +44,6 @@ from fleetbridge.flows.fleetio_keycafe.settings import FleetioKeycafeSettings
 from fleetbridge.vendors.fleetio import FleetioClient, VehicleAssignment
 from fleetbridge.vendors.keycafe import AccessRequest, KeycafeClient, User
 
-LINK = "vehicle_link"
-ASSIGNMENT = "assignment"
 #: A claim older than this is considered abandoned (the worker died mid-way).
 CLAIM_TIMEOUT = timedelta(minutes=5)
 USER_DIRECTORY_TTL = timedelta(minutes=5)
