@@ -157,6 +157,7 @@ def test_assignment_created_in_fleetio_books_the_key_and_writes_back(world: Worl
 
 
 def test_bad_signature_is_401_and_nothing_happens(world: World, stack: Any) -> None:
+    stack.drain()  # earlier deliveries (e.g. our own write-back's `updated` event) settle first
     before = (len(world.accesses()), len(world.activity()))
     body = b'{"id": "forged", "event": "vehicle_assignment_created", "payload": {"id": 2}}'
     answer = httpx.post(
