@@ -43,9 +43,10 @@ serve: $(VENV)/.installed ## start the local stack (moto, API emulator, SQS poll
 demo: setup ## start the local stack, seed the sandboxes, drive every flow once and print what happened
 	$(PY) -m local.demo $(ARGS)
 
-lint: $(VENV)/.installed ## ruff check + format check
+lint: $(VENV)/.installed ## ruff check + format check + mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy layers/fleetbridge/fleetbridge local
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .

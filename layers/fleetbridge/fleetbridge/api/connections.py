@@ -80,7 +80,7 @@ def patch_connection(connection_id: str, body: Annotated[ConnectionPatch, Body()
 @router.delete("/connections/<connection_id>", summary="Delete a connection", tags=["connections"])
 def delete_connection(connection_id: str) -> Response[None]:
     service.delete_connection(_tenant_id(), connection_id)
-    return Response(status_code=204, body="")
+    return Response(status_code=204, body=None)
 
 
 @router.post(

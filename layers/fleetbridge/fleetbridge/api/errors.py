@@ -44,7 +44,7 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     )
 
 
-def _field_from_location(location: tuple[Any, ...] | list[Any]) -> str:
+def _field_from_location(location: Any) -> str:
     parts = [str(part) for part in location]
     if parts and parts[0] in ("body", "query", "path", "header"):
         parts = parts[1:]

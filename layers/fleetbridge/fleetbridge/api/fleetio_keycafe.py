@@ -118,4 +118,4 @@ def patch_link(
 )
 def delete_link(connection_id: str, vehicle_id: int) -> Response[None]:
     links.unlink(_connection(connection_id), vehicle_id)
-    return Response(status_code=204, body="")
+    return Response(status_code=204, body=None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
 from fleetbridge.core.config import get_settings
 from fleetbridge.core.dynamo import decode_cursor, encode_cursor, from_item, table, to_item
@@ -77,12 +77,12 @@ class ActivityLog:
         cursor: str | None = None,
     ) -> tuple[list[ActivityRecord], str | None]:
         """Newest first; `since` is an ISO timestamp; returns (records, next cursor or None)."""
-        condition = Key("pk").eq(f"CONNECTION#{connection_id}")
+        condition: ConditionBase = Key("pk").eq(f"CONNECTION#{connection_id}")
         if since:
             condition &= Key("sk").between(f"ACT#{since}", "ACT#~")
         else:
             condition &= Key("sk").begins_with("ACT#")
-        filters = None
+        filters: ConditionBase | None = None
         if entity:
             filters = Attr("entity").eq(entity)
         if action:

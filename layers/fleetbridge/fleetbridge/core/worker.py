@@ -101,10 +101,11 @@ def _final_failure(work: WorkMessage, error: Exception) -> None:
 def process_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Process an SQS batch; failed records are reported back and retried by SQS."""
     _idempotency_config().register_lambda_context(context)
-    return process_partial_response(
+    answer = process_partial_response(
         event=event,
         record_handler=_record_handler,
         # every record failing is still a partial-batch answer: SQS retries each one
         processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
         context=context,
     )
+    return dict(answer)
