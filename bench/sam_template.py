@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from local.stack.cfn_yaml import load_template_file
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
@@ -29,32 +29,10 @@ PSEUDO_PARAMETERS = {
 HTTP_EVENT_TYPES = frozenset({"Api", "HttpApi"})
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """SafeLoader that turns `!Ref x` into `{"Ref": "x"}` and `!Sub s` into `{"Fn::Sub": s}`."""
-
-
-def _construct_tag(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    if suffix == "Ref":
-        return {"Ref": value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{suffix}": value}
-
-
-_CfnLoader.add_multi_constructor("!", _construct_tag)
-
-
 def load_template(path: Path) -> dict[str, Any]:
-    """Parse a CloudFormation/SAM template (YAML or JSON) into plain dicts and lists."""
-    with path.open(encoding="utf-8") as stream:
-        data = yaml.load(stream, Loader=_CfnLoader)  # a SafeLoader subclass
-    if not isinstance(data, dict) or "Resources" not in data:
+    """Parse a CloudFormation/SAM template (YAML or JSON) with the local stack's one reader."""
+    data = load_template_file(path)
+    if "Resources" not in data:
         raise ValueError(f"{path} is not a CloudFormation template (no Resources)")
     return data
 

@@ -72,8 +72,10 @@ class QueuePoller:
         runtime: FunctionRuntime,
         endpoint: str,
         visibility: tuple[float, float] | None = None,
+        batches_in_flight: int = BATCHES_IN_FLIGHT,
     ) -> None:
         """`visibility` is (the queue's local visibility timeout, the template's one).
+        `batches_in_flight`: concurrent invocations (Lambda scales out; locally one per worker).
 
         When the local one is scaled down, a batch in flight is kept invisible for up to the
         template's timeout, as in AWS, where the visibility timeout outlasts the function's;
@@ -88,10 +90,11 @@ class QueuePoller:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.batches_in_flight = batches_in_flight
 
     def start(self) -> None:
         """Start the polling threads."""
-        for index in range(BATCHES_IN_FLIGHT):
+        for index in range(self.batches_in_flight):
             thread = threading.Thread(
                 target=self._run, name=f"sqs-{self.source.function}-{index}", daemon=True
             )

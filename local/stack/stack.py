@@ -92,6 +92,7 @@ class LocalStack:
                     self.runtime,
                     aws_url,
                     self._visibility(source.queue_id),
+                    batches_in_flight=settings.concurrency,
                 )
                 for spec in self.functions.values()
                 for source in spec.sqs
