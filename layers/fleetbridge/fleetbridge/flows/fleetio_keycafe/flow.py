@@ -24,7 +24,7 @@ from fleetbridge.flows.fleetio_keycafe import FLOW_ID
 from fleetbridge.flows.fleetio_keycafe.settings import FleetioKeycafeSettings
 
 if TYPE_CHECKING:
-    from fleetbridge.flows.fleetio_keycafe.sync import FlowContext
+    from fleetbridge.flows.fleetio_keycafe.context import FlowContext
 
 # The webhook function loads this module on its first delivery and needs only the signature
 # check: the orchestration, vendor clients and httpx are imported where they are used.
@@ -51,7 +51,7 @@ register_template(
 
 def context_for(connection: Connection, credentials: dict[str, Any] | None = None) -> FlowContext:
     """Clients and repositories for one connection."""
-    from fleetbridge.flows.fleetio_keycafe.sync import FlowContext
+    from fleetbridge.flows.fleetio_keycafe.context import FlowContext
     from fleetbridge.vendors.fleetio import FleetioClient
     from fleetbridge.vendors.keycafe import KeycafeClient
 

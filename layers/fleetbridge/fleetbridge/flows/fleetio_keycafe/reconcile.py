@@ -12,12 +12,8 @@ from fleetbridge.core.errors import VendorConflict, VendorNotFound
 from fleetbridge.core.models import Mapping
 from fleetbridge.core.registry import Plan, PlanItem
 from fleetbridge.flows.fleetio_keycafe import ASSIGNMENT, LINK
-from fleetbridge.flows.fleetio_keycafe.sync import (
-    Drift,
-    FlowContext,
-    parse_time,
-    sync_assignment,
-)
+from fleetbridge.flows.fleetio_keycafe.context import FlowContext
+from fleetbridge.flows.fleetio_keycafe.sync import Drift, parse_time, sync_assignment
 from fleetbridge.vendors.keycafe import Access
 
 #: Our bookings are named `Fleetio · <vehicle> · assignment <id>` (Keycafe has no external ref).

@@ -5,14 +5,12 @@ Everything that talks to a vendor or a table for this flow is here; the rules ar
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from fleetbridge.core.activity import ActivityLog
 from fleetbridge.core.errors import (
     ConflictError,
     VendorConflict,
@@ -20,10 +18,12 @@ from fleetbridge.core.errors import (
     VendorNotFound,
 )
 from fleetbridge.core.mappings import MappingRepository
-from fleetbridge.core.models import Connection, Mapping, iso, utcnow
-from fleetbridge.core.notifier import Notifier
+from fleetbridge.core.models import Mapping, iso
 from fleetbridge.core.registry import PlanItem
 from fleetbridge.flows.fleetio_keycafe import ASSIGNMENT, LINK
+from fleetbridge.flows.fleetio_keycafe.context import FlowContext
+from fleetbridge.flows.fleetio_keycafe.keycafe_users import find_keycafe_user
+from fleetbridge.flows.fleetio_keycafe.notices import notify_failure, remind
 from fleetbridge.flows.fleetio_keycafe.rules import (
     Applied,
     Assignment,
@@ -40,13 +40,11 @@ from fleetbridge.flows.fleetio_keycafe.rules import (
     decide,
     instructions_text,
 )
-from fleetbridge.flows.fleetio_keycafe.settings import FleetioKeycafeSettings
-from fleetbridge.vendors.fleetio import FleetioClient, VehicleAssignment
-from fleetbridge.vendors.keycafe import AccessRequest, KeycafeClient, User
+from fleetbridge.vendors.fleetio import VehicleAssignment
+from fleetbridge.vendors.keycafe import AccessRequest
 
 #: A claim older than this is considered abandoned (the worker died mid-way).
 CLAIM_TIMEOUT = timedelta(minutes=5)
-USER_DIRECTORY_TTL = timedelta(minutes=5)
 
 
 Drift = Literal["missing_booking", "wrong_dates"]
@@ -54,20 +52,6 @@ Drift = Literal["missing_booking", "wrong_dates"]
 
 class AssignmentBusy(Exception):
     """Another worker is applying a decision for this assignment right now: retry later."""
-
-
-@dataclass
-class FlowContext:
-    """What applying a decision needs, injectable for tests."""
-
-    connection: Connection
-    settings: FleetioKeycafeSettings
-    fleetio: FleetioClient
-    keycafe: KeycafeClient
-    mappings: MappingRepository
-    activity: ActivityLog = field(default_factory=ActivityLog)
-    notifier: Notifier = field(default_factory=Notifier)
-    clock: Callable[[], datetime] = utcnow
 
 
 # ----------------------------------------------------------------------------- reading
@@ -286,7 +270,7 @@ def _apply(
                 }
             )
         )
-        _notify_failure(ctx, assignment, str(exc), source_event)
+        notify_failure(ctx, assignment, str(exc), source_event)
         ctx.activity.record(
             ctx.connection,
             action="failed",
@@ -372,10 +356,10 @@ def _run_step(
         _write_fields(ctx, assignment, link, data, step.window)
         return
     if isinstance(step, Remind):
-        _remind(ctx, assignment, link, step)
+        remind(ctx, assignment, link, step)
         return
     if isinstance(step, NotifyFailure):
-        _notify_failure(ctx, assignment, step.reason, "rules")
+        notify_failure(ctx, assignment, step.reason, "rules")
         return
     raise TypeError(f"unknown step {step!r}")
 
@@ -438,85 +422,4 @@ def _write_fields(
             keys.link: data.get("checkin_link") or "",
             keys.code: data.get("booking_code") or "",
         },
-    )
-
-
-# ----------------------------------------------------------------------------- Keycafe users
-_user_directory: dict[str, tuple[datetime, dict[str, User]]] = {}
-
-
-def find_keycafe_user(ctx: FlowContext, driver: Driver) -> User | None:
-    """The driver's Keycafe account: by email, else by mobile phone.
-
-    The account's user list is read once and cached for a few minutes, so a burst of bookings
-    costs one Keycafe call per 50 users instead of one per booking.
-    """
-    directory = _directory(ctx)
-    if driver.email and driver.email.lower() in directory:
-        return directory[driver.email.lower()]
-    if driver.mobile and _digits(driver.mobile) in directory:
-        return directory[_digits(driver.mobile)]
-    return None
-
-
-def _digits(phone: str) -> str:
-    return "".join(ch for ch in phone if ch.isdigit())[-10:]
-
-
-def _directory(ctx: FlowContext) -> dict[str, User]:
-    cache_key = ctx.connection.id
-    now = ctx.clock()
-    cached = _user_directory.get(cache_key)
-    if cached and now - cached[0] < USER_DIRECTORY_TTL:
-        return cached[1]
-    directory: dict[str, User] = {}
-    for user in ctx.keycafe.iter_users():
-        if user.email:
-            directory[user.email.lower()] = user
-        if user.mobile:
-            directory[_digits(user.mobile)] = user
-    _user_directory[cache_key] = (now, directory)
-    return directory
-
-
-# ----------------------------------------------------------------------------- emails
-def _remind(
-    ctx: FlowContext, assignment: Assignment, link: VehicleLink | None, step: Remind
-) -> None:
-    zone = ZoneInfo(ctx.settings.time_zone)
-    ctx.notifier.send(
-        ctx.connection,
-        ctx.settings.admin_emails,
-        "keycafe_prompt",
-        {
-            "vehicle": assignment.vehicle_name,
-            "driver": step.driver.name,
-            "driver_contact": step.driver.email or step.driver.mobile or "",
-            "start": step.window.start.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-            "end": step.window.end.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-            "time_zone": ctx.settings.time_zone,
-            "key": link.key_name if link else str(step.key_id),
-            "create_link": f"{ctx.settings.keycafe_dashboard_url}/keys/{step.key_id}",
-            "assignment_id": assignment.id,
-        },
-        entity=f"assignment {assignment.id}",
-        source_event="prompt_reminder",
-    )
-
-
-def _notify_failure(
-    ctx: FlowContext, assignment: Assignment, reason: str, source_event: str
-) -> None:
-    ctx.notifier.send(
-        ctx.connection,
-        ctx.settings.admin_emails,
-        "failure",
-        {
-            "entity": f"Fleetio assignment {assignment.id} ({assignment.vehicle_name})",
-            "reason": reason,
-            "details": "Fix the cause in Fleetio or Keycafe; the next change of the assignment or "
-            "the daily reconciliation tries again.",
-        },
-        entity=f"assignment {assignment.id}",
-        source_event=source_event,
     )

@@ -1,0 +1,46 @@
+"""Which Keycafe user a driver is: looked up in the account's user list, cached per worker."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from fleetbridge.flows.fleetio_keycafe.context import FlowContext
+from fleetbridge.flows.fleetio_keycafe.rules import Driver
+from fleetbridge.vendors.keycafe import User
+
+USER_DIRECTORY_TTL = timedelta(minutes=5)
+_user_directory: dict[str, tuple[datetime, dict[str, User]]] = {}
+
+
+def find_keycafe_user(ctx: FlowContext, driver: Driver) -> User | None:
+    """The driver's Keycafe account: by email, else by mobile phone.
+
+    The account's user list is read once and cached for a few minutes, so a burst of bookings
+    costs one Keycafe call per 50 users instead of one per booking.
+    """
+    directory = _directory(ctx)
+    if driver.email and driver.email.lower() in directory:
+        return directory[driver.email.lower()]
+    if driver.mobile and _digits(driver.mobile) in directory:
+        return directory[_digits(driver.mobile)]
+    return None
+
+
+def _digits(phone: str) -> str:
+    return "".join(ch for ch in phone if ch.isdigit())[-10:]
+
+
+def _directory(ctx: FlowContext) -> dict[str, User]:
+    cache_key = ctx.connection.id
+    now = ctx.clock()
+    cached = _user_directory.get(cache_key)
+    if cached and now - cached[0] < USER_DIRECTORY_TTL:
+        return cached[1]
+    directory: dict[str, User] = {}
+    for user in ctx.keycafe.iter_users():
+        if user.email:
+            directory[user.email.lower()] = user
+        if user.mobile:
+            directory[_digits(user.mobile)] = user
+    _user_directory[cache_key] = (now, directory)
+    return directory
