@@ -48,4 +48,4 @@ def test_local_rate_limiter_spaces_calls_evenly() -> None:
     for _ in range(11):
         limiter.acquire()
     elapsed = time.monotonic() - started
-    assert elapsed >= 10 * (1 / 50) * 1.02 * 0.95
+    assert elapsed >= 10 * (1 / 49) * 1.02 * 0.95

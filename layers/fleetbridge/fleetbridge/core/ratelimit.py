@@ -1,11 +1,11 @@
 """Per-connection rate limits, shared by every worker of the connection.
 
 A vendor's limit is per account, not per process. Time is cut into slots of
-`period / requests` times a small margin m; each vendor call claims the first free slot at or
+`period / (requests - 1)` times a small margin; each vendor call claims the first free slot at or
 after now with a conditional put (atomic across processes) and waits for its slot to start.
-That spreads calls evenly: any window of `period` holds at most floor(requests / m) + 1 slot
-starts, which is within the limit for any m > 1. The margin (2%) absorbs clock and network
-jitter (20 ms at Keycafe's one call a second).
+Any window of `period` then holds at most `requests` slot starts with room to spare for clock
+and scheduling jitter (spacing by `period / requests` would allow exactly `requests`, and one
+late call would make it `requests + 1`: the shared-limiter test caught that).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class RateLimit:
     def slot_seconds(self) -> float:
         """Length of one slot, scaled by FLEETBRIDGE_RATE_TIME_FACTOR (local benchmarks)."""
         factor = float(os.environ.get("FLEETBRIDGE_RATE_TIME_FACTOR", "1") or 1)
-        return self.per_seconds / self.requests * SAFETY_MARGIN / factor
+        return self.per_seconds / max(self.requests - 1, 1) * SAFETY_MARGIN / factor
 
 
 class RateLimiter(Protocol):

@@ -1,0 +1,96 @@
+"""Core storage rules on moto: conditional writes on `version`, and one rate limit shared by
+every worker of an account."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from fleetbridge.core.errors import ConflictError
+from fleetbridge.core.models import Connection, Mapping, iso, utcnow
+
+
+def _connection() -> Connection:
+    now = iso(utcnow())
+    return Connection(
+        id="con_storage0000001",
+        tenant_id="ten_1",
+        flow="fleetio-keycafe",
+        name="storage",
+        secret_arn="arn:secret",
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def test_connection_save_is_conditional_on_the_version_read(aws: dict[str, Any]) -> None:
+    from fleetbridge.core.connections import ConnectionRepository
+
+    repository = ConnectionRepository()
+    stored = repository.create(_connection())
+    first = repository.save(stored.model_copy(update={"name": "first writer"}))
+    assert first.version == 2
+    with pytest.raises(ConflictError):
+        repository.save(stored.model_copy(update={"name": "stale writer"}))
+    assert repository.get(stored.id).name == "first writer"
+    with pytest.raises(ConflictError):
+        repository.create(_connection())
+
+
+def test_mapping_new_and_versioned_writes(aws: dict[str, Any]) -> None:
+    from fleetbridge.core.mappings import MappingRepository
+
+    mappings = MappingRepository("con_storage0000001")
+    draft = Mapping(
+        connection_id="con_storage0000001",
+        entity="vehicle_link",
+        external_id="7",
+        other_id="99",
+        fingerprint="abc",
+    )
+    saved = mappings.save(draft)
+    with pytest.raises(ConflictError):  # version 0 means "must be new"
+        mappings.save(draft)
+    assert mappings.find_by_other_id("vehicle_link", "99") == saved
+    moved = mappings.save(saved.model_copy(update={"other_id": "100"}))
+    with pytest.raises(ConflictError):
+        mappings.save(saved.model_copy(update={"other_id": "101"}))
+    with pytest.raises(ConflictError):
+        mappings.delete(saved)
+    mappings.delete(moved)
+    assert mappings.get("vehicle_link", "7") is None
+
+
+def test_shared_rate_limiter_spaces_calls_across_concurrent_workers(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four workers (separate limiter instances, as separate Lambdas would have) share the
+    account's slots: 40 calls at 20/s never run faster than the limit."""
+    from fleetbridge.core.ratelimit import RateLimit, SharedRateLimiter
+
+    monkeypatch.setenv("FLEETBRIDGE_RATE_TIME_FACTOR", "1")
+    limit = RateLimit(requests=20, per_seconds=1)
+    stamps: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        limiter = SharedRateLimiter("vendor:account-1", limit)
+        for _ in range(10):
+            limiter.acquire()
+            with lock:
+                stamps.append(time.time())
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stamps.sort()
+    assert len(stamps) == 40
+    window = 1.0
+    busiest = max(sum(1 for s in stamps if start <= s < start + window) for start in stamps)
+    assert busiest <= 20, f"{busiest} calls in one second"
+    assert stamps[-1] - stamps[0] >= 39 * (1 / 20) * 0.9  # paced, not bunched
