@@ -5,6 +5,8 @@ Every vendor is mounted at ``/<vendor>`` followed by its real path after its rea
 - Onfleet  ``http://127.0.0.1:4010/onfleet/api/v2``
 - Fleetio  ``http://127.0.0.1:4010/fleetio/api`` (``/v1/vehicles``, ``/v2/contacts/{id}``, ...)
 - Keycafe  ``http://127.0.0.1:4010/keycafe/v0``
+- GPS Insight ``http://127.0.0.1:4010/gpsinsight/v2``
+- Driveri  ``http://127.0.0.1:4010/driveri`` (``/v1/auth/token``, ``/v1/tenants/{tenant}/...``)
 
 and the control interface is under ``/_sandbox`` (see ``local.sandboxes.control``).
 ``python -m local.sandboxes.app`` serves it on ``FLEETBRIDGE_SANDBOX_HOST``:
@@ -22,8 +24,10 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from local.sandboxes.control import control_blueprint
+from local.sandboxes.driveri import DriveriSandbox
 from local.sandboxes.fleetio import FleetioSandbox
 from local.sandboxes.framework import SandboxError, VendorSandbox
+from local.sandboxes.gpsinsight import GpsInsightSandbox
 from local.sandboxes.keycafe import KeycafeSandbox
 from local.sandboxes.onfleet import OnfleetSandbox, UrlChecker
 from local.sandboxes.webhooks import WebhookSender
@@ -56,6 +60,8 @@ def build_sandboxes(
         OnfleetSandbox(time_factor, webhook_sender, url_checker=url_checker),
         FleetioSandbox(time_factor, webhook_sender),
         KeycafeSandbox(time_factor, webhook_sender),
+        GpsInsightSandbox(time_factor, webhook_sender),
+        DriveriSandbox(time_factor, webhook_sender),
     ]
 
 

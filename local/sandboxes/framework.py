@@ -108,6 +108,8 @@ class VendorSandbox:
     api_root: ClassVar[str]  # the vendor's real path prefix after its host, e.g. "/api/v2"
     resources: ClassVar[tuple[str, ...]]
     rate_limit: ClassVar[RateLimitConfig]
+    # query/body keys whose values never reach the request log (credentials passed as params)
+    redacted_params: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, time_factor: float = 1.0, webhook_sender: WebhookSender | None = None):
         if time_factor <= 0:
@@ -364,16 +366,25 @@ class VendorSandbox:
             "time": iso(utcnow()),
             "method": request.method,
             "path": request.path,
-            "query": request.args.to_dict(),
+            "query": self.redact_params(request.args.to_dict()),
             "status": response.status_code,
             "duration_ms": round((time.monotonic() - started) * 1000, 3),
             "headers": headers,
-            "body": request.get_json(silent=True) if request.data else None,
+            "body": self.redact_params(request.get_json(silent=True) if request.data else None),
             "fault": g.get("sandbox_fault"),
         }
         with self._log_lock:
             self.requests.append(entry)
         return response
+
+    def redact_params(self, values: Any) -> Any:
+        """``values`` with the ``redacted_params`` keys of a JSON object masked (copy if changed)."""
+        if not self.redacted_params or not isinstance(values, dict):
+            return values
+        return {
+            k: ("[redacted]" if str(k).lower() in self.redacted_params else v)
+            for k, v in values.items()
+        }
 
     def request_log(self) -> list[Record]:
         """The request log, oldest first (at most the last 5000 vendor requests)."""

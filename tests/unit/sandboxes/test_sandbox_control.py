@@ -10,7 +10,9 @@ import pytest
 
 
 def test_vendors_are_listed_and_unknown_vendor_is_404(control: httpx.Client) -> None:
-    assert control.get("/").json() == {"vendors": ["fleetio", "keycafe", "onfleet"]}
+    assert control.get("/").json() == {
+        "vendors": ["driveri", "fleetio", "gpsinsight", "keycafe", "onfleet"]
+    }
     response = control.get("/nope/state")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"

@@ -121,7 +121,13 @@ def test_run_sandboxes_serves_on_a_real_port() -> None:
     try:
         base = f"http://127.0.0.1:{server.server_port}"
         with httpx.Client(base_url=base, timeout=5) as c:
-            assert c.get("/_sandbox/").json()["vendors"] == ["fleetio", "keycafe", "onfleet"]
+            assert c.get("/_sandbox/").json()["vendors"] == [
+                "driveri",
+                "fleetio",
+                "gpsinsight",
+                "keycafe",
+                "onfleet",
+            ]
             auth = c.get("/onfleet/api/v2/auth/test", auth=("sandbox-onfleet-key", ""))
             assert auth.status_code == 200
     finally:
