@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from local.stack.cfn_yaml import load_template_file
+from local.stack.template import merge_globals
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
@@ -57,20 +58,6 @@ class Function:
         )
 
 
-def _merge_globals(global_props: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
-    """SAM's Globals rule: maps merge (resource wins), lists are global + resource, scalars override."""
-    merged = dict(global_props)
-    for key, value in props.items():
-        base = merged.get(key)
-        if isinstance(base, dict) and isinstance(value, dict):
-            merged[key] = _merge_globals(base, value)
-        elif isinstance(base, list) and isinstance(value, list):
-            merged[key] = base + value
-        else:
-            merged[key] = value
-    return merged
-
-
 def functions(template: dict[str, Any]) -> list[Function]:
     """Every serverless function of the template, in template order."""
     global_props = (template.get("Globals") or {}).get("Function") or {}
@@ -78,7 +65,7 @@ def functions(template: dict[str, Any]) -> list[Function]:
     for logical_id, resource in template["Resources"].items():
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
-        props = _merge_globals(global_props, resource.get("Properties") or {})
+        props = merge_globals(global_props, resource.get("Properties") or {})
         code_uri = props.get("CodeUri")
         found.append(
             Function(
