@@ -7,6 +7,7 @@ mapping to typed exceptions and page iteration. Vendor clients state paths and m
 
 from __future__ import annotations
 
+import logging
 import random
 import ssl
 import time
@@ -34,6 +35,9 @@ from fleetbridge.core.ratelimit import RateLimiter
 from fleetbridge.core.tracing import tracer
 
 tracer.patch(["httpx"])
+# httpx logs every request URL at INFO; some vendors put tokens in query strings. Our own retry
+# log lines say what matters without the URL.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 ItemT = TypeVar("ItemT")

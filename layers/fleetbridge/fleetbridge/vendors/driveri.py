@@ -1,0 +1,175 @@
+"""Netradyne Driveri client: client-credential tokens and per-tenant drivers.
+
+`POST /v1/auth/token` with HTTP Basic `client_id:client_secret` gives a Bearer token, cached on
+the instance and fetched again once when a call answers 401. Answers are `{"data": ...}`; errors
+`{"data": null, "error": {"code", "message", "field"?}}` map to the typed errors.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from fleetbridge.core.errors import AuthError, VendorNotFound
+from fleetbridge.core.http import VendorClient, paginate
+from fleetbridge.core.models import Connection
+from fleetbridge.core.ratelimit import RateLimit, RateLimiter
+from fleetbridge.vendors.base import account_limiter, base_url
+
+#: Not published; driveri.md assumes 10 requests/second per client (429s are honoured too).
+RATE_LIMIT = RateLimit(requests=10, per_seconds=1)
+PAGE_SIZE = 100
+ACTIVE, INACTIVE = 1, 0
+
+
+class DriveriDriver(BaseModel):
+    """A Driveri driver (wire names as aliases)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    driver_id: str = Field(alias="driverId")
+    first_name: str | None = Field(default=None, alias="firstName")
+    last_name: str | None = Field(default=None, alias="lastName")
+    email: str | None = None
+    phone: str | None = None
+    license_number: str | None = Field(default=None, alias="licenseNumber")
+    group: str | None = None
+    status: int | None = ACTIVE
+
+
+class DriversPage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    drivers: list[DriveriDriver]
+    page: int = 0
+    total_pages: int = Field(default=0, alias="totalPages")
+
+
+class DriveriClient(VendorClient):
+    """Bearer token from client credentials; every driver path is under the tenant."""
+
+    vendor = "driveri"
+
+    def __init__(
+        self,
+        base: str,
+        *,
+        client_id: str,
+        client_secret: str,
+        tenant: str,
+        rate_limiter: RateLimiter | None = None,
+        transport: httpx.BaseTransport | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(base, rate_limiter=rate_limiter, transport=transport, **kwargs)
+        basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
+        self._basic = f"Basic {basic}"
+        self._tenant_path = f"/v1/tenants/{quote(tenant, safe='')}"
+        self._token: str | None = None
+
+    @classmethod
+    def for_connection(cls, connection: Connection, credentials: dict[str, Any]) -> DriveriClient:
+        """A client with the connection's credentials, URL and shared account limit."""
+        client_id = credentials["driveri_client_id"]
+        return cls(
+            base_url("driveri", connection),
+            client_id=client_id,
+            client_secret=credentials["driveri_client_secret"],
+            tenant=credentials["driveri_tenant"],
+            rate_limiter=account_limiter("driveri", client_id, RATE_LIMIT),
+        )
+
+    def parse_error(self, response: httpx.Response) -> tuple[str | None, str, str | None]:
+        """`{"error": {"code", "message", "field"?}}`."""
+        try:
+            body = response.json()
+        except ValueError:
+            return None, response.text[:200] or response.reason_phrase, None
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict):
+            message = error.get("message") or response.reason_phrase
+            return error.get("code"), str(message), error.get("field")
+        return super().parse_error(response)
+
+    # ---------------------------------------------------------------- auth
+    def authenticate(self) -> str:
+        """A new Bearer token (the token endpoint answers OAuth2-style, without the envelope)."""
+        response = self.request(
+            "POST", "/v1/auth/token", headers={"Authorization": self._basic}, idempotent=True
+        )
+        self._token = str(response.json()["access_token"])
+        return self._token
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+    ) -> Any:
+        """One tenant call with the Bearer token (fetched again once on 401); returns `data`."""
+        for attempt in (0, 1):
+            headers = {"Authorization": f"Bearer {self._token or self.authenticate()}"}
+            try:
+                response = self.request(
+                    method, self._tenant_path + path, params=params, json=json, headers=headers
+                )
+            except AuthError as exc:
+                if exc.status_code != 401 or attempt:
+                    raise
+                self._token = None
+                continue
+            return response.json().get("data")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # ---------------------------------------------------------------- drivers
+    def drivers_page(self, page: int = 0, size: int = PAGE_SIZE) -> DriversPage:
+        """One page (0-based) of every driver, inactive ones included."""
+        data = self.call("GET", "/drivers", params={"showAll": "true", "page": page, "size": size})
+        return DriversPage.model_validate(data)
+
+    def iter_drivers(self) -> Iterator[DriveriDriver]:
+        """Every driver of the tenant, one page in memory at a time."""
+
+        def fetch(page: int) -> tuple[list[DriveriDriver], int | None]:
+            result = self.drivers_page(page)
+            more = result.drivers and page + 1 < result.total_pages
+            return result.drivers, page + 1 if more else None
+
+        return paginate(fetch, first_cursor=0)
+
+    def get_driver(self, driver_id: str) -> DriveriDriver | None:
+        """The driver with this DriverID, or None."""
+        try:
+            data = self.call("GET", "/driver", params={"driverId": driver_id})
+        except VendorNotFound:
+            return None
+        return DriveriDriver.model_validate(data)
+
+    def create_driver(self, fields: Mapping[str, Any]) -> DriveriDriver:
+        """Create (`driverId` and `firstName` required); a taken DriverID raises VendorConflict."""
+        return DriveriDriver.model_validate(self.call("POST", "/drivers", json=dict(fields)))
+
+    def update_driver(self, driver_id: str, fields: Mapping[str, Any]) -> DriveriDriver:
+        """Partial update; a `driverId` in `fields` renames (VendorConflict when taken)."""
+        data = self.call("PUT", f"/drivers/{quote(driver_id, safe='')}", json=dict(fields))
+        return DriveriDriver.model_validate(data)
+
+    def deactivate_driver(self, driver_id: str) -> DriveriDriver:
+        """Set `status` 0 (the profile and its history stay)."""
+        return self.update_driver(driver_id, {"status": INACTIVE})
+
+    def delete_driver(self, driver_id: str) -> None:
+        """Hard delete (whatever Driveri does on DELETE: see driveri.md's unknowns)."""
+        self.call("DELETE", f"/drivers/{quote(driver_id, safe='')}")
+
+    def check(self) -> None:
+        """Fetch a token and read one page of one driver (connection test)."""
+        self.authenticate()
+        self.drivers_page(0, size=1)

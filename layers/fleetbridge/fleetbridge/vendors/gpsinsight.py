@@ -1,0 +1,199 @@
+"""GPS Insight portal API v2 client: session login, drivers and account users.
+
+Every call is a POST carrying `session_token` in its JSON body, and the login sends the
+credentials the same way (the portal documents GET with a query string; the body keeps
+credentials and tokens out of URLs, hence out of access logs and X-Ray traces). The token is
+cached on the instance; a 401 (expired session) logs in again once.
+Answers are wrapped in `{"head": {"status", "code", "error_string"}, "data"}`: `data` is returned,
+an `ERROR` head becomes the typed error for `head.code` with `error_string` as the message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from fleetbridge.core.errors import AuthError
+from fleetbridge.core.http import VendorClient
+from fleetbridge.core.models import Connection
+from fleetbridge.core.ratelimit import RateLimit, RateLimiter
+from fleetbridge.vendors.base import account_limiter, base_url
+
+#: GPS Insight publishes no limit. The flow makes few portal calls (one list per poll, a user
+#: list on opt-in), so 5/s is ample and well under the 10/s the sandbox assumes.
+RATE_LIMIT = RateLimit(requests=5, per_seconds=1)
+DEFAULT_DRIVER_ID_FIELD = "driveri_driver_id"
+
+
+def _text(value: Any) -> str | None:
+    """Portal values as trimmed text; blank means absent."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+class GpsInsightModel(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class PortalDriver(GpsInsightModel):
+    """A portal driver. `driveri_driver_id` holds the configured DriverID field, whatever its key."""
+
+    driver_id: str
+    ref_id: str | None = None
+    firstname: str | None = None
+    lastname: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    license_number: str | None = None
+    group: str | None = None
+    driveri_driver_id: str | None = None
+    updated_at: str | None = None
+
+    @field_validator("driver_id", mode="before")
+    @classmethod
+    def _id_text(cls, value: Any) -> str:
+        return str(value)
+
+    @field_validator(
+        "ref_id",
+        "firstname",
+        "lastname",
+        "email",
+        "phone",
+        "license_number",
+        "group",
+        "driveri_driver_id",
+        mode="before",
+    )
+    @classmethod
+    def _optional_text(cls, value: Any) -> str | None:
+        return _text(value)
+
+
+class PortalUser(GpsInsightModel):
+    username: str
+    is_master: bool = False
+    email: str | None = None
+
+
+class GpsInsightClient(VendorClient):
+    """Username/password (or app token) login; `session_token` on every later call."""
+
+    vendor = "gpsinsight"
+
+    def __init__(
+        self,
+        base: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        app_token: str | None = None,
+        driver_id_field: str = DEFAULT_DRIVER_ID_FIELD,
+        rate_limiter: RateLimiter | None = None,
+        transport: httpx.BaseTransport | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if not app_token and not (username and password):
+            raise ValueError("GPS Insight needs username and password, or an app token")
+        super().__init__(base, rate_limiter=rate_limiter, transport=transport, **kwargs)
+        self._username = username
+        self._password = password
+        self._app_token = app_token
+        self.driver_id_field = driver_id_field
+        self._session: str | None = None
+
+    @classmethod
+    def for_connection(
+        cls, connection: Connection, credentials: dict[str, Any]
+    ) -> GpsInsightClient:
+        """A client with the connection's credentials, DriverID field, URL and account limit."""
+        username = credentials.get("gpsinsight_username")
+        app_token = credentials.get("gpsinsight_app_token")
+        return cls(
+            base_url("gpsinsight", connection),
+            username=username,
+            password=credentials.get("gpsinsight_password"),
+            app_token=app_token,
+            driver_id_field=connection.settings.get("driver_id_field") or DEFAULT_DRIVER_ID_FIELD,
+            rate_limiter=account_limiter("gpsinsight", str(username or app_token), RATE_LIMIT),
+        )
+
+    def parse_error(self, response: httpx.Response) -> tuple[str | None, str, str | None]:
+        """`{"head": {"status": "ERROR", "code", "error_string"}}`."""
+        try:
+            body = response.json()
+        except ValueError:
+            return None, response.text[:200] or response.reason_phrase, None
+        head = body.get("head") if isinstance(body, dict) else None
+        if isinstance(head, dict):
+            message = head.get("error_string") or response.reason_phrase
+            code = head.get("code")
+            return (str(code) if code is not None else None), str(message), None
+        return super().parse_error(response)
+
+    # ---------------------------------------------------------------- session
+    def login(self) -> str:
+        """A new session token (username/password, else the app token)."""
+        params: dict[str, Any] = {"username": self._username}
+        if self._app_token:
+            params["app_token"] = self._app_token
+        else:
+            params["password"] = self._password
+        # POST, not the documented GET: credentials must never sit in a URL (logs, X-Ray).
+        data = self._unwrap(self.request("POST", "/userauth/login", json=params, idempotent=True))
+        self._session = str(data["token"])
+        return self._session
+
+    def call(self, method: str, path: str, params: dict[str, Any] | None = None) -> Any:
+        """One API call with the session token; logs in again once if the session expired."""
+        for attempt in (0, 1):
+            token = self._session or self.login()
+            try:
+                # Always a JSON body: the session token stays out of URLs.
+                response = self.request(
+                    "POST",
+                    path,
+                    json={**(params or {}), "session_token": token},
+                    idempotent=method.upper() == "GET",
+                )
+            except AuthError as exc:
+                if exc.status_code != 401 or attempt:
+                    raise
+                self._session = None
+                continue
+            return self._unwrap(response)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _unwrap(self, response: httpx.Response) -> Any:
+        body = response.json()
+        head = body.get("head") or {}
+        if head.get("status") == "ERROR":
+            status = int(head.get("code") or 400)
+            raise self._error(httpx.Response(status, json=body, request=response.request))
+        return body.get("data")
+
+    # ---------------------------------------------------------------- drivers and users
+    def list_drivers(self) -> list[PortalDriver]:
+        """Every portal driver (the API has no paging and no modified-since filter)."""
+        field = self.driver_id_field
+        return [
+            PortalDriver.model_validate({**item, "driveri_driver_id": item.get(field)})
+            for item in self.call("GET", "/driver/list") or []
+        ]
+
+    def list_users(self) -> list[PortalUser]:
+        """The account's users, with `is_master`."""
+        return [PortalUser.model_validate(item) for item in self.call("GET", "/user/list") or []]
+
+    def is_master_user(self, username: str) -> bool:
+        """Whether `username` (exact match) is the account's Master User."""
+        return any(user.username == username and user.is_master for user in self.list_users())
+
+    def check(self) -> None:
+        """Log in and make one authenticated call (connection test)."""
+        self.login()
+        self.call("GET", "/user/list")

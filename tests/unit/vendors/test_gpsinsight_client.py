@@ -1,0 +1,154 @@
+"""GpsInsightClient against the GPS Insight sandbox, in-process: login, re-login, envelope."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from flask import Flask
+
+from fleetbridge.core.errors import AuthError, RateLimited, VendorValidationError
+from fleetbridge.vendors.gpsinsight import GpsInsightClient, PortalDriver, PortalUser
+from local.sandboxes.app import create_app
+
+BASE = "http://sandbox/gpsinsight/v2"
+USER, PASSWORD, APP_TOKEN = "sandbox-gps-user", "sandbox-gps-pass", "sandbox-gps-app-token"
+
+
+@pytest.fixture
+def app() -> Flask:
+    return create_app(time_factor=1.0, webhook_sender=lambda *_: None)
+
+
+@pytest.fixture
+def control(app: Flask) -> Iterator[httpx.Client]:
+    transport = httpx.WSGITransport(app=app)
+    with httpx.Client(transport=transport, base_url="http://sandbox/_sandbox/gpsinsight") as c:
+        yield c
+
+
+def make(app: Flask, **overrides: Any) -> GpsInsightClient:
+    options: dict[str, Any] = {
+        "username": USER,
+        "password": PASSWORD,
+        "transport": httpx.WSGITransport(app=app),
+        "sleep": lambda _: None,
+        "max_retries": 1,
+    }
+    return GpsInsightClient(BASE, **(options | overrides))
+
+
+@pytest.fixture
+def gps(app: Flask) -> Iterator[GpsInsightClient]:
+    with make(app) as client:
+        yield client
+
+
+def seed(control: httpx.Client, **resources: list[dict[str, Any]]) -> None:
+    control.post("/seed", json=resources).raise_for_status()
+
+
+def logins(control: httpx.Client) -> int:
+    entries = control.get("/requests").json()
+    entries = entries.get("requests", entries) if isinstance(entries, dict) else entries
+    return sum(1 for e in entries if str(e["path"]).endswith("/userauth/login"))
+
+
+DRIVER = {
+    "driver_id": 7,
+    "ref_id": "R-7",
+    "firstname": "Dana",
+    "lastname": "Driver",
+    "email": "dana@example.com",
+    "phone": "555",
+    "license_number": "L-1",
+    "group": "North",
+    "driveri_driver_id": "DRV-7",
+}
+
+
+def test_list_drivers_logs_in_once_and_maps_the_fields(
+    gps: GpsInsightClient, control: httpx.Client
+) -> None:
+    seed(control, drivers=[DRIVER, {"driver_id": 8, "firstname": "No", "driveri_driver_id": " "}])
+    first, second = gps.list_drivers()
+    assert first == PortalDriver(**{**DRIVER, "driver_id": "7"}, updated_at=first.updated_at)
+    assert first.updated_at
+    assert (second.driver_id, second.driveri_driver_id, second.lastname) == ("8", None, None)
+    gps.list_drivers()
+    assert logins(control) == 1
+
+
+def test_driver_id_field_is_configurable(app: Flask, control: httpx.Client) -> None:
+    seed(control, drivers=[DRIVER])
+    with make(app, driver_id_field="ref_id") as client:
+        (driver,) = client.list_drivers()
+    assert driver.driveri_driver_id == "R-7" and driver.ref_id == "R-7"
+
+
+def test_expired_session_logs_in_again_once(
+    app: Flask, gps: GpsInsightClient, control: httpx.Client
+) -> None:
+    seed(control, drivers=[DRIVER])
+    assert len(gps.list_drivers()) == 1
+    app.extensions["fleetbridge_sandboxes"]["gpsinsight"].tokens.expire_all()
+    assert len(gps.list_drivers()) == 1
+    assert logins(control) == 2
+
+
+def test_sessions_that_never_last_raise_auth_error(app: Flask, control: httpx.Client) -> None:
+    creds = {"username": USER, "password": PASSWORD, "token_ttl_seconds": 1e-6}
+    seed(control, credentials=creds)  # type: ignore[arg-type]
+    with make(app) as client, pytest.raises(AuthError) as error:
+        client.list_users()
+    assert error.value.status_code == 401 and "expired" in error.value.message
+    assert logins(control) == 2
+
+
+def test_wrong_password_is_an_auth_error_with_the_portal_message(app: Flask) -> None:
+    with make(app, password="nope") as client, pytest.raises(AuthError) as error:
+        client.check()
+    assert error.value.message == "Invalid username, password or app token"
+    assert error.value.vendor_code == "401"
+
+
+def test_app_token_login(app: Flask, control: httpx.Client) -> None:
+    with make(app, username=None, password=None, app_token=APP_TOKEN) as client:
+        client.check()
+
+
+def test_credentials_are_required(app: Flask) -> None:
+    with pytest.raises(ValueError, match="username and password"):
+        make(app, password=None)
+
+
+def test_users_and_master_user(gps: GpsInsightClient, control: httpx.Client) -> None:
+    seed(control, users=[{"username": "clerk", "is_master": False}])
+    users = gps.list_users()
+    assert PortalUser(username="clerk", is_master=False) in users
+    assert gps.is_master_user(USER) is True
+    assert gps.is_master_user("clerk") is False
+    assert gps.is_master_user("nobody") is False
+
+
+def test_error_envelope_maps_to_typed_errors(gps: GpsInsightClient) -> None:
+    with pytest.raises(VendorValidationError) as error:
+        gps.call("POST", "/driver/update", {"firstname": "X"})
+    assert error.value.message == "driver_id is required" and error.value.status_code == 400
+
+
+def test_ok_http_status_with_an_error_head_still_raises(gps: GpsInsightClient) -> None:
+    body = {"head": {"status": "ERROR", "code": 400, "error_string": "bad"}, "data": None}
+    response = httpx.Response(200, json=body, request=httpx.Request("GET", BASE))
+    with pytest.raises(VendorValidationError, match="bad"):
+        gps._unwrap(response)
+
+
+def test_429_is_retried_then_raised(gps: GpsInsightClient, control: httpx.Client) -> None:
+    gps.check()
+    control.post("/faults", json={"status_429": 1.0}).raise_for_status()
+    with pytest.raises(RateLimited) as error:
+        gps.list_drivers()
+    assert error.value.message == "Rate limit exceeded"
