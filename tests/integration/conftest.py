@@ -48,12 +48,9 @@ def sandbox_server() -> Iterator[str]:
 def sandbox(sandbox_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[httpx.Client]:
     """A client on the sandboxes, reset before each test; vendor clients point at them."""
     from fleetbridge.core.aws import reset_clients
+    from local.stack.config import VENDOR_PATHS
 
-    urls = {
-        "onfleet": f"{sandbox_server}/onfleet/api/v2",
-        "fleetio": f"{sandbox_server}/fleetio/api",
-        "keycafe": f"{sandbox_server}/keycafe/v0",
-    }
+    urls = {vendor: f"{sandbox_server}{path}" for vendor, path in VENDOR_PATHS.items()}
     monkeypatch.setenv("FLEETBRIDGE_VENDOR_URLS", json.dumps(urls))
     monkeypatch.setenv("FLEETBRIDGE_RATE_TIME_FACTOR", "60")
     reset_clients()

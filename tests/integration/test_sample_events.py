@@ -14,6 +14,8 @@ from tests.support.lambdas import invoke
 from tests.support.samples import (
     SAMPLE_API_KEY,
     SAMPLE_CONNECTION_ID,
+    SAMPLE_GPS_CONNECTION_ID,
+    SAMPLE_PUSH_SECRET,
     SAMPLE_WEBHOOK_SECRET,
     Sample,
     build_samples,
@@ -67,6 +69,27 @@ def sample_world(aws: dict[str, Any], sandbox: httpx.Client) -> None:
             name="Sample",
             settings={},
             secret_arn=arn,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    gps_credentials = {
+        "gpsinsight_username": "sandbox-gps-user",
+        "gpsinsight_password": "sandbox-gps-pass",
+        "gpsinsight_push_secret": SAMPLE_PUSH_SECRET,
+        "driveri_client_id": "sandbox-driveri-client",
+        "driveri_client_secret": "sandbox-driveri-secret",
+        "driveri_tenant": "sandbox-tenant",
+    }
+    gps_arn = store_credentials(secret_name(tenant.id, SAMPLE_GPS_CONNECTION_ID), gps_credentials)
+    ConnectionRepository().create(
+        Connection(
+            id=SAMPLE_GPS_CONNECTION_ID,
+            tenant_id=tenant.id,
+            flow="gpsinsight-driveri",
+            name="Sample driver sync",
+            settings={"driver_sync_enabled": True, "master_user": "sandbox-gps-user"},
+            secret_arn=gps_arn,
             created_at=now,
             updated_at=now,
         )

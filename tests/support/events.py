@@ -106,6 +106,28 @@ def fleetio_hook_event(connection_id: str, body: bytes, secret: str | None) -> d
     )
 
 
+def gpsinsight_push_event(connection_id: str, body: bytes, secret: str | None) -> dict[str, Any]:
+    """`POST /hooks/gpsinsight/<id>` signed like the portal push (hex HMAC-SHA256)."""
+    headers = {}
+    if secret is not None:
+        headers["X-GPSInsight-Signature"] = hmac.new(
+            secret.encode(), body, hashlib.sha256
+        ).hexdigest()
+    return http_event(
+        "POST",
+        f"/hooks/gpsinsight/{connection_id}",
+        raw_body=body,
+        headers=headers,
+        route_key="POST /hooks/gpsinsight/{connection_id}",
+        path_parameters={"connection_id": connection_id},
+    )
+
+
+def gpsinsight_push(event: str, driver: dict[str, Any], timestamp: str) -> bytes:
+    """The body the portal (sandbox) pushes for a driver change."""
+    return json.dumps({"event": event, "driver": driver, "timestamp": timestamp}).encode()
+
+
 def sqs_event(
     bodies: list[dict[str, Any]], *, queue: str = "FleetioKeycafeQueue", receive_count: int = 1
 ) -> dict[str, Any]:

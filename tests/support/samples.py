@@ -15,6 +15,8 @@ from typing import Any
 from tests.support.events import (
     fleetio_delivery,
     fleetio_hook_event,
+    gpsinsight_push,
+    gpsinsight_push_event,
     http_event,
     schedule_event,
     sqs_event,
@@ -36,6 +38,21 @@ SAMPLE_ASSIGNMENT = {
     "ended_at": "2030-01-01T18:00:00Z",
 }
 AUTH = {"Authorization": f"Bearer {SAMPLE_API_KEY}"}
+# The GPS Insight → Driveri connection of the sample world (Driver Sync already on).
+SAMPLE_GPS_CONNECTION_ID = "con_00000000gpssample"
+SAMPLE_PUSH_SECRET = "sample-gpsinsight-push-secret"
+SAMPLE_PORTAL_DRIVER = {
+    "driver_id": "501",
+    "ref_id": "R-501",
+    "firstname": "Ada",
+    "lastname": "Lovelace",
+    "email": "ada@example.com",
+    "phone": "+15550100501",
+    "license_number": "L-501",
+    "group": "North",
+    "driveri_driver_id": "D-501",
+    "updated_at": "2026-11-23T11:59:00Z",
+}
 
 
 @dataclass(frozen=True)
@@ -80,6 +97,120 @@ def _work(kind: str, event_id: str, payload: dict[str, Any] | None = None) -> di
         },
         "received_at": "2026-11-23T12:00:00.000Z",
     }
+
+
+def _push() -> bytes:
+    return gpsinsight_push("driver_updated", SAMPLE_PORTAL_DRIVER, "2026-11-23T12:00:00Z")
+
+
+def _gps_work(kind: str, event_id: str, event: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "flow": "gpsinsight-driveri",
+        "connection_id": SAMPLE_GPS_CONNECTION_ID,
+        "kind": kind,
+        "event_id": event_id,
+        "event": event,
+        "payload": payload,
+        "received_at": "2026-11-23T12:00:00.000Z",
+    }
+
+
+def _gps_samples() -> list[Sample]:
+    gps = f"/connections/{SAMPLE_GPS_CONNECTION_ID}"
+    invalid_schedule = {"id": "x", "detail-type": "Object Created", "time": "2026-11-23T06:00:00Z"}
+    schedule_error = {
+        "error": {
+            "code": "invalid",
+            "field": "detail-type",
+            "message": "not a scheduled event: detail-type: Input should be 'Scheduled Event'",
+        }
+    }
+    return [
+        Sample(
+            "api",
+            "driver_sync_on",
+            http_event(
+                "POST",
+                f"{gps}/driver-sync",
+                headers=AUTH,
+                body={"enabled": True, "portal_user": "sandbox-gps-user"},
+            ),
+            200,
+        ),
+        Sample(
+            "api",
+            "invalid_driver_sync_not_master_user",
+            http_event(
+                "POST",
+                f"{gps}/driver-sync",
+                headers=AUTH,
+                body={"enabled": True, "portal_user": "dispatcher"},
+            ),
+            403,
+        ),
+        Sample(
+            "api",
+            "drift_report_latest",
+            http_event("GET", f"{gps}/reports/drift/latest", headers=AUTH, query={"format": "csv"}),
+            404,  # the sample world has not reconciled yet
+        ),
+        Sample(
+            "gpsinsight_webhook",
+            "driver_updated",
+            gpsinsight_push_event(SAMPLE_GPS_CONNECTION_ID, _push(), SAMPLE_PUSH_SECRET),
+            202,
+        ),
+        Sample(
+            "gpsinsight_webhook",
+            "invalid_signature",
+            gpsinsight_push_event(SAMPLE_GPS_CONNECTION_ID, _push(), "not-the-secret"),
+            401,
+        ),
+        Sample(
+            "gpsinsight_driveri_worker",
+            "driver_updated",
+            sqs_event(
+                [
+                    _gps_work(
+                        "webhook",
+                        "push:501:driver_updated:2026-11-23T11:59:00Z",
+                        "driver_updated",
+                        {
+                            "entity": "driver 501",
+                            "portal_driver_id": "501",
+                            "portal_record": SAMPLE_PORTAL_DRIVER,
+                        },
+                    )
+                ],
+                queue="GpsInsightDriveriQueue",
+            ),
+            {"batchItemFailures": []},
+        ),
+        Sample(
+            "gpsinsight_driveri_worker",
+            "invalid_message",
+            sqs_event([{"not": "a work message"}], queue="GpsInsightDriveriQueue"),
+            {"batchItemFailures": [{"itemIdentifier": "sample-message-0"}]},
+        ),
+        Sample(
+            "gpsinsight_driveri_poll",
+            "poll",
+            schedule_event("gpsinsight-driveri-poll"),
+            {"queued": 1, "not_due": 0},
+        ),
+        Sample(
+            "gpsinsight_driveri_poll", "invalid_not_a_schedule", invalid_schedule, schedule_error
+        ),
+        Sample(
+            "gpsinsight_driveri_daily",
+            "daily",
+            schedule_event("gpsinsight-driveri-daily"),
+            {"queued": 1},
+        ),
+        Sample(
+            "gpsinsight_driveri_daily", "invalid_not_a_schedule", invalid_schedule, schedule_error
+        ),
+    ]
 
 
 def _delivery() -> bytes:
@@ -205,6 +336,7 @@ def build_samples() -> list[Sample]:
             },
         ),
     ]
+    samples += _gps_samples()
     return [Sample(s.function, s.case, _stable(s.event), s.expect) for s in samples]
 
 

@@ -64,6 +64,17 @@ def validate_settings(flow: Flow, settings: dict[str, Any]) -> dict[str, Any]:
     return model.model_dump(mode="json")
 
 
+def _refuse_protected(flow: Flow, requested: dict[str, Any], current: dict[str, Any]) -> None:
+    """Settings a flow changes only through its own endpoint (e.g. an opt-in with a check)."""
+    defaults = validate_settings(flow, {})
+    for key in flow.protected_settings:
+        if key in requested and requested[key] != current.get(key, defaults.get(key)):
+            raise InvalidInputError(
+                f"settings.{key} cannot be set here: use the flow's own endpoint",
+                field=f"settings.{key}",
+            )
+
+
 def create_connection(
     tenant_id: str,
     *,
@@ -75,6 +86,7 @@ def create_connection(
     """Validate, store credentials in Secrets Manager, then store the connection."""
     flow = get_flow(flow_id)
     _validate_credentials(flow, credentials, partial=False)
+    _refuse_protected(flow, settings, {})
     clean_settings = validate_settings(flow, settings)
     connection_id = new_id("con")
     now = iso(utcnow())
@@ -128,8 +140,12 @@ def update_connection(
     credentials: dict[str, Any] | None = None,
     settings: dict[str, Any] | None = None,
     expected_version: int | None = None,
+    allow_protected: bool = False,
 ) -> Connection:
-    """Change name, settings (merged over the current ones) and/or credentials (merged)."""
+    """Change name, settings (merged over the current ones) and/or credentials (merged).
+
+    A flow's `protected_settings` change only with `allow_protected` (its own endpoint).
+    """
     repository = ConnectionRepository()
     connection = repository.get_for_tenant(tenant_id, connection_id)
     if expected_version is not None and expected_version != connection.version:
@@ -142,6 +158,8 @@ def update_connection(
     if name is not None:
         changes["name"] = name
     if settings is not None:
+        if not allow_protected:
+            _refuse_protected(flow, settings, connection.settings)
         changes["settings"] = validate_settings(flow, {**connection.settings, **settings})
     if credentials:
         _validate_credentials(flow, credentials, partial=True)

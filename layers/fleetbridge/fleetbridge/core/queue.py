@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,6 +60,50 @@ def publish(message: WorkMessage) -> str:
         },
     )
     return str(sent["MessageId"])
+
+
+def publish_many(messages: Iterable[WorkMessage]) -> int:
+    """Send messages in batches of ten (one SQS call each); returns how many were sent.
+
+    A batch entry SQS refuses raises, so nothing is silently dropped.
+    """
+    sqs = client("sqs")
+    sent = 0
+    batch: list[WorkMessage] = []
+
+    def flush() -> None:
+        nonlocal sent
+        if not batch:
+            return
+        queue_url, _ = _queue_urls(batch[0].flow)
+        answer = sqs.send_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {
+                    "Id": str(index),
+                    "MessageBody": message.model_dump_json(),
+                    "MessageAttributes": {
+                        "connection_id": {
+                            "DataType": "String",
+                            "StringValue": message.connection_id,
+                        },
+                        "kind": {"DataType": "String", "StringValue": message.kind},
+                    },
+                }
+                for index, message in enumerate(batch)
+            ],
+        )
+        if answer.get("Failed"):
+            raise RuntimeError(f"SQS refused {len(answer['Failed'])} messages: {answer['Failed']}")
+        sent += len(batch)
+        batch.clear()
+
+    for message in messages:
+        if batch and (len(batch) == 10 or batch[0].flow != message.flow):
+            flush()
+        batch.append(message)
+    flush()
+    return sent
 
 
 def _drain_visible(queue_url: str) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from fleetbridge.core.queue import WorkMessage
 #: flow id → module that defines `FLOW`. Adding a flow = one line here + its package.
 FLOW_MODULES: dict[str, str] = {
     "fleetio-keycafe": "fleetbridge.flows.fleetio_keycafe.flow",
+    "gpsinsight-driveri": "fleetbridge.flows.gpsinsight_driveri.flow",
 }
 
 
@@ -38,6 +39,7 @@ class PlanItem(BaseModel):
     action: Action
     reason: str = ""
     vendor_ids: dict[str, Any] = Field(default_factory=dict)
+    details: dict[str, Any] = Field(default_factory=dict)
 
 
 class Plan(BaseModel):
@@ -90,6 +92,8 @@ class Flow:
     - `validate_on_save`: test the credentials with the vendors before saving them.
     - `on_dead_letter(connection, message, error)`: the last retry failed (notify people once).
     - `webhook_vendors`: vendors that call `/hooks/<vendor>/<connection id>`.
+    - `protected_settings`: settings the generic API refuses to change (the flow's own endpoint
+      changes them after its checks, e.g. an opt-in by the vendor account's owner).
     """
 
     id: str
@@ -107,6 +111,7 @@ class Flow:
     validate_on_save: bool = False
     on_dead_letter: Callable[[Connection, WorkMessage, Exception], None] | None = None
     webhook_vendors: tuple[str, ...] = field(default=())
+    protected_settings: tuple[str, ...] = field(default=())
 
 
 _flows: dict[str, Flow] = {}

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fleetbridge.core.connections import ConnectionRepository
 from fleetbridge.core.errors import InvalidInputError
-from fleetbridge.core.models import iso, utcnow
+from fleetbridge.core.models import Connection, iso, utcnow
 from fleetbridge.core.queue import WorkMessage, publish
 
 
@@ -40,21 +42,41 @@ def queue_reconciliations(flow: str, event: dict[str, Any]) -> dict[str, Any]:
     The event id makes the run idempotent: a schedule delivered twice queues one reconciliation
     per connection (the worker keys idempotency on it).
     """
+    return queue_scheduled(flow, event, kind="reconcile", event_name="daily_reconciliation")
+
+
+def queue_scheduled(
+    flow: str,
+    event: dict[str, Any],
+    *,
+    kind: str,
+    event_name: str,
+    is_due: Callable[[Connection, datetime], bool] | None = None,
+) -> dict[str, Any]:
+    """Queue one `kind` message per enabled connection of `flow` that `is_due` at the event time.
+
+    `is_due` lets a flow run at a per-connection interval from one frequent schedule (stateless:
+    it looks only at the connection and the schedule's time). Idempotent on the event id.
+    """
     try:
         schedule = parse_schedule(event)
     except InvalidInputError as exc:
         return {"error": {"code": exc.code, "message": exc.message, "field": exc.field}}
-    queued = 0
+    fired_at = datetime.fromisoformat(schedule.time.replace("Z", "+00:00"))
+    queued = skipped = 0
     for connection in ConnectionRepository().list_for_flow(flow, enabled_only=True):
+        if is_due is not None and not is_due(connection, fired_at):
+            skipped += 1
+            continue
         publish(
             WorkMessage(
                 flow=flow,
                 connection_id=connection.id,
-                kind="reconcile",
+                kind=kind,
                 event_id=f"schedule:{schedule.id}",
-                event="daily_reconciliation",
+                event=event_name,
                 received_at=iso(utcnow()),
             )
         )
         queued += 1
-    return {"queued": queued}
+    return {"queued": queued, "not_due": skipped} if is_due else {"queued": queued}

@@ -74,6 +74,13 @@ class PortalDriver(GpsInsightModel):
         return _text(value)
 
 
+def portal_driver(
+    item: dict[str, Any], driver_id_field: str = DEFAULT_DRIVER_ID_FIELD
+) -> PortalDriver:
+    """A portal driver record (listed or pushed), its DriverID read from the configured field."""
+    return PortalDriver.model_validate({**item, "driveri_driver_id": item.get(driver_id_field)})
+
+
 class PortalUser(GpsInsightModel):
     username: str
     is_master: bool = False
@@ -179,9 +186,8 @@ class GpsInsightClient(VendorClient):
     # ---------------------------------------------------------------- drivers and users
     def list_drivers(self) -> list[PortalDriver]:
         """Every portal driver (the API has no paging and no modified-since filter)."""
-        field = self.driver_id_field
         return [
-            PortalDriver.model_validate({**item, "driveri_driver_id": item.get(field)})
+            portal_driver(item, self.driver_id_field)
             for item in self.call("GET", "/driver/list") or []
         ]
 

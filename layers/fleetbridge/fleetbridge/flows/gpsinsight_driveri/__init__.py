@@ -7,3 +7,6 @@ it at cold start).
 FLOW_ID = "gpsinsight-driveri"
 #: Mapping entity: a portal driver, the Driveri profile it is linked to, and what we last applied.
 DRIVER = "driver"
+#: Per-connection state (initial sync done, last reconciliation, latest drift report keys).
+STATE = "state"
+STATE_ID = "driver-sync"

@@ -1,0 +1,120 @@
+"""Rule 7, the daily reconciliation (also the initial sync and `POST /sync`): the portal wins.
+
+One pass: the portal list, Driveri listed page by page into a compact index, our mappings; the
+pure `iter_reconciliation` yields one decision per driver, applied as it comes (unless dry run).
+Drivers in line cost no write at all; the drift report lists every difference and action.
+
+A run that would outlast its Lambda (Driveri allows ~10 writes/s: a first sync of 10,000
+drivers takes ~17 minutes) stops applying at `time_budget` seconds and queues a continuation:
+the next run lists both sides again, finds the applied drivers in line and carries on. Each part
+stores its report (`complete: false` on all but the last).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from fleetbridge.core.models import Mapping, iso, new_id
+from fleetbridge.core.queue import WorkMessage, publish
+from fleetbridge.core.registry import Plan, PlanItem
+from fleetbridge.flows.gpsinsight_driveri import DRIVER, FLOW_ID
+from fleetbridge.flows.gpsinsight_driveri.context import FlowContext
+from fleetbridge.flows.gpsinsight_driveri.report import DriftReport
+from fleetbridge.flows.gpsinsight_driveri.rules import (
+    Decision,
+    Planned,
+    Portal,
+    Remote,
+    iter_reconciliation,
+)
+from fleetbridge.flows.gpsinsight_driveri.state import update_state
+from fleetbridge.flows.gpsinsight_driveri.sync import (
+    applied_from,
+    carry_out,
+    removed,
+    to_portal,
+    to_remote,
+)
+
+#: Seconds of applying before a run hands over to a continuation (the worker's timeout is 900).
+DEFAULT_TIME_BUDGET = float(os.environ.get("RECONCILE_TIME_BUDGET_S", "780"))
+
+
+def reconcile_drivers(
+    ctx: FlowContext,
+    *,
+    dry_run: bool,
+    source_event: str,
+    time_budget: float = DEFAULT_TIME_BUDGET,
+) -> Plan:
+    """Decide for every driver of both sides; apply unless `dry_run`; store the drift report."""
+    started = time.monotonic()
+    run_at = iso(ctx.clock())
+    portal = [to_portal(driver) for driver in ctx.portal.list_drivers()]
+    driveri: dict[str, Remote] = {d.driver_id: to_remote(d) for d in ctx.driveri.iter_drivers()}
+    rows: dict[str, Mapping] = {m.external_id: m for m in ctx.mappings.list(DRIVER)}
+    applied = {key: a for key, mapping in rows.items() if (a := applied_from(mapping))}
+    by_id = {driver.portal_id: driver for driver in portal}
+
+    report = DriftReport(ctx.connection.id, run_at, dry_run, source_event)
+    items: list[PlanItem] = []
+    for planned in iter_reconciliation(portal, driveri, applied, ctx.settings):
+        done = planned.decision
+        if not dry_run and done.steps and time.monotonic() - started > time_budget:
+            report.complete = False
+            break
+        if not dry_run and planned.portal_id is not None:
+            subject = by_id.get(planned.portal_id) or removed(planned.portal_id)
+            done = _apply(ctx, subject, rows.get(planned.portal_id), planned, source_event)
+        row = report.add(planned, done)
+        if row is not None:
+            items.append(_plan_item(planned, done, row))
+
+    if not dry_run:
+        keys = report.store()
+        if not report.complete:
+            _queue_continuation(ctx, source_event)
+            return Plan(dry_run=False, items=items)
+        update_state(
+            ctx.mappings,
+            last_reconciled_at=run_at,
+            initial_sync_at=run_at,
+            latest_report=keys,
+            last_summary=dict(report.summary),
+        )
+    return Plan(dry_run=dry_run, items=items)
+
+
+def _queue_continuation(ctx: FlowContext, source_event: str) -> None:
+    publish(
+        WorkMessage(
+            flow=FLOW_ID,
+            connection_id=ctx.connection.id,
+            kind="reconcile",
+            event_id=new_id("continue"),
+            event=f"{source_event}:continued",
+        )
+    )
+
+
+def _apply(
+    ctx: FlowContext, portal: Portal, mapping: Mapping | None, planned: Planned, source: str
+) -> Decision:
+    return carry_out(
+        ctx, portal, mapping, planned.decision, source_event=source, record_quiet=False
+    )
+
+
+def _plan_item(planned: Planned, done: Decision, row: dict[str, object]) -> PlanItem:
+    ids = {"portal_driver_id": planned.portal_id, "driveri_driver_id": row["driveri_driver_id"]}
+    return PlanItem(
+        entity=f"driver {planned.portal_id or planned.driveri_id}",
+        action=done.action,
+        reason=done.reason,
+        vendor_ids={key: value for key, value in ids.items() if value},
+        details={
+            "differences": row["differences"],
+            **({"notes": row["notes"]} if row["notes"] else {}),
+        },
+    )
