@@ -7,12 +7,16 @@ from typing import Any
 
 import pytest
 
-from tests.e2e import test_fleetio_keycafe_e2e, test_platform_e2e
+from tests.e2e import test_fleetio_keycafe_e2e, test_gpsinsight_driveri_e2e, test_platform_e2e
 
 pytestmark = pytest.mark.e2e
 
 CREDENTIAL_VALUES = sorted(
-    {*test_fleetio_keycafe_e2e.CREDENTIALS.values(), *test_platform_e2e.CREDENTIALS.values()}
+    {
+        *test_fleetio_keycafe_e2e.CREDENTIALS.values(),
+        *test_gpsinsight_driveri_e2e.CREDENTIALS.values(),
+        *test_platform_e2e.CREDENTIALS.values(),
+    }
 )
 
 

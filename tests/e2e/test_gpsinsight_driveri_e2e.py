@@ -1,0 +1,161 @@
+"""GPS Insight → Driveri on the running local stack, over HTTP only: the portal sandbox pushes
+signed driver changes to the API emulator, the poll and daily schedules are fired through
+`/_local/schedules`, and the test reads the Driveri sandbox and the drift report."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.test_fleetio_keycafe_e2e import wait_for
+
+pytestmark = pytest.mark.e2e
+
+PUSH_SECRET = "e2e-gpsinsight-push-secret-7713"
+CREDENTIALS = {
+    "gpsinsight_username": "sandbox-gps-user",
+    "gpsinsight_password": "sandbox-gps-pass",
+    "gpsinsight_push_secret": PUSH_SECRET,
+    "driveri_client_id": "sandbox-driveri-client",
+    "driveri_client_secret": "sandbox-driveri-secret",
+    "driveri_tenant": "sandbox-tenant",
+}
+DRIVERS = 20
+
+
+@dataclass
+class World:
+    stack: Any
+    api: httpx.Client
+    sandbox: httpx.Client
+    connection_id: str
+    session: str = ""
+
+    def portal(self, path: str, **params: Any) -> Any:
+        if not self.session:
+            login = self.sandbox.post(
+                "/gpsinsight/v2/userauth/login",
+                json={"username": "sandbox-gps-user", "password": "sandbox-gps-pass"},
+            )
+            self.session = login.json()["data"]["token"]
+        response = self.sandbox.post(
+            f"/gpsinsight/v2{path}", json={**params, "session_token": self.session}
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["data"]
+
+    def driveri(self) -> dict[str, dict[str, Any]]:
+        state = self.sandbox.get("/_sandbox/driveri/state").json()
+        return {d["driverId"]: d for d in state["drivers"]}
+
+    def driveri_writes(self) -> int:
+        log = self.sandbox.get("/_sandbox/driveri/requests").json()["requests"]
+        return sum(
+            1 for r in log if r["method"] in ("POST", "PUT", "DELETE") and "/auth/" not in r["path"]
+        )
+
+
+@pytest.fixture(scope="module")
+def world(stack: Any) -> Iterator[World]:
+    """A connection whose portal pushes to the stack, with Driver Sync turned on."""
+    sandbox = httpx.Client(base_url=stack.sandbox_url, timeout=30)
+    sandbox.post("/_sandbox/reset").raise_for_status()
+    _, api_key = stack.new_tenant("E2E Driver Sync")
+    api = stack.client(api_key)
+    created = api.post(
+        "/connections",
+        json={
+            "flow": "gpsinsight-driveri",
+            "name": "E2E driver sync",
+            "credentials": CREDENTIALS,
+            "settings": {"poll_minutes": 1},
+        },
+    )
+    assert created.status_code == 201, created.text
+    connection = created.json()
+    sandbox.post(
+        "/_sandbox/gpsinsight/seed",
+        json={
+            "drivers": [
+                {
+                    "firstname": f"First{i}",
+                    "lastname": f"Last{i}",
+                    "email": f"d{i}@e2e.example",
+                    "driveri_driver_id": f"E2E-{i}" if i != DRIVERS else None,
+                }
+                for i in range(1, DRIVERS + 1)
+            ],
+            "webhooks": [
+                {
+                    "url": connection["webhook_urls"]["gpsinsight"],
+                    "secret": PUSH_SECRET,
+                    "events": ["*"],
+                }
+            ],
+        },
+    ).raise_for_status()
+    yield World(stack, api, sandbox, connection["id"])
+    api.close()
+    sandbox.close()
+
+
+def test_only_the_master_user_turns_it_on_and_the_initial_sync_runs(world: World) -> None:
+    path = f"/connections/{world.connection_id}/driver-sync"
+    refused = world.api.post(path, json={"enabled": True, "portal_user": "someone"})
+    assert refused.status_code == 403 and "Master User" in refused.json()["error"]["message"]
+    world.stack.drain()
+    assert world.driveri() == {}
+    accepted = world.api.post(path, json={"enabled": True, "portal_user": "sandbox-gps-user"})
+    assert accepted.status_code == 200, accepted.text
+    world.stack.drain()
+    drivers = world.driveri()
+    assert len(drivers) == DRIVERS - 1  # the one without a DriverID is skipped
+    assert drivers["E2E-1"]["firstName"] == "First1"
+
+
+def test_a_portal_change_reaches_driveri_through_the_push(world: World) -> None:
+    world.portal("/driver/update", driver_id=1, lastname="Pushed")
+    wait_for(lambda: world.driveri()["E2E-1"]["lastName"] == "Pushed", what="the pushed change")
+
+
+def test_the_poll_catches_a_change_and_unchanged_drivers_cost_nothing(world: World) -> None:
+    world.stack.drain()
+    before = world.driveri_writes()
+    assert world.stack.fire_schedule("GpsInsightDriveriPollFunction").status_code == 200
+    world.stack.drain()
+    assert world.driveri_writes() == before  # nothing changed since
+    # a change that no push announced (written straight into the portal's store): the poll
+    # finds it
+    portal = world.sandbox.get("/_sandbox/gpsinsight/state").json()["drivers"]
+    changed = {**next(d for d in portal if str(d["driver_id"]) == "2"), "group": "Polled"}
+    world.sandbox.post("/_sandbox/gpsinsight/seed", json={"drivers": [changed]}).raise_for_status()
+    assert world.stack.fire_schedule("GpsInsightDriveriPollFunction").status_code == 200
+    world.stack.drain()
+    assert world.driveri()["E2E-2"]["group"] == "Polled"
+    assert world.driveri_writes() == before + 1
+
+
+def test_daily_reconciliation_overwrites_drift_and_reports_it(world: World) -> None:
+    drivers = world.driveri()
+    drivers["E2E-3"]["phone"] = "+19999999999"
+    world.sandbox.post("/_sandbox/driveri/seed", json={"drivers": list(drivers.values())})
+    assert world.stack.fire_schedule("GpsInsightDriveriDailyFunction").status_code == 200
+    world.stack.drain()
+    assert world.driveri()["E2E-3"].get("phone") in (None, "")
+    report = world.api.get(
+        f"/connections/{world.connection_id}/reports/drift/latest", params={"format": "csv"}
+    )
+    assert report.status_code == 200 and report.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(report.text)))
+    assert any(r["driveri_driver_id"] == "E2E-3" and r["field"] == "phone" for r in rows)
+
+
+def test_portal_delete_deactivates_the_driveri_driver(world: World) -> None:
+    world.portal("/driver/delete", driver_id=4)
+    wait_for(lambda: world.driveri()["E2E-4"]["status"] == 0, what="the deactivation")
