@@ -30,6 +30,7 @@ from local.sandboxes.framework import SandboxError, VendorSandbox
 from local.sandboxes.gpsinsight import GpsInsightSandbox
 from local.sandboxes.keycafe import KeycafeSandbox
 from local.sandboxes.onfleet import OnfleetSandbox, UrlChecker
+from local.sandboxes.striven import StrivenSandbox
 from local.sandboxes.webhooks import WebhookSender
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ def build_sandboxes(
         KeycafeSandbox(time_factor, webhook_sender),
         GpsInsightSandbox(time_factor, webhook_sender),
         DriveriSandbox(time_factor, webhook_sender),
+        StrivenSandbox(time_factor, webhook_sender),
     ]
 
 

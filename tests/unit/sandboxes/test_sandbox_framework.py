@@ -127,6 +127,7 @@ def test_run_sandboxes_serves_on_a_real_port() -> None:
                 "gpsinsight",
                 "keycafe",
                 "onfleet",
+                "striven",
             ]
             auth = c.get("/onfleet/api/v2/auth/test", auth=("sandbox-onfleet-key", ""))
             assert auth.status_code == 200

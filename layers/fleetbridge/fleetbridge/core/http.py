@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from email.utils import parsedate_to_datetime
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import certifi
 import httpx
@@ -99,7 +99,7 @@ class VendorClient:
         """Release the connection pool."""
         self._http.close()
 
-    def __enter__(self) -> VendorClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -152,6 +152,9 @@ class VendorClient:
                 continue
             if response.is_success:
                 return response
+            final = self.final_error(response)
+            if final is not None:
+                raise final
             status = response.status_code
             retry = status in (429, 503) or (repeatable and status in RETRY_STATUSES)
             if not retry or attempt >= self._max_retries:
@@ -178,6 +181,13 @@ class VendorClient:
             message = body.get("message") or body.get("error") or response.reason_phrase
             return body.get("code"), str(message), None
         return None, response.reason_phrase, None
+
+    def final_error(self, response: httpx.Response) -> VendorError | None:
+        """A vendor-specific error to raise at once, never retried (e.g. a used-up day quota).
+
+        None (the default): the usual retry rules apply. Vendors override this.
+        """
+        return None
 
     def _error(self, response: httpx.Response) -> VendorError:
         code, message, field = self.parse_error(response)

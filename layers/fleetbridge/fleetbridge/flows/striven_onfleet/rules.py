@@ -1,0 +1,503 @@
+"""The Striven → Onfleet rules as pure functions (issue 5, rules 1 and 3-8). No I/O here.
+
+- `eligibility`: rule 1, the first failing condition as the skip reason.
+- `task_payload` / `update_payload`: rule 3, the Onfleet task body (tenant-local dates → epoch ms).
+- `task_parts` / `task_fingerprint`: rule 4, only assignment, location, start, due and title.
+- `decide_task`: create / update / reassign / delete / skip / fail for one task (rules 1, 3-5, 8).
+- `match_driver`: rule 6, an employee's phone of the selected type (E.164) against Onfleet.
+- `team_membership_changes`: rule 7, for linked drivers only.
+- `failure_fingerprint` / `should_notify`: rule 8, one email per distinct failure.
+
+Striven dates are tenant-local without offset: naive datetimes get the connection's zone, aware
+ones (an offset was sent) are taken as they are. Once a task is in Onfleet the 24-hour window no
+longer applies to it (moving its dates later updates the Onfleet task instead of orphaning it);
+the other conditions still do, and Canceled deletes it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol, get_args
+from zoneinfo import ZoneInfo
+
+from fleetbridge.core.models import Action, fingerprint
+from fleetbridge.flows.striven_onfleet import TASK_METADATA
+from fleetbridge.flows.striven_onfleet.settings import StrivenOnfleetSettings
+from fleetbridge.vendors.striven import Location, Ref, StrivenEmployee, StrivenTask
+
+WINDOW = timedelta(hours=24)
+ONFLEET_COMPLETED = 3
+NOTES_LIMIT = 10_000  # Onfleet's notes limit
+OPEN = "open"
+CANCELED = frozenset({"canceled", "cancelled"})
+
+SkipReason = Literal[
+    "type_not_selected",
+    "not_in_window",
+    "not_assigned",
+    "assignee_not_in_selected_team",
+    "status_not_open",
+    "no_customer",
+]
+SKIP_REASONS: tuple[str, ...] = get_args(SkipReason)
+#: The content a change of which is written to Onfleet (rule 4), in this order.
+CHANGE_FIELDS = ("assignment", "location", "start", "due", "title")
+TaskAction = Literal["create", "update", "reassign", "delete", "skip", "fail"]
+SyncStatus = Literal["synced", "failed", "deleted", "skipped"]
+ACTIVITY: dict[str, Action] = {
+    "create": "created",
+    "update": "updated",
+    "reassign": "updated",
+    "delete": "deleted",
+    "skip": "skipped",
+    "fail": "failed",
+    "link": "linked",
+    "conflict": "failed",
+}
+
+
+# ----------------------------------------------------------------------------- dates
+def as_zone(tz: ZoneInfo | str) -> ZoneInfo:
+    """A ZoneInfo from a zone or its IANA name."""
+    return tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+
+
+def local_to_aware(value: datetime | None, tz: ZoneInfo | str) -> datetime | None:
+    """A Striven date as an aware datetime: naive means the tenant's local time."""
+    if value is None:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=as_zone(tz))
+
+
+def epoch_ms(value: datetime | None, tz: ZoneInfo | str) -> int | None:
+    """Unix milliseconds of a Striven date (Onfleet's timestamps)."""
+    aware = local_to_aware(value, tz)
+    return None if aware is None else int(aware.timestamp() * 1000)
+
+
+def _require_aware(now: datetime) -> None:
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone aware")
+
+
+def task_version(task: StrivenTask) -> str | None:
+    """The task's `lastUpdatedDate` as text: a task "update" is a new version (rule 8)."""
+    return None if task.last_updated_date is None else task.last_updated_date.isoformat()
+
+
+# ----------------------------------------------------------------------------- rule 1
+def status_name(task: StrivenTask) -> str:
+    """The task's status name, case-folded ("" when missing)."""
+    return ((task.status.name if task.status else None) or "").strip().casefold()
+
+
+def is_canceled(task: StrivenTask) -> bool:
+    """Canceled in Striven (either spelling)."""
+    return status_name(task) in CANCELED
+
+
+def selected_members(
+    team_members: Mapping[int, Collection[int]], team_ids: Iterable[int]
+) -> set[int]:
+    """Employee ids in any of the selected teams."""
+    return {member for team_id in team_ids for member in team_members.get(team_id, ())}
+
+
+def selected_assignee(
+    task: StrivenTask,
+    settings: StrivenOnfleetSettings,
+    team_members: Mapping[int, Collection[int]],
+) -> Ref | None:
+    """The first assignee (in Striven's order) who belongs to a selected team."""
+    members = selected_members(team_members, settings.team_ids)
+    return next((a for a in task.assigned_to if a.id is not None and a.id in members), None)
+
+
+def in_window(task: StrivenTask, tz: ZoneInfo | str, now: datetime) -> bool:
+    """(start, or created when no start) ≤ now + 24 h, or due ≤ now + 24 h (boundary included)."""
+    _require_aware(now)
+    limit = now + WINDOW
+    anchor = local_to_aware(task.start_date or task.date_created, tz)
+    due = local_to_aware(task.due_date, tz)
+    return (anchor is not None and anchor <= limit) or (due is not None and due <= limit)
+
+
+def eligible_from(task: StrivenTask, tz: ZoneInfo | str) -> datetime | None:
+    """When the 24-hour window starts to hold for this task (for the re-check poll)."""
+    moments = [
+        local_to_aware(value, tz)
+        for value in (task.start_date or task.date_created, task.due_date)
+        if value is not None
+    ]
+    earliest = min((m for m in moments if m is not None), default=None)
+    return None if earliest is None else earliest - WINDOW
+
+
+def eligibility(
+    task: StrivenTask,
+    settings: StrivenOnfleetSettings,
+    team_members: Mapping[int, Collection[int]],
+    now: datetime,
+    *,
+    check_window: bool = True,
+) -> SkipReason | None:
+    """Rule 1: None when the task may sync, else the first failing condition.
+
+    `team_members` maps Striven team ids to their member employee ids (the team adapter's view).
+    """
+    _require_aware(now)
+    if task.type is None or task.type.id not in settings.task_type_ids:
+        return "type_not_selected"
+    if check_window and not in_window(task, settings.zone, now):
+        return "not_in_window"
+    if not any(a.id is not None for a in task.assigned_to):
+        return "not_assigned"
+    if selected_assignee(task, settings, team_members) is None:
+        return "assignee_not_in_selected_team"
+    if status_name(task) != OPEN:
+        return "status_not_open"
+    if task.customer is None or (task.customer.id is None and not task.customer.name):
+        return "no_customer"
+    return None
+
+
+# ----------------------------------------------------------------------------- rule 3
+def normalize_phone(value: str | None, default_country_code: str = "1") -> str | None:
+    """E.164 form of a phone number, or None when it cannot be one.
+
+    `+` or `00` prefixed numbers keep their country code (8 to 15 digits). Other numbers are
+    taken as national numbers of `default_country_code`; only NANP ("1", the default: 10 digits,
+    or 11 starting with 1) is understood, which is what Striven's US tenants store. Extensions
+    (`x12`, `ext. 12`, `#12`) are dropped.
+    """
+    if not value or not value.strip():
+        return None
+    text = re.split(r"(?i)\s*(?:ext\.?|x|#)\s*\d+\s*$", value.strip())[0]
+    digits = re.sub(r"\D", "", text)
+    if text.startswith("+") or digits.startswith("00"):
+        digits = digits if text.startswith("+") else digits[2:]
+        return f"+{digits}" if 8 <= len(digits) <= 15 and digits[0] != "0" else None
+    if default_country_code != "1":
+        return None
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    if len(digits) != 10 or digits[0] in "01":  # NANP area codes start with 2-9
+        return None
+    return f"+1{digits}"
+
+
+def destination(location: Location | None) -> dict[str, Any] | None:
+    """Onfleet destination `{address, location?}` from a Striven location, None when unusable."""
+    if location is None:
+        return None
+    address = location.address
+    coordinates = location.coordinates
+    unparsed = None
+    apartment = None
+    if address is not None:
+        region = " ".join(p for p in (address.state, address.postal_code) if p)
+        parts = [address.line1, address.city, region, address.country]
+        unparsed = ", ".join(p for p in parts if p) if address.line1 else address.full
+        apartment = address.line2
+    if not unparsed and coordinates is None:
+        return None
+    out: dict[str, Any] = {"address": {"unparsed": unparsed or location.name or ""}}
+    if apartment:
+        out["address"]["apartment"] = apartment
+    if location.name:
+        out["address"]["name"] = location.name
+    if coordinates is not None:
+        out["location"] = [coordinates[0], coordinates[1]]
+    return out
+
+
+def _notes(task: StrivenTask, with_customer: bool) -> str:
+    parts = [task.title, (task.description or "").strip()]
+    if with_customer and task.customer is not None and task.customer.name:
+        parts.append(f"Customer: {task.customer.name}")
+    return "\n\n".join(p for p in parts if p)[:NOTES_LIMIT]
+
+
+def _recipients(task: StrivenTask) -> list[dict[str, Any]]:
+    """The customer as recipient when it has a phone (Onfleet requires one)."""
+    customer = task.customer
+    phone = normalize_phone(customer.phone) if customer is not None else None
+    if customer is None or phone is None:
+        return []
+    return [{"name": customer.name or f"Customer {customer.id}", "phone": phone}]
+
+
+def _times(task: StrivenTask, tz: ZoneInfo | str) -> dict[str, int | None]:
+    after, before = epoch_ms(task.start_date, tz), epoch_ms(task.due_date, tz)
+    if after is not None and before is not None and after >= before:
+        after = None  # Onfleet needs after < before; the due date is the promise that counts
+    return {"completeAfter": after, "completeBefore": before}
+
+
+def task_payload(task: StrivenTask, worker_id: str, tz: ZoneInfo | str) -> dict[str, Any]:
+    """Rule 3: the `POST /tasks` body for an eligible task assigned to `worker_id`.
+
+    The customer becomes the recipient when it has a phone; otherwise its name is added to the
+    notes. Raises `ValueError` when the task has no usable location (see `decide_task`).
+    """
+    place = destination(task.location)
+    if place is None:
+        raise ValueError(f"task {task.id} has no usable location")
+    recipients = _recipients(task)
+    body: dict[str, Any] = {
+        "destination": place,
+        "recipients": recipients,
+        "notes": _notes(task, with_customer=not recipients),
+        "container": {"type": "WORKER", "worker": worker_id},
+        "metadata": [
+            {"name": TASK_METADATA, "type": "number", "value": task.id, "visibility": ["api"]}
+        ],
+    }
+    body.update({k: v for k, v in _times(task, tz).items() if v is not None})
+    return body
+
+
+def update_payload(
+    task: StrivenTask, worker_id: str, tz: ZoneInfo | str, changed: Iterable[str]
+) -> dict[str, Any]:
+    """Rule 4: the `PUT /tasks/{id}` body for the changed fields only."""
+    changed = set(changed)
+    body: dict[str, Any] = {}
+    if "assignment" in changed:
+        body["container"] = {"type": "WORKER", "worker": worker_id}
+    if "location" in changed:
+        body["destination"] = destination(task.location)
+    if changed & {"start", "due"}:
+        body.update(_times(task, tz))  # both: Onfleet checks their order together
+    if "title" in changed:
+        body["notes"] = _notes(task, with_customer=not _recipients(task))
+    return body
+
+
+# ----------------------------------------------------------------------------- rule 4
+def task_parts(task: StrivenTask, assignee_id: int | None, tz: ZoneInfo | str) -> dict[str, Any]:
+    """What Onfleet depends on: assignment, location, start, due and title (nothing else)."""
+    return {
+        "assignment": assignee_id,
+        "location": destination(task.location),
+        "start": epoch_ms(task.start_date, tz),
+        "due": epoch_ms(task.due_date, tz),
+        "title": task.title,
+    }
+
+
+def task_fingerprint(task: StrivenTask, assignee_id: int | None, tz: ZoneInfo | str) -> str:
+    """Fingerprint of `task_parts`: equal parts, no Onfleet write."""
+    return fingerprint(task_parts(task, assignee_id, tz))
+
+
+# ----------------------------------------------------------------------------- decide
+@dataclass(frozen=True)
+class SyncedTask:
+    """What we last did for a Striven task (its mapping)."""
+
+    onfleet_task_id: str | None  # None: never created (e.g. the create failed)
+    parts: Mapping[str, Any] | None = None  # the parts last written to Onfleet
+    status: SyncStatus = "synced"
+    version: str | None = None  # the task's `lastUpdatedDate` when `status` was decided
+    failure: str | None = None  # the last failure's fingerprint (see `should_notify`)
+
+    @property
+    def live(self) -> bool:
+        """An Onfleet task exists for it (as far as we know)."""
+        return bool(self.onfleet_task_id) and self.status != "deleted"
+
+
+@dataclass(frozen=True)
+class TaskDecision:
+    """What to do about one Striven task."""
+
+    action: TaskAction
+    reason: str
+    assignee_id: int | None = None
+    changed: tuple[str, ...] = ()
+    parts: dict[str, Any] | None = None
+    fingerprint: str | None = None
+
+    @property
+    def activity(self) -> Action:
+        """The activity record's action."""
+        return ACTIVITY[self.action]
+
+
+def decide_task(
+    task: StrivenTask,
+    settings: StrivenOnfleetSettings,
+    team_members: Mapping[int, Collection[int]],
+    now: datetime,
+    synced: SyncedTask | None = None,
+    onfleet_state: int | None = None,
+) -> TaskDecision:
+    """Rules 1, 3-5 and 8 for one task as Striven has it now.
+
+    `synced` is its mapping (None: never seen); `onfleet_state` the Onfleet task's state when
+    known (3 = completed). A failed task is tried again only once Striven has a newer version of
+    it (rule 8: "on the task's next update").
+    """
+    _require_aware(now)
+    live = synced is not None and synced.live
+    if is_canceled(task):
+        if not live:
+            return TaskDecision("skip", "status_not_open")
+        if onfleet_state == ONFLEET_COMPLETED:
+            return TaskDecision("skip", "completed_in_onfleet")
+        return TaskDecision("delete", "canceled_in_striven")
+    if live and onfleet_state == ONFLEET_COMPLETED:
+        return TaskDecision("skip", "completed_in_onfleet")
+    if synced is not None and synced.status == "failed" and synced.version == task_version(task):
+        return TaskDecision("skip", "previously_failed")
+
+    reason = eligibility(task, settings, team_members, now, check_window=not live)
+    if reason is not None:
+        return TaskDecision("skip", reason)
+    assignee = selected_assignee(task, settings, team_members)
+    assert assignee is not None and assignee.id is not None  # eligibility checked it
+    parts = task_parts(task, assignee.id, settings.zone)
+    current = fingerprint(parts)
+    if parts["location"] is None:
+        return TaskDecision("fail", "no_location", assignee.id, (), parts, current)
+    if not live:
+        return TaskDecision("create", "eligible", assignee.id, (), parts, current)
+
+    assert synced is not None
+    previous = dict(synced.parts or {})
+    if previous and fingerprint(previous) == current:
+        return TaskDecision("skip", "unchanged", assignee.id, (), parts, current)
+    changed = tuple(f for f in CHANGE_FIELDS if parts[f] != previous.get(f))
+    if "assignment" in changed:
+        return TaskDecision("reassign", "assignee_changed", assignee.id, changed, parts, current)
+    return TaskDecision("update", "striven_changed", assignee.id, changed, parts, current)
+
+
+# ----------------------------------------------------------------------------- rule 6
+class NamedWorker(Protocol):
+    """What `match_driver` needs of an Onfleet worker."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class DriverMatch:
+    """How an employee becomes (or fails to become) an Onfleet driver."""
+
+    action: Literal["link", "create", "conflict", "fail"]
+    reason: str
+    phone: str | None = None
+    name: str = ""
+    worker_id: str | None = None
+    onfleet_name: str | None = None  # conflict: the name Onfleet has for that phone
+
+    @property
+    def activity(self) -> Action:
+        """The activity record's action."""
+        return ACTIVITY[self.action]
+
+
+def same_name(a: str | None, b: str | None) -> bool:
+    """Names compared case-, accent- and spacing-insensitively."""
+
+    def key(value: str | None) -> str:
+        text = unicodedata.normalize("NFKD", value or "")
+        text = "".join(c for c in text if not unicodedata.combining(c))
+        return " ".join(text.casefold().split())
+
+    return bool(key(a)) and key(a) == key(b)
+
+
+def employee_phone(employee: StrivenEmployee, phone_type: str) -> tuple[str | None, bool]:
+    """`(E.164 phone, had a number of that type)`: active numbers, preferred ones first."""
+    wanted = phone_type.strip().casefold()
+    numbers = [
+        p
+        for p in employee.phones
+        if p.active
+        and p.number
+        and p.phone_type is not None
+        and (p.phone_type.name or "").strip().casefold() == wanted
+    ]
+    numbers.sort(key=lambda p: not p.is_preferred)
+    for phone in numbers:
+        normalized = normalize_phone(phone.number)
+        if normalized:
+            return normalized, True
+    return None, bool(numbers)
+
+
+def match_driver(
+    employee: StrivenEmployee,
+    phone_type: str,
+    onfleet_workers_by_phone: Mapping[str, NamedWorker],
+) -> DriverMatch:
+    """Rule 6: link on same phone and name, create when the phone is free, else conflict/fail.
+
+    `onfleet_workers_by_phone` is keyed by E.164 phone (`GET /workers?phones=` answers that).
+    """
+    name = employee.display_name
+    phone, had_number = employee_phone(employee, phone_type)
+    if phone is None:
+        reason = "invalid_phone" if had_number else "no_phone_of_type"
+        return DriverMatch("fail", reason, name=name)
+    worker = onfleet_workers_by_phone.get(phone)
+    if worker is None:
+        return DriverMatch("create", "no_worker_with_phone", phone, name)
+    full = " ".join(p for p in (employee.first_name, employee.last_name) if p)
+    if same_name(worker.name, name) or same_name(worker.name, full):
+        return DriverMatch("link", "phone_and_name_match", phone, name, worker.id, worker.name)
+    return DriverMatch("conflict", "name_mismatch", phone, name, worker.id, worker.name)
+
+
+# ----------------------------------------------------------------------------- rule 7
+@dataclass(frozen=True)
+class MembershipChange:
+    """Onfleet workers to add to and remove from one team, and its resulting member list."""
+
+    add: tuple[str, ...]
+    remove: tuple[str, ...]
+    workers: tuple[str, ...]
+
+    @property
+    def changed(self) -> bool:
+        """Whether the Onfleet team needs a write."""
+        return bool(self.add or self.remove)
+
+
+def team_membership_changes(
+    striven_members: Iterable[int],
+    onfleet_members: Iterable[str],
+    linked: Mapping[int, str],
+) -> MembershipChange:
+    """Rule 7: membership follows Striven for linked drivers; other Onfleet members stay.
+
+    `linked` maps Striven employee ids to their Onfleet worker ids.
+    """
+    current = list(dict.fromkeys(onfleet_members))
+    wanted = list(dict.fromkeys(linked[e] for e in striven_members if e in linked))
+    ours = set(linked.values())
+    add = tuple(w for w in wanted if w not in current)
+    remove = tuple(w for w in current if w in ours and w not in wanted)
+    workers = tuple(w for w in current if w not in remove) + add
+    return MembershipChange(add, remove, workers)
+
+
+# ----------------------------------------------------------------------------- rule 8
+def failure_fingerprint(subject: str, reason: str, version: str | None) -> str:
+    """A failure's identity: what failed (e.g. `task:12`), why, and which version of it."""
+    return fingerprint({"subject": subject, "reason": reason, "version": version})
+
+
+def should_notify(previous_failure_fingerprint: str | None, current: str) -> bool:
+    """Email only a failure not emailed before: the same unchanged failure is not re-sent."""
+    return previous_failure_fingerprint != current

@@ -1,0 +1,101 @@
+"""Connection settings of the Striven → Onfleet flow (validated on save)."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+TeamSourceKind = Literal["endpoint", "settings"]
+
+
+class TeamSpec(BaseModel):
+    """A Striven team listed in the settings (Striven's API has no teams endpoint)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    id: int
+    name: str = Field(min_length=1)
+    member_ids: list[int] = Field(default_factory=list, alias="memberIds")
+
+
+class StrivenOnfleetSettings(BaseModel):
+    """`settings` of a `striven-onfleet` connection."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    time_zone: str = Field(
+        description="IANA zone of the Striven tenant: its dates carry no offset (required: a "
+        "wrong default would shift every task by hours)"
+    )
+    notify_recipients: list[str] = Field(
+        default_factory=list, description="emails told about failures (driver conflicts, errors)"
+    )
+    task_type_ids: list[int] = Field(
+        default_factory=list, description="Striven task types to sync (none: nothing syncs)"
+    )
+    team_ids: list[int] = Field(
+        default_factory=list, description="Striven teams whose members' tasks sync"
+    )
+    phone_type: str = Field(
+        default="Mobile", min_length=1, description="Striven phone type matched to Onfleet phones"
+    )
+    poll_minutes: int = Field(default=5, ge=1, le=60, description="task poll interval")
+    poll_overlap_minutes: int = Field(
+        default=2, ge=0, le=60, description="re-read this much before the high-water mark"
+    )
+    page_size: int = Field(default=500, ge=1, le=1000, description="Striven search page size")
+    team_source: TeamSourceKind = Field(
+        default="endpoint",
+        description="where teams come from: an API endpoint, or `teams` below",
+    )
+    teams: list[TeamSpec] = Field(
+        default_factory=list, description="teams and members when team_source is 'settings'"
+    )
+    striven_requests_per_minute: int = Field(
+        default=100, ge=1, le=10_000, description="Striven plan: Standard 100, Enterprise 500"
+    )
+    striven_requests_per_day: int = Field(
+        default=5000, ge=1, le=1_000_000, description="Striven plan: Standard 5,000, Ent. 25,000"
+    )
+    base_urls: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("notify_recipients")
+    @classmethod
+    def _emails(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not EMAIL.match(value):
+                raise ValueError(f"not an email address: {value!r}")
+        return values
+
+    @field_validator("task_type_ids", "team_ids")
+    @classmethod
+    def _unique(cls, values: list[int]) -> list[int]:
+        return list(dict.fromkeys(values))
+
+    @model_validator(mode="after")
+    def _teams_listed(self) -> Self:
+        if self.team_source == "settings":
+            listed = {team.id for team in self.teams}
+            missing = [team_id for team_id in self.team_ids if team_id not in listed]
+            if missing:
+                raise ValueError(f"team_ids {missing} are not listed in teams")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The tenant's time zone."""
+        return ZoneInfo(self.time_zone)

@@ -1,0 +1,599 @@
+"""Striven client: client-credential tokens, task search, employees, task types and teams.
+
+`POST /accesstoken` with HTTP Basic `ClientID:ClientSecret` and the form
+`grant_type=client_credentials` gives a Bearer token (about 24 h), cached on the instance until
+shortly before it expires and fetched again once when a call answers 401.
+
+Models parse leniently (striven.md: field spellings vary between API versions): assignees come as
+`assignedTo` or `assignments` (objects, nested `employee` objects or bare ids), coordinates may
+be missing or zero, dates are the tenant's local time without offset (naive `datetime`s here;
+`fleetbridge.flows.striven_onfleet.rules` applies the tenant's zone).
+
+Quotas: a minute 429 is retried by the base client (honouring `Retry-After`); a used-up day
+quota raises `QuotaExhausted` at once, without retries. A 429 is the day quota when its body
+`code` is `DailyQuotaExceeded`, its `X-RateLimit-Scope` header is `day`, or its message speaks of
+a day/daily quota (the real API's wording is undocumented; the sandbox sends all three).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+import httpx
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+
+from fleetbridge.core.errors import AuthError, RateLimited, VendorError, VendorNotFound
+from fleetbridge.core.http import VendorClient, paginate, retry_after_seconds
+from fleetbridge.core.models import Connection
+from fleetbridge.core.ratelimit import RateLimit, RateLimiter
+from fleetbridge.vendors.base import account_limiter, base_url
+
+#: Standard plan: 100 requests/minute per tenant (Enterprise: 500). Day quotas are not metered
+#: here: the sandbox/vendor tells us with `QuotaExhausted`.
+RATE_LIMIT = RateLimit(requests=100, per_seconds=60)
+PAGE_SIZE = 500
+MAX_PAGE_SIZE = 1000
+TOKEN_MARGIN_SECONDS = 300.0  # fetch a new token this long before the old one expires
+DAY_WORDS = re.compile(r"\b(day|daily)\b", re.IGNORECASE)
+
+
+class QuotaExhausted(RateLimited):
+    """The tenant's day quota is used up: pause polling until `retry_after` seconds have passed."""
+
+    code = "vendor_quota_exhausted"
+    retryable = False  # not within this invocation: the quota comes back hours later
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+def is_day_quota(response: httpx.Response) -> bool:
+    """Whether a 429 answer is the day quota (see the module docstring)."""
+    if response.status_code != 429:
+        return False
+    if response.headers.get("x-ratelimit-scope", "").lower() == "day":
+        return True
+    try:
+        body = response.json()
+    except ValueError:
+        return bool(DAY_WORDS.search(response.text))
+    if not isinstance(body, dict):
+        return False
+    if str(body.get("code") or body.get("Code") or "").lower() == "dailyquotaexceeded":
+        return True
+    return bool(DAY_WORDS.search(str(body.get("message") or body.get("Message") or "")))
+
+
+def _day_seconds(response: httpx.Response) -> float | None:
+    """The uncapped `Retry-After` of a day-quota answer."""
+    value = response.headers.get("retry-after", "")
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        return retry_after_seconds(response)
+
+
+# ----------------------------------------------------------------------------- models
+class StrivenModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+def _blank_none(value: Any) -> Any:
+    return None if value in ("", [], {}) else value
+
+
+class Ref(StrivenModel):
+    """`{id, name}` references (status, type, customer, assignee, phone type)."""
+
+    id: int | None = None
+    name: str | None = None
+    phone: str | None = None  # customers sometimes carry one (used for the Onfleet recipient)
+
+    @field_validator("name", "phone", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        return None if value is None else (str(value).strip() or None)
+
+
+def _ref(value: Any) -> Any:
+    """A bare id or name becomes a Ref-shaped object; `{"employee": {...}}` is unwrapped."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return {"id": value}
+    if isinstance(value, str):
+        return {"id": int(value)} if value.strip().isdigit() else {"name": value}
+    if isinstance(value, dict):
+        for key in ("employee", "assignedTo", "user"):
+            if isinstance(value.get(key), dict):
+                return value[key]
+        if "id" not in value:
+            for key in ("employeeId", "employeeID", "assignedToId", "assignedToID"):
+                if key in value:
+                    return {**value, "id": value[key]}
+    return value
+
+
+class Address(StrivenModel):
+    line1: str | None = Field(
+        default=None, validation_alias=AliasChoices("address1", "line1", "addressLine1", "street")
+    )
+    line2: str | None = Field(
+        default=None, validation_alias=AliasChoices("address2", "line2", "addressLine2")
+    )
+    city: str | None = None
+    state: str | None = Field(default=None, validation_alias=AliasChoices("state", "stateCode"))
+    postal_code: str | None = Field(
+        default=None, validation_alias=AliasChoices("postalCode", "zip", "zipCode", "postal_code")
+    )
+    country: str | None = None
+    full: str | None = Field(
+        default=None, validation_alias=AliasChoices("fullAddress", "full", "unparsed")
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        return None if value is None else (str(value).strip() or None)
+
+
+class Location(StrivenModel):
+    id: int | None = None
+    name: str | None = None
+    address: Address | None = None
+    latitude: float | None = Field(default=None, validation_alias=AliasChoices("latitude", "lat"))
+    longitude: float | None = Field(
+        default=None, validation_alias=AliasChoices("longitude", "lng", "lon")
+    )
+
+    @field_validator("latitude", "longitude", mode="before")
+    @classmethod
+    def _coordinate(cls, value: Any) -> Any:
+        """Missing, blank, zero or garbage coordinates are absent (0,0 is "not geocoded")."""
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return None
+        return number or None
+
+    @property
+    def coordinates(self) -> tuple[float, float] | None:
+        """`(longitude, latitude)` when both are present and in range."""
+        lat, lon = self.latitude, self.longitude
+        if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            return None
+        return lon, lat
+
+
+def _local_datetime(value: Any) -> Any:
+    """Striven dates: ISO text (offset optional), blank or unparseable means absent."""
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+class StrivenTask(StrivenModel):
+    """A Striven task. Dates are naive tenant-local times (or aware when Striven sent an offset)."""
+
+    id: int
+    title: str = ""
+    description: str | None = None
+    status: Ref | None = None
+    type: Ref | None = None
+    customer: Ref | None = None
+    assigned_to: list[Ref] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("assignedTo", "assignments", "assignees", "assigned_to"),
+    )
+    start_date: datetime | None = Field(
+        default=None, validation_alias=AliasChoices("startDate", "start_date")
+    )
+    due_date: datetime | None = Field(
+        default=None, validation_alias=AliasChoices("dueDate", "due_date")
+    )
+    date_created: datetime | None = Field(
+        default=None, validation_alias=AliasChoices("dateCreated", "createdDate", "date_created")
+    )
+    last_updated_date: datetime | None = Field(
+        default=None,
+        validation_alias=AliasChoices("lastUpdatedDate", "dateLastUpdated", "last_updated_date"),
+    )
+    location: Location | None = None
+
+    @field_validator("title", mode="before")
+    @classmethod
+    def _title(cls, value: Any) -> str:
+        return "" if value is None else str(value).strip()
+
+    @field_validator("status", "type", "customer", mode="before")
+    @classmethod
+    def _one_ref(cls, value: Any) -> Any:
+        return _ref(_blank_none(value))
+
+    @field_validator("assigned_to", mode="before")
+    @classmethod
+    def _refs(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        items = value if isinstance(value, list) else [value]
+        return [_ref(item) for item in items if item is not None]
+
+    @field_validator("start_date", "due_date", "date_created", "last_updated_date", mode="before")
+    @classmethod
+    def _dates(cls, value: Any) -> Any:
+        return _local_datetime(value)
+
+    @field_validator("location", mode="before")
+    @classmethod
+    def _location(cls, value: Any) -> Any:
+        return _blank_none(value)
+
+
+class Phone(StrivenModel):
+    phone_type: Ref | None = Field(
+        default=None, validation_alias=AliasChoices("phoneType", "type", "phone_type")
+    )
+    number: str | None = Field(
+        default=None, validation_alias=AliasChoices("number", "phoneNumber", "phone")
+    )
+    is_preferred: bool = Field(
+        default=False, validation_alias=AliasChoices("isPreferred", "preferred", "is_preferred")
+    )
+    active: bool = True
+
+    @field_validator("phone_type", mode="before")
+    @classmethod
+    def _type(cls, value: Any) -> Any:
+        return _ref(_blank_none(value))
+
+    @field_validator("is_preferred", "active", mode="before")
+    @classmethod
+    def _flag(cls, value: Any) -> Any:
+        return False if value is None else value
+
+
+class StrivenEmployee(StrivenModel):
+    id: int
+    name: str | None = None
+    first_name: str | None = Field(
+        default=None, validation_alias=AliasChoices("firstName", "first_name")
+    )
+    last_name: str | None = Field(
+        default=None, validation_alias=AliasChoices("lastName", "last_name")
+    )
+    email: str | None = None
+    phones: list[Phone] = Field(default_factory=list)
+    active: bool = True
+
+    @field_validator("phones", mode="before")
+    @classmethod
+    def _phones(cls, value: Any) -> Any:
+        return value or []
+
+    @field_validator("active", mode="before")
+    @classmethod
+    def _active(cls, value: Any) -> Any:
+        return True if value is None else value
+
+    @property
+    def display_name(self) -> str:
+        """`name`, else first and last name, else `Employee <id>`."""
+        parts = " ".join(p for p in (self.first_name, self.last_name) if p)
+        return (self.name or parts or f"Employee {self.id}").strip()
+
+
+class TaskType(StrivenModel):
+    id: int
+    name: str | None = None
+
+
+class StrivenTeam(StrivenModel):
+    """A team and its member employee ids (sandbox endpoint or connection settings)."""
+
+    id: int
+    name: str
+    member_ids: list[int] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("memberIds", "members", "employeeIds", "member_ids"),
+    )
+
+    @field_validator("member_ids", mode="before")
+    @classmethod
+    def _members(cls, value: Any) -> Any:
+        if not value:
+            return []
+        return [m.get("id") if isinstance(m, dict) else m for m in value]
+
+
+class Page[T](BaseModel):
+    total_count: int = Field(default=0, validation_alias=AliasChoices("totalCount", "total"))
+    data: list[T] = Field(default_factory=list)
+
+
+def _listing(data: Any) -> list[Any]:
+    """A plain array, or the `data` of a `{totalCount, data}` envelope."""
+    if isinstance(data, dict):
+        return list(data.get("data") or [])
+    return list(data or [])
+
+
+# ----------------------------------------------------------------------------- client
+class StrivenClient(VendorClient):
+    """One tenant's Striven API: Bearer token from client credentials, streamed task pages."""
+
+    vendor = "striven"
+
+    def __init__(
+        self,
+        base: str,
+        *,
+        client_id: str,
+        client_secret: str,
+        time_zone: str | ZoneInfo = "UTC",
+        page_size: int = PAGE_SIZE,
+        rate_limiter: RateLimiter | None = None,
+        transport: httpx.BaseTransport | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(base, rate_limiter=rate_limiter, transport=transport, **kwargs)
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+        basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
+        self._basic = f"Basic {basic}"
+        self.zone = time_zone if isinstance(time_zone, ZoneInfo) else ZoneInfo(time_zone)
+        self.page_size = page_size
+        self._token: str | None = None
+        self._token_expires = 0.0
+
+    @classmethod
+    def for_connection(
+        cls,
+        connection: Connection,
+        credentials: Mapping[str, Any],
+        *,
+        requests_per_minute: int | None = None,
+    ) -> StrivenClient:
+        """A client with the connection's credentials, URL, zone and shared minute limit.
+
+        The limit is `requests_per_minute`, else `settings.striven_requests_per_minute`, else the
+        Standard plan's 100 per minute.
+        """
+        settings = connection.settings
+        client_id = str(credentials["striven_client_id"])
+        per_minute = requests_per_minute or int(settings.get("striven_requests_per_minute") or 0)
+        limit = RateLimit(per_minute, 60) if per_minute else RATE_LIMIT
+        return cls(
+            base_url("striven", connection),
+            client_id=client_id,
+            client_secret=str(credentials["striven_client_secret"]),
+            time_zone=str(settings.get("time_zone") or "UTC"),
+            page_size=int(settings.get("page_size") or PAGE_SIZE),
+            rate_limiter=account_limiter("striven", client_id, limit),
+        )
+
+    # ---------------------------------------------------------------- errors
+    def parse_error(self, response: httpx.Response) -> tuple[str | None, str, str | None]:
+        """`{"code", "message"}` (also `Message`, ASP.NET style)."""
+        try:
+            body = response.json()
+        except ValueError:
+            return None, response.text[:200] or response.reason_phrase, None
+        if isinstance(body, dict):
+            message = body.get("message") or body.get("Message") or body.get("error")
+            code = body.get("code") or body.get("Code")
+            return (str(code) if code else None), str(message or response.reason_phrase), None
+        return super().parse_error(response)
+
+    def final_error(self, response: httpx.Response) -> VendorError | None:
+        """A used-up day quota is `QuotaExhausted` at once: it will not come back in seconds."""
+        if not is_day_quota(response):
+            return None
+        error = self._error(response)
+        return QuotaExhausted(
+            error.message,
+            retry_after=_day_seconds(response),
+            vendor=self.vendor,
+            status_code=error.status_code,
+            vendor_code=error.vendor_code,
+            request_id=error.request_id,
+            body=error.body,
+        )
+
+    # ---------------------------------------------------------------- auth
+    def authenticate(self) -> str:
+        """A new Bearer token (kept until shortly before its `expires_in`)."""
+        response = self.request(
+            "POST",
+            "/accesstoken",
+            data={"grant_type": "client_credentials"},
+            headers={"Authorization": self._basic},
+            idempotent=True,
+        )
+        body = response.json()
+        self._token = str(body["access_token"])
+        lifetime = float(body.get("expires_in") or 86400)
+        self._token_expires = time.monotonic() + max(lifetime - TOKEN_MARGIN_SECONDS, 0.0)
+        return self._token
+
+    def _bearer(self) -> str:
+        if self._token is None or time.monotonic() >= self._token_expires:
+            return self.authenticate()
+        return self._token
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+    ) -> Any:
+        """One API call with the Bearer token (fetched again once on 401); the decoded body."""
+        for attempt in (0, 1):
+            headers = {"Authorization": f"Bearer {self._bearer()}"}
+            try:
+                response = self.request(
+                    method, path, params=params, json=json, headers=headers, idempotent=True
+                )
+            except AuthError as exc:
+                if exc.status_code != 401 or attempt:
+                    raise
+                self._token = None
+                continue
+            return response.json()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # ---------------------------------------------------------------- tasks
+    def local(self, value: datetime | str) -> str:
+        """A search date: tenant-local ISO text without offset (aware values are converted)."""
+        if isinstance(value, str):
+            return value
+        if value.tzinfo is not None:
+            value = value.astimezone(self.zone).replace(tzinfo=None)
+        return value.isoformat(timespec="milliseconds")
+
+    def _range(self, start: datetime | str | None, end: datetime | str | None) -> dict[str, str]:
+        bounds = {"DateFrom": start, "DateTo": end}
+        return {key: self.local(value) for key, value in bounds.items() if value is not None}
+
+    def search_tasks(
+        self, criteria: Mapping[str, Any], page_index: int = 0, page_size: int | None = None
+    ) -> Page[StrivenTask]:
+        """One page of `POST /v2/tasks/search` (criteria in Striven's own keys)."""
+        body = {**criteria, "PageIndex": page_index, "PageSize": page_size or self.page_size}
+        return Page[StrivenTask].model_validate(self.call("POST", "/v2/tasks/search", json=body))
+
+    def iter_tasks(
+        self,
+        updated_from: datetime | str | None = None,
+        updated_to: datetime | str | None = None,
+        type_ids: Iterable[int] | None = None,
+        *,
+        status_ids: Iterable[int] | None = None,
+        assigned_to_ids: Iterable[int] | None = None,
+        customer_id: int | None = None,
+        created_from: datetime | str | None = None,
+        created_to: datetime | str | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[StrivenTask]:
+        """Every task matching the filters, one page in memory at a time.
+
+        Give `updated_to` (e.g. now) when polling: a task updated while the pages are read then
+        cannot move between pages; it is read on the next poll.
+        """
+        criteria: dict[str, Any] = {}
+        for key, values in (
+            ("TypeIDs", type_ids),
+            ("StatusIDs", status_ids),
+            ("AssignedToIDs", assigned_to_ids),
+        ):
+            if values is not None:
+                criteria[key] = list(values)
+        if customer_id is not None:
+            criteria["CustomerID"] = customer_id
+        if updated_from is not None or updated_to is not None:
+            criteria["LastUpdatedDateRange"] = self._range(updated_from, updated_to)
+        if created_from is not None or created_to is not None:
+            criteria["DateCreatedRange"] = self._range(created_from, created_to)
+        size = page_size or self.page_size
+
+        def fetch(index: int) -> tuple[list[StrivenTask], int | None]:
+            result = self.search_tasks(criteria, index, size)
+            more = len(result.data) == size and (index + 1) * size < result.total_count
+            return result.data, index + 1 if more else None
+
+        return paginate(fetch, first_cursor=0)
+
+    def get_task(self, task_id: int) -> StrivenTask | None:
+        """The task, or None when Striven has no such task."""
+        try:
+            return StrivenTask.model_validate(self.call("GET", f"/v2/tasks/{int(task_id)}"))
+        except VendorNotFound:
+            return None
+
+    # ---------------------------------------------------------------- employees, types, teams
+    def iter_employees(self, page_size: int | None = None) -> Iterator[StrivenEmployee]:
+        """Every employee, one page in memory at a time."""
+        size = page_size or self.page_size
+
+        def fetch(index: int) -> tuple[list[StrivenEmployee], int | None]:
+            data = self.call("GET", "/v1/employees", params={"PageIndex": index, "PageSize": size})
+            result = Page[StrivenEmployee].model_validate(data)
+            more = len(result.data) == size and (index + 1) * size < result.total_count
+            return result.data, index + 1 if more else None
+
+        return paginate(fetch, first_cursor=0)
+
+    def get_employee(self, employee_id: int) -> StrivenEmployee | None:
+        """The employee, or None."""
+        try:
+            data = self.call("GET", f"/v1/employees/{int(employee_id)}")
+        except VendorNotFound:
+            return None
+        return StrivenEmployee.model_validate(data)
+
+    def task_types(self) -> list[TaskType]:
+        """Every task type."""
+        return [TaskType.model_validate(t) for t in _listing(self.call("GET", "/v1/task-types"))]
+
+    def teams(self) -> list[StrivenTeam]:
+        """Teams from `GET /v1/teams` (the sandbox's stand-in: Striven has no teams endpoint)."""
+        return [StrivenTeam.model_validate(t) for t in _listing(self.call("GET", "/v1/teams"))]
+
+    def check(self) -> None:
+        """Fetch a token and read one task (connection test)."""
+        self.authenticate()
+        self.search_tasks({}, 0, 1)
+
+
+# ----------------------------------------------------------------------------- teams adapter
+class TeamSource(Protocol):
+    """Where teams and their members come from; the flow only sees `teams()`."""
+
+    def teams(self) -> list[StrivenTeam]: ...
+
+
+class EndpointTeamSource:
+    """Teams read from an endpoint of the API (the sandbox's `GET /v1/teams`)."""
+
+    def __init__(self, client: StrivenClient) -> None:
+        self._client = client
+
+    def teams(self) -> list[StrivenTeam]:
+        """Every team, read now."""
+        return self._client.teams()
+
+
+class StaticTeamSource:
+    """Teams listed in the connection's settings (`[{id, name, memberIds}]`)."""
+
+    def __init__(self, teams: Iterable[Mapping[str, Any] | StrivenTeam]) -> None:
+        self._teams = [StrivenTeam.model_validate(t) for t in teams]
+
+    def teams(self) -> list[StrivenTeam]:
+        """The configured teams."""
+        return list(self._teams)
+
+
+def team_source(
+    client: StrivenClient, configured: Iterable[Mapping[str, Any]] | None = None
+) -> TeamSource:
+    """Settings-listed teams when `configured` is given, else the endpoint."""
+    if configured is not None:
+        return StaticTeamSource(configured)
+    return EndpointTeamSource(client)
+
+
+def team_members(source: TeamSource) -> dict[int, set[int]]:
+    """Team id → member employee ids."""
+    return {team.id: set(team.member_ids) for team in source.teams()}
