@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -122,7 +123,9 @@ class VendorSandbox:
         self.store: dict[str, dict[str, Record]] = {}
         self.credentials: dict[str, Any] = {}
         self.webhooks: list[Record] = []
-        self.requests: deque[Record] = deque(maxlen=REQUEST_LOG_SIZE)
+        # benchmarks count every call of a long run: FLEETBRIDGE_SANDBOX_LOG_SIZE raises the cap
+        size = int(os.environ.get("FLEETBRIDGE_SANDBOX_LOG_SIZE") or REQUEST_LOG_SIZE)
+        self.requests: deque[Record] = deque(maxlen=size)
         self._log_lock = threading.Lock()
         self._counters: dict[str, int] = {}
         self.reset()
@@ -387,7 +390,7 @@ class VendorSandbox:
         }
 
     def request_log(self) -> list[Record]:
-        """The request log, oldest first (at most the last 5000 vendor requests)."""
+        """The request log, oldest first (the last 5000 vendor requests unless configured)."""
         with self._log_lock:
             return list(self.requests)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from fleetbridge.core.models import Mapping, iso, new_id
 from fleetbridge.core.queue import WorkMessage, publish
@@ -25,7 +26,6 @@ from fleetbridge.flows.gpsinsight_driveri.rules import (
     Decision,
     Planned,
     Portal,
-    Remote,
     iter_reconciliation,
 )
 from fleetbridge.flows.gpsinsight_driveri.state import update_state
@@ -51,9 +51,11 @@ def reconcile_drivers(
     """Decide for every driver of both sides; apply unless `dry_run`; store the drift report."""
     started = time.monotonic()
     run_at = iso(ctx.clock())
-    portal = [to_portal(driver) for driver in ctx.portal.list_drivers()]
-    driveri: dict[str, Remote] = {d.driver_id: to_remote(d) for d in ctx.driveri.iter_drivers()}
-    rows: dict[str, Mapping] = {m.external_id: m for m in ctx.mappings.list(DRIVER)}
+    # Driveri's listing is paced by its rate limit: read the portal and our mappings meanwhile.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        other_sides = pool.submit(_portal_and_mappings, ctx)
+        driveri = {d.driver_id: to_remote(d) for d in ctx.driveri.iter_drivers()}
+        portal, rows = other_sides.result()
     applied = {key: a for key, mapping in rows.items() if (a := applied_from(mapping))}
     by_id = {driver.portal_id: driver for driver in portal}
 
@@ -96,6 +98,11 @@ def _queue_continuation(ctx: FlowContext, source_event: str) -> None:
             event=f"{source_event}:continued",
         )
     )
+
+
+def _portal_and_mappings(ctx: FlowContext) -> tuple[list[Portal], dict[str, Mapping]]:
+    portal = [to_portal(driver) for driver in ctx.portal.list_drivers()]
+    return portal, {m.external_id: m for m in ctx.mappings.list(DRIVER)}
 
 
 def _apply(
