@@ -70,6 +70,7 @@ test: setup lint validate ## lint, sam validate --lint, unit + integration + e2e
 bench: setup ## run every benchmark and print its figures
 	$(PY) bench/cold_start.py
 	$(PY) bench/fleetio_keycafe.py
+	$(PY) bench/gpsinsight_driveri.py
 	$(MAKE) build
 
 build: $(VENV)/.installed $(SAM_VENV)/.installed ## sam build, then print each function's unzipped size (fails above 250 MB)
