@@ -90,7 +90,16 @@ def test_shared_rate_limiter_spaces_calls_across_concurrent_workers(
         thread.join()
     stamps.sort()
     assert len(stamps) == 40
-    window = 1.0
-    busiest = max(sum(1 for s in stamps if start <= s < start + window) for start in stamps)
-    assert busiest <= 20, f"{busiest} calls in one second"
+    # The slots the workers claimed (what each call waited for): a loaded machine may wake a
+    # thread late, so wall-clock stamps can bunch even though the claimed times never do.
+    from fleetbridge.core.dynamo import table
+
+    items = table(aws["env"]["DATA_TABLE"]).query(
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": "RATE#vendor:account-1"},
+    )["Items"]
+    starts = sorted(int(str(item["sk"]).split("#")[1]) * limit.slot_seconds() for item in items)
+    assert len(starts) == 40
+    busiest = max(sum(1 for s in starts if start <= s < start + 1.0) for start in starts)
+    assert busiest <= 20, f"{busiest} slots in one second"
     assert stamps[-1] - stamps[0] >= 39 * (1 / 20) * 0.9  # paced, not bunched
