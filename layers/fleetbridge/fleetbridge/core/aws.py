@@ -13,6 +13,12 @@ from fleetbridge.core.config import get_settings
 _CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10
 )
+#: moto (the local stack) answers a large query in seconds, not milliseconds, on a busy laptop.
+_LOCAL_CONFIG = _CONFIG.merge(Config(read_timeout=120))
+
+
+def _config() -> Config:
+    return _LOCAL_CONFIG if get_settings().local else _CONFIG
 
 
 @cache
@@ -23,7 +29,7 @@ def client(service: str) -> Any:
         service,  # type: ignore[call-overload]
         region_name=settings.region,
         endpoint_url=settings.aws_endpoint_url,
-        config=_CONFIG,
+        config=_config(),
     )
 
 
@@ -42,5 +48,5 @@ def resource(service: str) -> Any:
         service,  # type: ignore[call-overload]
         region_name=settings.region,
         endpoint_url=settings.aws_endpoint_url,
-        config=_CONFIG,
+        config=_config(),
     )

@@ -72,6 +72,8 @@ def _record_handler(record: SQSRecord) -> Any:
         return {"dropped": "connection deleted"}
     except Exception as exc:
         receives = int(record.attributes.approximate_receive_count or 1)
+        # the batch processor keeps the error to itself: log it, or a failure is invisible
+        logger.exception("message failed", extra={"receive_count": receives})
         if receives >= MAX_RECEIVES:
             _final_failure(work, exc)
         raise
