@@ -13,7 +13,7 @@ AWS_REGION ?= us-east-1
 export AWS_DEFAULT_REGION ?= $(AWS_REGION)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help setup serve demo test lint format unit integration e2e validate bench build invoke clean
+.PHONY: help setup serve demo test lint format unit integration e2e validate bench bench-routing build invoke clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -72,6 +72,9 @@ bench: setup ## run every benchmark and print its figures
 	$(PY) bench/fleetio_keycafe.py
 	$(PY) bench/gpsinsight_driveri.py
 	$(MAKE) build
+
+bench-routing: setup ## routing quality: Solomon VRPTW gaps vs PyVRP, OR-Tools and VROOM (ARGS="--all --seconds 30", "--scale")
+	$(PY) -m bench.routing $(ARGS)
 
 build: $(VENV)/.installed $(SAM_VENV)/.installed ## sam build, then print each function's unzipped size (fails above 250 MB)
 	@# python3.12 first on PATH: sam's python_pip workflow and the layer's makefile both look for it there

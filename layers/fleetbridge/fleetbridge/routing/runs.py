@@ -1,0 +1,164 @@
+"""Routing runs for the API (issue 7, §3, §9): start, status, result and map.
+
+- A run is a row of the Runs table, kind `onfleet` (`POST /v1/integrations/onfleet/run`) or
+  `router` (`POST /v0/run`). The request body goes to the results bucket first, under
+  `routing/<tenant>/inputs/<id>.json` (an input whose run was never created just expires with
+  the bucket's lifecycle); the result goes under `routing/<tenant>/results/<run id>.json`.
+- The run is queued on the `routing` queue as a `WorkMessage` whose `event_id` is the run id
+  (the solver's idempotency key) and whose `connection_id` is the tenant (a run belongs to a
+  tenant, not to a connection). The API never solves.
+- The API refuses what it can judge alone, with a 422 naming the field: the Onfleet request's
+  schema, or the router input's schema. What needs Onfleet or the profiles (unknown profile,
+  missing ids, the page limit, bad metadata, infeasibility) fails the run with a clear `error`:
+  the profile may change between the request and the solve, so the solver checks it anyway.
+- The result is readable once the run succeeded; before, or after a failure, it is a 409 that
+  says why (`run_not_finished` / `run_failed`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from fleetbridge.core.errors import ConflictError, InvalidInputError, NotFoundError
+from fleetbridge.core.models import Run, new_id
+from fleetbridge.core.queue import WorkMessage, publish
+from fleetbridge.core.results import get_result, put_result
+from fleetbridge.core.runs import RunRepository
+
+ROUTING_QUEUE = "routing"  # the FLEETBRIDGE_QUEUES key of the solver's queue
+KIND_ONFLEET = "onfleet"
+KIND_ROUTER = "router"
+FINISHED = frozenset({"succeeded", "failed", "canceled"})
+
+
+class RunNotFinished(ConflictError):
+    """The run has no result yet."""
+
+    code = "run_not_finished"
+
+
+class RunFailed(ConflictError):
+    """The run failed: there is no result, only its error."""
+
+    code = "run_failed"
+
+
+def result_key(run: Run) -> str:
+    """Where a run's result is stored in the results bucket."""
+    return f"routing/{run.tenant_id}/results/{run.id}.json"
+
+
+def load_json(key: str | None) -> Any:
+    """A JSON document of the results bucket (NotFoundError when missing)."""
+    raw = get_result(key) if key else None
+    if raw is None:
+        raise NotFoundError(f"stored document {key} is missing")
+    return json.loads(raw)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def parse_onfleet_request(body: Any) -> Any:
+    """The body as an `OnfleetRunRequest`, or InvalidInputError naming the first bad field."""
+    from fleetbridge.routing.onfleet import OnfleetRunRequest
+
+    try:
+        return OnfleetRunRequest.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        field = _field_path(tuple(first["loc"])) or None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise InvalidInputError(f"{field or 'body'}: {message}", field=field) from None
+
+
+def start_onfleet_run(tenant_id: str, body: dict[str, Any]) -> Run:
+    """Validate an Onfleet run request, store it and queue the run."""
+    request = parse_onfleet_request(body)
+    return _queue(tenant_id, KIND_ONFLEET, body, {"run_profile": request.routing.run_profile.id})
+
+
+def start_router_run(tenant_id: str, body: Any) -> Run:
+    """Validate a plain router input with the schema, store it and queue the run."""
+    from fleetbridge.routing.schema import parse_input
+
+    parse_input(body).time_limit_s()  # raises InvalidRouterInput (a 422) naming the field
+    return _queue(tenant_id, KIND_ROUTER, body, {})
+
+
+def _queue(tenant_id: str, kind: str, body: Any, details: dict[str, Any]) -> Run:
+    key = put_result(f"routing/{tenant_id}/inputs/{new_id('input')}.json", json.dumps(body))
+    repository = RunRepository()
+    run = repository.create(tenant_id=tenant_id, kind=kind, input_key=key, details=details)
+    message = WorkMessage(
+        flow=ROUTING_QUEUE,
+        connection_id=tenant_id,
+        kind="run",
+        event_id=run.id,
+        event=f"{kind}_run",
+        payload={"run_id": run.id, "tenant_id": tenant_id},
+    )
+    try:
+        publish(message)
+    except Exception:  # never leave a queued run nobody will solve
+        failed = {"status": "failed", "error": "the run could not be queued; submit it again"}
+        repository.save(run.model_copy(update=failed))
+        raise
+    return run
+
+
+def get_run(tenant_id: str, run_id: str) -> Run:
+    """The tenant's routing run (404 for anyone else's, or for other kinds of runs)."""
+    run = RunRepository().get(run_id, tenant_id=tenant_id)
+    if run.kind not in (KIND_ONFLEET, KIND_ROUTER):
+        raise NotFoundError(f"run {run_id} not found")
+    return run
+
+
+def run_status(tenant_id: str, run_id: str) -> dict[str, Any]:
+    """`{status, error?, infeasible?}` as `GET /v0/run/{id}/status` answers."""
+    run = get_run(tenant_id, run_id)
+    status: dict[str, Any] = {"status": run.status}
+    if run.error:
+        status["error"] = run.error
+    if run.details.get("infeasible"):
+        status["infeasible"] = run.details["infeasible"]
+    return status
+
+
+def finished_run(tenant_id: str, run_id: str) -> Run:
+    """The run if it succeeded; a 409 saying why not otherwise."""
+    run = get_run(tenant_id, run_id)
+    if run.status == "failed":
+        raise RunFailed(f"run {run_id} failed: {run.error}")
+    if run.status != "succeeded":
+        raise RunNotFinished(
+            f"run {run_id} is {run.status}: poll GET /v0/run/{run_id}/status until it succeeded"
+        )
+    return run
+
+
+def run_result(tenant_id: str, run_id: str) -> dict[str, Any]:
+    """The stored result of a succeeded run (solution under `state`)."""
+    run = finished_run(tenant_id, run_id)
+    result: dict[str, Any] = load_json(run.result_key)
+    return result
+
+
+def run_map(tenant_id: str, run_id: str, fmt: Literal["geojson", "svg"]) -> str:
+    """The routes of a succeeded run as GeoJSON (JSON text) or an SVG picture."""
+    from fleetbridge.routing.maps import routes_geojson, routes_svg
+
+    run = finished_run(tenant_id, run_id)
+    result = load_json(run.result_key)
+    router_input = result.get("input") or load_json(run.input_key)
+    if fmt == "svg":
+        return routes_svg(router_input, result["state"], title=f"run {run.id}")
+    return json.dumps(routes_geojson(router_input, result["state"]))

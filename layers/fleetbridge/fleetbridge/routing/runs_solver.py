@@ -1,0 +1,185 @@
+"""The solver function's work (issue 7, §3, §10): one queued routing run → result or clear error.
+
+- Trigger: SQS `RoutingQueue` (batch size 1: a solve may take minutes), partial batch failures.
+- Idempotency: the platform's one mechanism (`core.idempotency`, Powertools on the Idempotency
+  table) keyed on the message's `event_id`, the run id. A redelivered message returns the stored
+  outcome; a duplicate delivered while the first still solves is refused (in progress) and
+  retried later. A run already finished is never solved again either.
+- Outcomes: a run whose input, profiles, Onfleet data or rules are at fault (`FleetbridgeError`,
+  e.g. unknown profile, missing ids, the page limit, bad metadata, infeasible) fails at once
+  with a clear `error` and is not retried. Transient failures (Onfleet 429/5xx after the
+  client's retries, AWS errors, bugs) raise, so SQS redelivers; the last receive marks the run
+  failed before the message goes to the dead-letter queue.
+- Time: `options.solver.limits.duration` (default 10 s, at most 600 s), cut to what the Lambda
+  invocation has left minus a margin for storing the result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from fleetbridge.core import idempotency
+from fleetbridge.core.errors import FleetbridgeError, NotFoundError, VendorError
+from fleetbridge.core.models import Run, iso, utcnow
+from fleetbridge.core.observability import logger
+from fleetbridge.core.queue import WorkMessage
+from fleetbridge.core.results import put_result
+from fleetbridge.core.runs import RunRepository
+from fleetbridge.routing.runs import FINISHED, KIND_ONFLEET, load_json, result_key
+
+#: Must match RoutingQueue's RedrivePolicy maxReceiveCount in template.yaml.
+MAX_RECEIVES = int(os.environ.get("MAX_RECEIVE_COUNT", "3"))
+MIN_SOLVE_S = 1.0
+MAX_MARGIN_S = 60.0  # kept back from the invocation's time to store the result
+MAX_INFEASIBLE_LISTED = 50  # reasons kept on the run (a DynamoDB item holds 400 KB)
+
+
+@cache
+def _idempotency_config() -> IdempotencyConfig:
+    return idempotency.config("event_id")
+
+
+@cache
+def _once() -> Callable[..., Any]:
+    """`execute` wrapped in Powertools idempotency, built on first use (not at import)."""
+    return idempotent_function(
+        data_keyword_argument="message",
+        config=_idempotency_config(),
+        persistence_store=idempotency.persistence_layer(),
+    )(execute)
+
+
+def time_limit(router_input: dict[str, Any], deadline: float) -> float:
+    """The requested solve time (or the engine's default), within what is left until
+    `deadline` (a `time.monotonic()` value)."""
+    from fleetbridge.routing.engine import DEFAULT_TIME_LIMIT_S, MAX_TIME_LIMIT_S
+    from fleetbridge.routing.schema import parse_input
+
+    requested = parse_input(router_input).time_limit_s() or DEFAULT_TIME_LIMIT_S
+    left = deadline - time.monotonic()
+    return max(MIN_SOLVE_S, min(requested, MAX_TIME_LIMIT_S, left))
+
+
+def _solver(deadline: float, notes: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def solve(router_input: dict[str, Any]) -> dict[str, Any]:
+        from fleetbridge.routing.engine import solve as engine_solve
+
+        notes["time_limit_s"] = round(time_limit(router_input, deadline), 3)
+        return engine_solve(router_input, time_limit_s=notes["time_limit_s"])
+
+    return solve
+
+
+def _summary(result: dict[str, Any]) -> dict[str, Any]:
+    stats = result.get("statistics") or {}
+    keys = ("value", "backend", "duration_s", "vehicles_used", "unassigned", "distance")
+    return {key: stats[key] for key in keys if key in stats}
+
+
+def _error_text(exc: FleetbridgeError) -> str:
+    return str(exc) if isinstance(exc, VendorError) else exc.message
+
+
+def _finish(run: Run, status: str, **changes: Any) -> Run:
+    details = {**run.details, **changes.pop("details", {}), "finished_at": iso(utcnow())}
+    return RunRepository().save(
+        run.model_copy(update={"status": status, **changes, "details": details})
+    )
+
+
+def execute(message: dict[str, Any], deadline: float) -> dict[str, Any]:
+    """Solve the run named by `message` (a routing `WorkMessage`) and record the outcome."""
+    from fleetbridge.routing.errors import InfeasibleRun
+
+    run_id = WorkMessage.model_validate(message).event_id
+    repository = RunRepository()
+    run = repository.get(run_id)
+    if run.status in FINISHED:
+        return {"skipped": f"run {run_id} already {run.status}"}
+    started = {"started_at": iso(utcnow())}
+    run = repository.save(
+        run.model_copy(update={"status": "running", "details": {**run.details, **started}})
+    )
+    notes: dict[str, Any] = {}
+    try:
+        body = load_json(run.input_key)
+        if run.kind == KIND_ONFLEET:
+            from fleetbridge.routing.runs_onfleet import solve_onfleet_run
+
+            result, recorded = solve_onfleet_run(run.tenant_id, body, _solver(deadline, notes))
+        else:
+            result, recorded = _solver(deadline, notes)(body), {}
+    except FleetbridgeError as exc:
+        if isinstance(exc, VendorError) and exc.retryable:
+            raise  # Onfleet busy or down: SQS redelivers
+        details: dict[str, Any] = {**notes, "error_code": exc.code}
+        if isinstance(exc, InfeasibleRun):
+            details["infeasible"] = [r.as_dict() for r in exc.reasons[:MAX_INFEASIBLE_LISTED]]
+        logger.info("routing run failed", extra={"run_id": run.id, "error_code": exc.code})
+        _finish(run, "failed", error=_error_text(exc), details=details)
+        return {"failed": run.id}
+    key = put_result(result_key(run), json.dumps(result))
+    details = {**recorded, **notes, "statistics": _summary(result)}
+    _finish(run, "succeeded", result_key=key, error=None, details=details)
+    return {"succeeded": run.id}
+
+
+def _give_up(run_id: str, error: Exception, receives: int) -> None:
+    """The last receive failed: the message goes to the DLQ; the run says why."""
+    try:
+        run = RunRepository().get(run_id)
+        if run.status not in FINISHED:
+            text = f"gave up after {receives} attempts: {error}"
+            _finish(run, "failed", error=text, details={"error_code": "retries_exhausted"})
+    except Exception:  # the original error matters more than a failed status write
+        logger.exception("could not mark the routing run failed")
+
+
+def _record_handler(record: SQSRecord, deadline: float) -> Any:
+    work = WorkMessage.model_validate_json(record.body)
+    logger.append_keys(run_id=work.event_id)
+    try:
+        return _once()(message=work.model_dump(), deadline=deadline)
+    except NotFoundError:
+        logger.info("dropped: no such run")
+        return {"dropped": "run not found"}
+    except IdempotencyAlreadyInProgressError:
+        raise  # another invocation is solving it: retry later, never fail the run for that
+    except Exception as exc:
+        receives = int(record.attributes.approximate_receive_count or 1)
+        if receives >= MAX_RECEIVES:
+            _give_up(work.event_id, exc, receives)
+        raise
+    finally:
+        logger.remove_keys(["run_id"])
+
+
+def process_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Solve each queued run of an SQS batch; failed records are reported back to SQS."""
+    _idempotency_config().register_lambda_context(context)
+    left = context.get_remaining_time_in_millis() / 1000
+    deadline = time.monotonic() + left - min(MAX_MARGIN_S, 0.2 * left)
+    answer = process_partial_response(
+        event=event,
+        record_handler=lambda record: _record_handler(record, deadline),
+        processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
+        context=context,
+    )
+    return dict(answer)
