@@ -57,6 +57,19 @@ def portal_driver(i: int) -> dict[str, Any]:
     }
 
 
+def driveri_driver(i: int) -> dict[str, Any]:
+    d = portal_driver(i)
+    return {
+        "driverId": d["driveri_driver_id"],
+        "firstName": d["firstname"],
+        "lastName": d["lastname"],
+        "email": d["email"],
+        "phone": d["phone"],
+        "licenseNumber": d["license_number"],
+        "group": d["group"],
+    }
+
+
 class Bench:
     def __init__(self, stack: LocalStack, sandbox: httpx.Client, factor: float) -> None:
         self.stack, self.sandbox, self.factor = stack, sandbox, factor
@@ -100,46 +113,50 @@ def state_summary(api: httpx.Client, connection_id: str) -> dict[str, Any]:
 
 
 PROBE = """
-import resource, sys
+import sys, tracemalloc
 from fleetbridge.core.connections import ConnectionRepository
 from fleetbridge.flows.gpsinsight_driveri.context import context_for
 from fleetbridge.flows.gpsinsight_driveri.reconcile import reconcile_drivers
 ctx = context_for(ConnectionRepository().get(sys.argv[1]))
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-if sys.argv[2] == "run":
-    reconcile_drivers(ctx, dry_run=True, source_event="bench")
-print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+ctx.driveri.check()
+ctx.portal.login()
+tracemalloc.start()
+reconcile_drivers(ctx, dry_run=True, source_event="bench")
+print(tracemalloc.get_traced_memory()[1])
 """
 
 
 def memory_probe(stack: LocalStack, sandbox: httpx.Client, connection_id: str, n: int) -> None:
-    """Peak RSS of a fresh process running a dry-run reconciliation at N/4, N/2 and N drivers.
-
-    A separate process (with the worker's environment) so that only the flow is measured, not
-    the stack's moto and sandboxes.
-    """
+    """Peak Python allocations of a dry-run reconciliation at N/4, N/2 and N drivers (portal and
+    Driveri both holding them), measured with tracemalloc in a fresh process that has the
+    worker's environment, so only the flow is measured, not the stack's moto and sandboxes."""
     env = {**os.environ, **stack.environment(stack.functions[WORKER])}
     env["PYTHONPATH"] = os.pathsep.join(["layers/fleetbridge", "."])
-    print("memory probe (fresh process, dry-run reconciliation, peak RSS):")
+    print("memory probe (fresh process, dry-run reconciliation, peak traced allocations):")
     previous = None
     for size in (n // 4, n // 2, n):
-        sandbox.post("/_sandbox/gpsinsight/reset").raise_for_status()
+        for vendor in ("gpsinsight", "driveri"):
+            sandbox.post(f"/_sandbox/{vendor}/reset").raise_for_status()
         sandbox.post(
             "/_sandbox/gpsinsight/seed",
             json={"drivers": [portal_driver(i) for i in range(1, size + 1)]},
         ).raise_for_status()
-        with_drivers = _rss(env, connection_id, "run")
-        growth = "" if previous is None else f"   +{(with_drivers - previous) / 1024:.1f} MiB"
-        print(f"  {size:6d} portal drivers: {with_drivers / 1024:6.1f} MiB{growth}")
-        previous = with_drivers
-    print(
-        f"  (the same process without the reconciliation: {_rss(env, connection_id, 'idle') / 1024:.1f} MiB)"
-    )
+        sandbox.post(
+            "/_sandbox/driveri/seed",
+            json={"drivers": [driveri_driver(i) for i in range(1, size + 1)]},
+        ).raise_for_status()
+        peak = _rss(env, connection_id, "run")
+        growth = "" if previous is None else f"   x{peak / previous:.2f} for x2 drivers"
+        print(
+            f"  {size:6d} drivers: {peak / 2**20:6.1f} MiB "
+            f"({peak / size / 1024:.2f} KiB/driver){growth}"
+        )
+        previous = peak
 
 
 def _rss(env: dict[str, str], connection_id: str, mode: str) -> int:
     out = subprocess.run(
-        [sys.executable, "-c", PROBE, connection_id, mode],
+        [sys.executable, "-c", PROBE, connection_id],
         env=env,
         capture_output=True,
         text=True,
@@ -160,6 +177,9 @@ def main() -> None:
     parser.add_argument("--drift", type=float, default=0.02, help="share edited in Driveri")
     parser.add_argument("--changes", type=float, default=0.01, help="share changed in the portal")
     parser.add_argument("--no-memory-probe", action="store_true")
+    parser.add_argument(
+        "--memory-only", action="store_true", help="skip the sync phases: only the memory probe"
+    )
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     n = args.drivers
@@ -196,6 +216,9 @@ def main() -> None:
             json={"drivers": [portal_driver(i) for i in range(1, n + 1)]},
         ).raise_for_status()
         print(f"drivers: {n}   time factor: {args.time_factor:g} (Driveri {bench.rate:g}/s)")
+        if args.memory_only:
+            memory_probe(stack, sandbox, connection["id"], n)
+            return
 
         # ---- first sync: the reconciliation queued by the opt-in
         before = len(bench.driveri_log())
