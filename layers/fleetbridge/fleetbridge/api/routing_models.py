@@ -1,0 +1,131 @@
+"""Routing API bodies and answers (Nextmv-compatible field names).
+
+Plain pydantic on purpose: the API function imports these at cold start, so nothing here may
+import `fleetbridge.routing` (rules and the solver load on the first routing request).
+Profile bodies ignore unknown fields, so a profile read with GET can be sent back with PUT.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+COMPATIBILITY_HELP = (
+    '`{"tasks": {complete_before_after, dependencies, location, quantity, service_time}, '
+    '"workers": {active_task, capacity, location, tasks}}`: any flag not explicitly false is true'
+)
+ID_HELP = "lower-case letters, digits and dashes; at most 32 characters; immutable"
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class OnfleetConfigurationIn(_Body):
+    api_key: str = Field(min_length=1, description="Onfleet API key (checked with /auth/test)")
+    compatibility: dict[str, Any] | None = Field(default=None, description=COMPATIBILITY_HELP)
+
+
+class OnfleetConfigurationUpdate(_Body):
+    api_key: str | None = Field(
+        default=None, min_length=1, description="omit (or send the masked value) to keep it"
+    )
+    compatibility: dict[str, Any] | None = Field(default=None, description=COMPATIBILITY_HELP)
+
+
+class IntegrationProfileIn(_Body):
+    """`POST /v1/routing/profiles/integration/onfleet`."""
+
+    id: str = Field(description=ID_HELP)
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = None
+    configuration: OnfleetConfigurationIn
+
+
+class IntegrationProfileUpdate(_Body):
+    """`PUT /v1/routing/profiles/integration/onfleet/{id}`: replaces all but id and key."""
+
+    id: str | None = Field(default=None, description="if given, must be the profile's id")
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = None
+    configuration: OnfleetConfigurationUpdate = Field(default_factory=OnfleetConfigurationUpdate)
+
+
+class OnfleetConfigurationOut(BaseModel):
+    api_key: str = Field(description="masked: first 2 and last 3 characters")
+    compatibility: dict[str, Any]
+
+
+class IntegrationProfileOut(BaseModel):
+    id: str
+    type: Literal["onfleet"] = "onfleet"
+    name: str
+    description: str | None = None
+    configuration: OnfleetConfigurationOut
+    version: int
+    created_at: str
+    updated_at: str
+
+
+class IntegrationRefIn(_Body):
+    id: str = Field(min_length=1)
+    type: Literal["onfleet"]
+
+
+class RunProfileIn(_Body):
+    """`POST /v1/routing/profiles/run` (and `PUT …/{id}`, which replaces all but the id)."""
+
+    id: str | None = Field(default=None, description=ID_HELP + " (required on POST)")
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = None
+    integrations: list[IntegrationRefIn] = Field(default_factory=list)
+    defaults: dict[str, Any] | None = Field(
+        default=None, description="router input `defaults` merged under each run's"
+    )
+    options: dict[str, Any] | None = Field(
+        default=None, description="router input `options` merged under each run's"
+    )
+
+
+class RunProfileOut(BaseModel):
+    id: str
+    name: str
+    description: str | None = None
+    integrations: list[IntegrationRefIn]
+    defaults: dict[str, Any] | None = None
+    options: dict[str, Any] | None = None
+    version: int
+    created_at: str
+    updated_at: str
+
+
+class RunStarted(BaseModel):
+    """Both spellings: the legacy quickstart reads `runID`, the Onfleet page `run_id`."""
+
+    run_id: str
+    runID: str  # the legacy Nextmv field name
+
+
+class RunStatusOut(BaseModel):
+    status: Literal["queued", "running", "succeeded", "failed", "canceled"]
+    error: str | None = None
+    infeasible: list[dict[str, Any]] | None = Field(
+        default=None, description="per mandatory stop that cannot be served: why"
+    )
+
+
+class ApplyRequest(_Body):
+    dry_run: bool = Field(default=True, description="false writes to Onfleet")
+
+
+class ApplyOut(BaseModel):
+    dry_run: bool
+    containers: list[dict[str, Any]] = Field(description="`{worker, tasks}` to PUT")
+    delete_tasks: list[str] = Field(description="unused alternate tasks to DELETE")
+    applied_at: str | None = None
+    written_containers: list[str] | None = None
+    deleted_tasks: list[str] | None = None
+    skipped_deletions: list[str] | None = None
+    errors: list[dict[str, str]] | None = None
+    ok: bool | None = None
