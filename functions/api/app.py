@@ -4,7 +4,13 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from fleetbridge.api import connections, fleetio_keycafe, gpsinsight_driveri
+from fleetbridge.api import (
+    connections,
+    fleetio_keycafe,
+    gpsinsight_driveri,
+    routing,
+    striven_onfleet,
+)
 from fleetbridge.api.docs import install_docs
 from fleetbridge.api.errors import install_error_handlers
 from fleetbridge.api.guard import guarded_resolve
@@ -15,6 +21,8 @@ app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(connections.router)
 app.include_router(fleetio_keycafe.router)
 app.include_router(gpsinsight_driveri.router)
+app.include_router(striven_onfleet.router)
+app.include_router(routing.router)
 install_error_handlers(app)
 install_docs(app)
 

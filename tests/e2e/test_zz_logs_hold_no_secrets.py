@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from tests.e2e import test_fleetio_keycafe_e2e, test_gpsinsight_driveri_e2e, test_platform_e2e
+from tests.e2e import (
+    test_fleetio_keycafe_e2e,
+    test_gpsinsight_driveri_e2e,
+    test_platform_e2e,
+    test_routing_e2e,
+    test_striven_onfleet_e2e,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -16,6 +22,8 @@ CREDENTIAL_VALUES = sorted(
         *test_fleetio_keycafe_e2e.CREDENTIALS.values(),
         *test_gpsinsight_driveri_e2e.CREDENTIALS.values(),
         *test_platform_e2e.CREDENTIALS.values(),
+        *test_routing_e2e.CREDENTIALS.values(),
+        *test_striven_onfleet_e2e.CREDENTIALS.values(),
     }
 )
 

@@ -16,6 +16,10 @@ from tests.support.samples import (
     SAMPLE_CONNECTION_ID,
     SAMPLE_GPS_CONNECTION_ID,
     SAMPLE_PUSH_SECRET,
+    SAMPLE_ROUTER_INPUT,
+    SAMPLE_RUN_ID,
+    SAMPLE_STRIVEN_CONNECTION_ID,
+    SAMPLE_STRIVEN_SETTINGS,
     SAMPLE_WEBHOOK_SECRET,
     Sample,
     build_samples,
@@ -94,6 +98,46 @@ def sample_world(aws: dict[str, Any], sandbox: httpx.Client) -> None:
             updated_at=now,
         )
     )
+    striven_credentials = {
+        "striven_client_id": "sandbox-striven-client",
+        "striven_client_secret": "sandbox-striven-secret",
+        "onfleet_api_key": "sandbox-onfleet-key",
+    }
+    striven_arn = store_credentials(
+        secret_name(tenant.id, SAMPLE_STRIVEN_CONNECTION_ID), striven_credentials
+    )
+    ConnectionRepository().create(
+        Connection(
+            id=SAMPLE_STRIVEN_CONNECTION_ID,
+            tenant_id=tenant.id,
+            flow="striven-onfleet",
+            name="Sample dispatch",
+            settings=SAMPLE_STRIVEN_SETTINGS,
+            secret_arn=striven_arn,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    _sample_routing_run(tenant.id, now)
+
+
+def _sample_routing_run(tenant_id: str, now: str) -> None:
+    """The queued router run the routing samples name (its input in the results bucket)."""
+    from fleetbridge.core.config import get_settings
+    from fleetbridge.core.dynamo import table, to_item
+    from fleetbridge.core.models import Run
+    from fleetbridge.core.results import put_result
+
+    key = put_result(f"routing/{tenant_id}/inputs/sample.json", json.dumps(SAMPLE_ROUTER_INPUT))
+    run = Run(
+        id=SAMPLE_RUN_ID,
+        tenant_id=tenant_id,
+        kind="router",
+        input_key=key,
+        created_at=now,
+        updated_at=now,
+    )
+    table(get_settings().runs_table).put_item(Item=to_item(run.model_dump()))
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=[f"{s.function}/{s.case}" for s in SAMPLES])

@@ -21,6 +21,7 @@ from tests.support.events import (
     schedule_event,
     sqs_event,
 )
+from tests.support.routing import router_input
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -53,6 +54,46 @@ SAMPLE_PORTAL_DRIVER = {
     "driveri_driver_id": "D-501",
     "updated_at": "2026-11-23T11:59:00Z",
 }
+# The Striven → Onfleet connection of the sample world (sandbox credentials), one Striven task
+# of an employee of its selected team, as the poll queues it.
+SAMPLE_STRIVEN_CONNECTION_ID = "con_000striven0sample"
+SAMPLE_STRIVEN_SETTINGS = {
+    "time_zone": "America/Chicago",
+    "notify_recipients": ["dispatch@example.com"],
+    "task_type_ids": [1],
+    "team_ids": [10],
+}
+SAMPLE_STRIVEN_TASK = {
+    "id": 7001,
+    "title": "Boiler service",
+    "description": "Basement, blue door",
+    "status": {"id": 1, "name": "Open"},
+    "type": {"id": 1, "name": "Service"},
+    "customer": {"id": 500, "name": "Acme", "phone": "(312) 555-0199"},
+    "assignedTo": [{"id": 71, "name": "Ann Lee"}],
+    "startDate": "2026-11-23T09:00:00",  # in the past: eligible whenever the sample runs
+    "dueDate": "2026-11-23T17:00:00",
+    "dateCreated": "2026-11-20T08:00:00",
+    "lastUpdatedDate": "2026-11-22T10:00:00.000",
+    "location": {
+        "id": 1,
+        "name": "Acme HQ",
+        "address": {"address1": "1 Main St", "city": "Springfield", "state": "IL"},
+        "latitude": 39.8,
+        "longitude": -89.6,
+    },
+}
+SAMPLE_STRIVEN_EMPLOYEE = {
+    "id": 71,
+    "firstName": "Ann",
+    "lastName": "Lee",
+    "phones": [{"phoneType": {"id": 1, "name": "Mobile"}, "number": "(312) 555-0171"}],
+}
+# A routing run of the sample world, queued with a plain router input (the Onfleet sandbox's
+# default key for the integration profile sample).
+SAMPLE_RUN_ID = "run_0000000000sample"
+SAMPLE_ROUTER_INPUT = router_input()
+SAMPLE_ONFLEET_KEY = "sandbox-onfleet-key"
 
 
 @dataclass(frozen=True)
@@ -213,6 +254,134 @@ def _gps_samples() -> list[Sample]:
     ]
 
 
+def _routing_samples() -> list[Sample]:
+    run_message = {
+        "flow": "routing",
+        "connection_id": "ten_sample",  # the run's tenant (informational)
+        "kind": "run",
+        "event_id": SAMPLE_RUN_ID,
+        "event": "router_run",
+        "payload": {"run_id": SAMPLE_RUN_ID, "tenant_id": "ten_sample"},
+        "received_at": "2026-11-23T12:00:00.000Z",
+    }
+    profile = {
+        "id": "onfleet-main",
+        "name": "Onfleet",
+        "configuration": {"api_key": SAMPLE_ONFLEET_KEY},
+    }
+    post = "/v1/routing/profiles/integration/onfleet"
+    return [
+        Sample(
+            "api",
+            "create_routing_integration",
+            http_event("POST", post, headers=AUTH, body=profile),
+            201,
+        ),
+        Sample(
+            "api",
+            "invalid_routing_profile_id",
+            http_event("POST", post, headers=AUTH, body=profile | {"id": "Not_Valid"}),
+            422,
+        ),
+        Sample(
+            "api",
+            "routing_run",
+            http_event("POST", "/v0/run", headers=AUTH, body=SAMPLE_ROUTER_INPUT),
+            202,
+        ),
+        Sample(
+            "api",
+            "invalid_routing_input",
+            http_event(
+                "POST", "/v0/run", headers=AUTH, body={**SAMPLE_ROUTER_INPUT, "vehicles": []}
+            ),
+            422,
+        ),
+        Sample(
+            "api",
+            "routing_run_status",
+            http_event("GET", f"/v0/run/{SAMPLE_RUN_ID}/status", headers=AUTH),
+            200,
+        ),
+        Sample(
+            "routing_solver",
+            "run",
+            sqs_event([run_message], queue="RoutingQueue"),
+            {"batchItemFailures": []},
+        ),
+        Sample(
+            "routing_solver",
+            "invalid_message",
+            sqs_event([{"not": "a work message"}], queue="RoutingQueue"),
+            {"batchItemFailures": [{"itemIdentifier": "sample-message-0"}]},
+        ),
+    ]
+
+
+def _striven_message() -> dict[str, Any]:
+    from fleetbridge.flows.striven_onfleet.work import tasks_message
+    from fleetbridge.vendors.striven import StrivenEmployee, StrivenTask, StrivenTeam
+
+    message = tasks_message(
+        SAMPLE_STRIVEN_CONNECTION_ID,
+        [StrivenTask.model_validate(SAMPLE_STRIVEN_TASK)],
+        [StrivenTeam(id=10, name="North", memberIds=[71])],
+        {71: StrivenEmployee.model_validate(SAMPLE_STRIVEN_EMPLOYEE)},
+        poll_id="schedule:sample-schedule-event",
+    )
+    return message.model_copy(update={"received_at": "2026-11-23T12:00:00.000Z"}).model_dump()
+
+
+def _striven_samples() -> list[Sample]:
+    base = f"/connections/{SAMPLE_STRIVEN_CONNECTION_ID}"
+    invalid_schedule = {"id": "x", "detail-type": "Object Created", "time": "2026-11-23T06:00:00Z"}
+    schedule_error = {
+        "error": {
+            "code": "invalid",
+            "field": "detail-type",
+            "message": "not a scheduled event: detail-type: Input should be 'Scheduled Event'",
+        }
+    }
+    queue = "StrivenOnfleetQueue"
+    return [
+        Sample(
+            "api", "striven_employees", http_event("GET", f"{base}/employees", headers=AUTH), 200
+        ),
+        Sample(
+            "api",
+            "invalid_striven_task_not_polled_yet",
+            http_event("GET", f"{base}/tasks/{SAMPLE_STRIVEN_TASK['id']}", headers=AUTH),
+            404,
+        ),
+        Sample(
+            "striven_onfleet_worker",
+            "task_changed",
+            sqs_event([_striven_message()], queue=queue),
+            {"batchItemFailures": []},
+        ),
+        Sample(
+            "striven_onfleet_worker",
+            "invalid_message",
+            sqs_event([{"not": "a work message"}], queue=queue),
+            {"batchItemFailures": [{"itemIdentifier": "sample-message-0"}]},
+        ),
+        Sample(
+            "striven_onfleet_poll",
+            "poll",
+            schedule_event("striven-onfleet-poll"),
+            {"queued": 1, "not_due": 0},
+        ),
+        Sample("striven_onfleet_poll", "invalid_not_a_schedule", invalid_schedule, schedule_error),
+        Sample(
+            "striven_onfleet_daily",
+            "daily",
+            schedule_event("striven-onfleet-daily"),
+            {"queued": 1},
+        ),
+        Sample("striven_onfleet_daily", "invalid_not_a_schedule", invalid_schedule, schedule_error),
+    ]
+
+
 def _delivery() -> bytes:
     return fleetio_delivery(SAMPLE_ASSIGNMENT, delivery_id="sample-delivery-1")
 
@@ -337,6 +506,8 @@ def build_samples() -> list[Sample]:
         ),
     ]
     samples += _gps_samples()
+    samples += _striven_samples()
+    samples += _routing_samples()
     return [Sample(s.function, s.case, _stable(s.event), s.expect) for s in samples]
 
 

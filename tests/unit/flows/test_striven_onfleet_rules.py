@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from fleetbridge.core.models import fingerprint
 from fleetbridge.flows.striven_onfleet import FLOW_ID, TASK_METADATA
 from fleetbridge.flows.striven_onfleet.rules import (
     SKIP_REASONS,
@@ -584,3 +586,18 @@ def test_settings_defaults_and_validation() -> None:
         }
     )
     assert listed.team_ids == [1] and listed.teams[0].member_ids == [7]
+
+
+def test_decide_task_compares_the_stored_fingerprint_not_parts_read_back() -> None:
+    # A whole-degree coordinate is stored as -89.0 but read back from DynamoDB as -89: hashing
+    # the parts read back would see a change and write to Onfleet for nothing.
+    whole = task(location=LOCATION | {"longitude": -89.0})
+    parts = task_parts(whole, 7, ZONE)
+    read_back = json.loads(json.dumps(parts).replace("-89.0", "-89"))
+    assert fingerprint(read_back) != task_fingerprint(whole, 7, ZONE)
+    stored = SyncedTask("onfleet-1", parts=read_back, fingerprint=task_fingerprint(whole, 7, ZONE))
+    decision = decide_task(whole, SETTINGS, MEMBERS, NOW, stored, 1)
+    assert (decision.action, decision.reason) == ("skip", "unchanged")
+    moved = task(location=LOCATION | {"longitude": -88.0})
+    decision = decide_task(moved, SETTINGS, MEMBERS, NOW, stored, 1)
+    assert (decision.action, decision.changed) == ("update", ("location",))

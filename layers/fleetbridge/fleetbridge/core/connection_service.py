@@ -66,6 +66,8 @@ def validate_settings(flow: Flow, settings: dict[str, Any]) -> dict[str, Any]:
 
 def _refuse_protected(flow: Flow, requested: dict[str, Any], current: dict[str, Any]) -> None:
     """Settings a flow changes only through its own endpoint (e.g. an opt-in with a check)."""
+    if not flow.protected_settings:
+        return  # nothing to guard (and `{}` may not validate: a flow may require settings)
     defaults = validate_settings(flow, {})
     for key in flow.protected_settings:
         if key in requested and requested[key] != current.get(key, defaults.get(key)):

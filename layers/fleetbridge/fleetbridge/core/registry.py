@@ -21,6 +21,7 @@ from fleetbridge.core.queue import WorkMessage
 FLOW_MODULES: dict[str, str] = {
     "fleetio-keycafe": "fleetbridge.flows.fleetio_keycafe.flow",
     "gpsinsight-driveri": "fleetbridge.flows.gpsinsight_driveri.flow",
+    "striven-onfleet": "fleetbridge.flows.striven_onfleet.flow",
 }
 
 

@@ -12,6 +12,13 @@ TASK = "task"
 EMPLOYEE = "employee"
 TEAM = "team"
 POLL_CURSOR = "poll_cursor"
+#: The poll state item (high-water mark, window re-check progress, day-quota pause).
+STATE_ID = "tasks"
+#: Rule 2 re-check buckets: `window#<UTC hour>` / task id → the snapshot of a task that enters
+#: the 24-hour window in that hour without changing in Striven.
+WINDOW = "window"
+#: Employee mapping statuses that mean "has an Onfleet driver".
+LINKED = frozenset({"linked", "created"})
 #: Metadata name carrying the Striven task id on Onfleet tasks (and employee id on workers).
 TASK_METADATA = "strivenTaskId"
 EMPLOYEE_METADATA = "strivenEmployeeId"

@@ -305,6 +305,10 @@ class SyncedTask:
     status: SyncStatus = "synced"
     version: str | None = None  # the task's `lastUpdatedDate` when `status` was decided
     failure: str | None = None  # the last failure's fingerprint (see `should_notify`)
+    #: `task_fingerprint` of `parts` as computed when they were written. Compared as stored:
+    #: parts read back from DynamoDB may not hash the same (a coordinate -89.0 comes back as
+    #: the integer -89), which would turn an unchanged task into an update.
+    fingerprint: str | None = None
 
     @property
     def live(self) -> bool:
@@ -370,7 +374,8 @@ def decide_task(
 
     assert synced is not None
     previous = dict(synced.parts or {})
-    if previous and fingerprint(previous) == current:
+    stored = synced.fingerprint or (fingerprint(previous) if previous else None)
+    if stored == current:
         return TaskDecision("skip", "unchanged", assignee.id, (), parts, current)
     changed = tuple(f for f in CHANGE_FIELDS if parts[f] != previous.get(f))
     if "assignment" in changed:

@@ -1,0 +1,101 @@
+"""What carrying out the Striven → Onfleet flow needs for one connection (injectable in tests)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from fleetbridge.core.activity import ActivityLog
+from fleetbridge.core.config import get_settings
+from fleetbridge.core.mappings import MappingRepository
+from fleetbridge.core.models import Connection, fingerprint, utcnow
+from fleetbridge.core.notifier import Notifier
+from fleetbridge.core.secrets import load_credentials
+from fleetbridge.flows.striven_onfleet.settings import StrivenOnfleetSettings
+from fleetbridge.vendors.onfleet import OnfleetClient
+from fleetbridge.vendors.striven import StrivenClient, TeamSource, team_source
+
+
+def now() -> datetime:
+    """The flow's clock: `utcnow`, looked up at each call so tests can move time forward."""
+    return utcnow()
+
+
+@dataclass
+class FlowContext:
+    """The connection, its settings, both vendor clients, the team adapter and our stores."""
+
+    connection: Connection
+    settings: StrivenOnfleetSettings
+    striven: StrivenClient
+    onfleet: OnfleetClient
+    teams: TeamSource
+    mappings: MappingRepository
+    activity: ActivityLog = field(default_factory=ActivityLog)
+    notifier: Notifier = field(default_factory=Notifier)
+    clock: Callable[[], datetime] = now
+    owned: bool = True  # False: the clients are the process cache's, not closed here
+
+    def close(self) -> None:
+        """Release both HTTP clients (cached ones stay open for the next message)."""
+        if self.owned:
+            self.striven.close()
+            self.onfleet.close()
+
+
+#: Vendor clients kept between messages of a warm process (a worker handles thousands of task
+#: messages): their open connections, the Striven token and the rate limiter's place survive.
+_CLIENTS: OrderedDict[str, tuple[StrivenClient, OnfleetClient]] = OrderedDict()
+MAX_CACHED = 16
+
+
+def _clients(
+    connection: Connection, credentials: dict[str, Any]
+) -> tuple[StrivenClient, OnfleetClient]:
+    key = fingerprint(
+        {
+            "id": connection.id,
+            "settings": connection.settings,
+            "credentials": credentials,
+            "urls": get_settings().vendor_urls,
+        }
+    )
+    if key in _CLIENTS:
+        _CLIENTS.move_to_end(key)
+        return _CLIENTS[key]
+    pair = (
+        StrivenClient.for_connection(connection, credentials),
+        OnfleetClient.for_connection(connection, credentials),
+    )
+    _CLIENTS[key] = pair
+    while len(_CLIENTS) > MAX_CACHED:
+        _, (striven, onfleet) = _CLIENTS.popitem(last=False)
+        striven.close()
+        onfleet.close()
+    return pair
+
+
+def teams_for(settings: StrivenOnfleetSettings, striven: StrivenClient) -> TeamSource:
+    """The team adapter the settings choose: the API endpoint or the settings' own list."""
+    if settings.team_source == "settings":
+        return team_source(striven, [t.model_dump(by_alias=True) for t in settings.teams])
+    return team_source(striven)
+
+
+def context_for(connection: Connection, credentials: dict[str, Any] | None = None) -> FlowContext:
+    """Clients and repositories for one connection (credentials from Secrets Manager)."""
+    credentials = credentials or load_credentials(connection.secret_arn)
+    settings = StrivenOnfleetSettings.model_validate(connection.settings)
+    striven, onfleet = _clients(connection, credentials)
+    return FlowContext(
+        connection=connection,
+        settings=settings,
+        striven=striven,
+        onfleet=onfleet,
+        teams=teams_for(settings, striven),
+        mappings=MappingRepository(connection.id),
+        owned=False,
+    )

@@ -1,0 +1,165 @@
+"""The Striven → Onfleet flow as the platform sees it: poll, worker, daily run, test, dead letters.
+
+Striven has no webhooks: a one-minute schedule queues a `poll_due` message for each enabled
+connection whose `poll_minutes` interval has come; the worker runs the poll (`poll.py`), which
+queues the changed tasks a few per message (`work.py`), carried out by the same worker
+(`sync.py`). The daily
+schedule queues the reconciliation: the selected teams and their membership (`teams.py`).
+Disabling the connection stops all of it at once (schedules and the worker skip it).
+
+Vendor clients and httpx are imported where they are used: the API function loads this module
+to validate settings and credentials.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fleetbridge.core.errors import AuthError, InvalidInputError, VendorError
+from fleetbridge.core.models import Connection, fingerprint
+from fleetbridge.core.queue import WorkMessage
+from fleetbridge.core.registry import Flow, Plan, VendorCheck, register
+from fleetbridge.core.scheduler import queue_scheduled
+from fleetbridge.flows.striven_onfleet import FLOW_ID
+from fleetbridge.flows.striven_onfleet.settings import StrivenOnfleetSettings
+
+POLL_DUE = "poll_due"
+TASK_EVENTS = frozenset({"task_changed", "window_recheck"})
+
+
+def is_poll_due(connection: Connection, fired_at: datetime) -> bool:
+    """The schedule fires every minute; a connection polls every `poll_minutes`.
+
+    Stateless: due when the minute since the epoch is a multiple of the interval.
+    """
+    settings = StrivenOnfleetSettings.model_validate(connection.settings)
+    return int(fired_at.timestamp() // 60) % settings.poll_minutes == 0
+
+
+def queue_polls(event: dict[str, Any]) -> dict[str, Any]:
+    """The poll schedule: one `poll_due` message per enabled connection whose interval came."""
+    return queue_scheduled(FLOW_ID, event, kind="poll", event_name=POLL_DUE, is_due=is_poll_due)
+
+
+def handle_message(connection: Connection, message: WorkMessage) -> None:
+    """A poll, or one task read by a poll (changed, or entering its 24-hour window)."""
+    from fleetbridge.flows.striven_onfleet.context import context_for
+
+    if message.event != POLL_DUE and message.event not in TASK_EVENTS:
+        raise InvalidInputError(f"unknown {FLOW_ID} message {message.event!r}", field="event")
+    ctx = context_for(connection)
+    try:
+        if message.event == POLL_DUE:
+            from fleetbridge.flows.striven_onfleet.poll import poll_tasks
+
+            poll_tasks(ctx, poll_id=message.event_id)
+            return
+        from fleetbridge.flows.striven_onfleet.sync import sync_tasks
+        from fleetbridge.flows.striven_onfleet.work import parse_work
+
+        source = f"{message.kind}:{message.event}"
+        sync_tasks(ctx, parse_work(message.payload), source_event=source)
+    finally:
+        ctx.close()
+
+
+def reconcile(connection: Connection, dry_run: bool) -> Plan:
+    """Daily (and `POST /sync`): the selected teams exist in Onfleet and follow Striven."""
+    from fleetbridge.flows.striven_onfleet.context import context_for
+    from fleetbridge.flows.striven_onfleet.teams import reconcile_teams
+
+    ctx = context_for(connection)
+    try:
+        items = reconcile_teams(ctx, dry_run=dry_run, source_event="reconcile")
+        return Plan(dry_run=dry_run, items=items)
+    finally:
+        ctx.close()
+
+
+def test_connection(connection: Connection, credentials: dict[str, Any]) -> list[VendorCheck]:
+    """Onfleet `GET /auth/test` with the API key; a Striven token with the client credentials."""
+    from fleetbridge.vendors.onfleet import OnfleetClient
+    from fleetbridge.vendors.striven import StrivenClient
+
+    checks = []
+    for vendor, build, call in (
+        ("onfleet", OnfleetClient.for_connection, lambda c: c.auth_test()),
+        ("striven", StrivenClient.for_connection, lambda c: c.authenticate()),
+    ):
+        try:
+            client = build(connection, credentials)
+        except (KeyError, ValueError) as exc:
+            checks.append(VendorCheck(vendor=vendor, ok=False, error=f"not configured: {exc}"))
+            continue
+        try:
+            call(client)
+            checks.append(VendorCheck(vendor=vendor, ok=True))
+        except VendorError as exc:
+            checks.append(VendorCheck(vendor=vendor, ok=False, error=str(exc)))
+        finally:
+            client.close()
+    return checks
+
+
+def on_dead_letter(connection: Connection, message: WorkMessage, error: Exception) -> None:
+    """The last attempt failed: the task's failure is recorded and emailed (rule 8).
+
+    Credentials rejected (every task would fail alike) and failed polls are told once a day for
+    the connection instead of once per task.
+    """
+    from fleetbridge.flows.striven_onfleet.context import context_for
+    from fleetbridge.flows.striven_onfleet.sync import fail_unfinished
+    from fleetbridge.flows.striven_onfleet.work import parse_work
+
+    ctx = context_for(connection)
+    try:
+        connection_wide = isinstance(error, AuthError) or message.event not in TASK_EVENTS
+        if message.event in TASK_EVENTS:
+            works = parse_work(message.payload)
+            notify = not connection_wide
+            fail_unfinished(ctx, works, "vendor_error", str(error), "dead_letter", notify=notify)
+        if connection_wide:
+            _tell_once_a_day(ctx, message, error)
+    finally:
+        ctx.close()
+
+
+def _tell_once_a_day(ctx: Any, message: WorkMessage, error: Exception) -> None:
+    from fleetbridge.flows.striven_onfleet.state import load_state, update_state
+
+    kind = "credentials" if isinstance(error, AuthError) else message.event or message.kind
+    day = ctx.clock().date().isoformat()
+    current = fingerprint({"kind": kind, "error": type(error).__name__, "day": day})
+    if load_state(ctx.mappings).get("connection_failure") == current:
+        return
+    ctx.notifier.send(
+        ctx.connection,
+        ctx.settings.notify_recipients,
+        "failure",
+        {
+            "entity": f"Striven → Onfleet {kind}",
+            "reason": str(error),
+            "details": "Check the connection (POST /connections/{id}/test), then replay the "
+            "dead letters (POST /connections/{id}/dead-letters/replay).",
+        },
+        entity="connection",
+        source_event="dead_letter",
+    )
+    update_state(ctx.mappings, connection_failure=current)
+
+
+FLOW = register(
+    Flow(
+        id=FLOW_ID,
+        title="Striven tasks, employees and teams → Onfleet tasks, drivers and teams",
+        vendors=("striven", "onfleet"),
+        credential_fields=("striven_client_id", "striven_client_secret", "onfleet_api_key"),
+        settings_model=StrivenOnfleetSettings,
+        test_connection=test_connection,
+        handle_message=handle_message,
+        reconcile=reconcile,
+        validate_on_save=True,
+        on_dead_letter=on_dead_letter,
+    )
+)

@@ -1,0 +1,168 @@
+"""Rule 2, the poll: Striven has no webhooks, so every `poll_minutes` (default 5) the connection
+reads the tasks updated since its high-water mark (minus `poll_overlap_minutes`) and queues them,
+a few tasks per message (`work.py`); then it queues the tasks whose 24-hour window opened since
+the last poll (`window.py`). Rule 7's membership step runs first, so new drivers find their teams.
+
+Why queue the tasks rather than apply them here: the Onfleet organization allows 20 calls/s and
+one process calls Onfleet one task at a time (~100-300 ms a call in production, plus our DynamoDB
+writes), reaching a fraction of that rate; queued chunks are carried out by as many workers as
+it takes to fill the shared 20/s limiter (measured in `bench/striven_onfleet.py`, see
+docs/striven-onfleet.md), the poll finishes in seconds whatever the backlog, and a failing chunk
+is retried and dead-lettered on its own. Pages are streamed into the queue ten messages at a
+time: memory does not grow with the number of tasks.
+
+Striven's quotas: the client's shared limiter keeps to the minute quota; a used-up day quota
+(`QuotaExhausted`) pauses the connection's polling until Striven's `Retry-After`, recorded once
+as a `skipped` activity; the tasks already queued are not failed (they need no Striven call).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from fleetbridge.core.models import iso
+from fleetbridge.core.queue import WorkMessage, publish_many
+from fleetbridge.flows.striven_onfleet import EMPLOYEE
+from fleetbridge.flows.striven_onfleet.context import FlowContext
+from fleetbridge.flows.striven_onfleet.rules import selected_members
+from fleetbridge.flows.striven_onfleet.state import load_state, update_state
+from fleetbridge.flows.striven_onfleet.teams import follow_membership, linked_drivers
+from fleetbridge.flows.striven_onfleet.window import due, forget, hour_of
+from fleetbridge.flows.striven_onfleet.work import (
+    TASK_CHANGED,
+    WINDOW_RECHECK,
+    assignee_ids,
+    chunks,
+    tasks_message,
+)
+from fleetbridge.vendors.striven import QuotaExhausted, StrivenEmployee, StrivenTask, StrivenTeam
+
+#: How long a day-quota pause lasts when Striven gives no Retry-After.
+DEFAULT_PAUSE = timedelta(hours=1)
+
+
+class Employees:
+    """Striven employee records, read (all pages, once) only when a poll first needs one."""
+
+    def __init__(self, ctx: FlowContext) -> None:
+        self._ctx = ctx
+        self._by_id: dict[int, StrivenEmployee] | None = None
+
+    def pick(self, ids: Iterable[int]) -> dict[int, StrivenEmployee]:
+        """The records of `ids` (an empty `ids` costs nothing)."""
+        wanted = set(ids)
+        if not wanted:
+            return {}
+        if self._by_id is None:
+            self._by_id = {e.id: e for e in self._ctx.striven.iter_employees()}
+        return {e: self._by_id[e] for e in wanted if e in self._by_id}
+
+
+def poll_tasks(ctx: FlowContext, *, poll_id: str) -> dict[str, Any]:
+    """One poll of the connection; returns what it did (also stored as `last_poll`)."""
+    state = load_state(ctx.mappings)
+    now = ctx.clock()
+    paused = state.get("paused_until")
+    if paused and iso(now) < paused:
+        return {"skipped": "striven_day_quota_exhausted", "paused_until": paused}
+    if not ctx.settings.task_type_ids or not ctx.settings.team_ids:
+        return {"skipped": "no task types or teams selected"}
+    try:
+        summary = _poll(ctx, state, now, poll_id)
+    except QuotaExhausted as exc:
+        return _pause(ctx, now, exc)
+    marks = summary.pop("state")
+    update_state(ctx.mappings, paused_until=None, paused_at=None, last_poll=summary, **marks)
+    return summary
+
+
+def _poll(ctx: FlowContext, state: dict[str, Any], now: datetime, poll_id: str) -> dict[str, Any]:
+    settings, source = ctx.settings, f"poll:{poll_id}"
+    teams = [t for t in ctx.teams.teams() if t.id in set(settings.team_ids)]
+    linked = linked_drivers(ctx.mappings.list(EMPLOYEE))
+    team_writes = follow_membership(ctx, teams, linked, source)  # rule 7, before any driver
+    employees = Employees(ctx)
+    until = ctx.striven.local(now)
+    since = None
+    if state.get("high_water"):
+        overlap = timedelta(minutes=settings.poll_overlap_minutes)
+        since = ctx.striven.local(datetime.fromisoformat(state["high_water"]) - overlap)
+    read = [0]
+    changed = ctx.striven.iter_tasks(
+        updated_from=since, updated_to=until, type_ids=settings.task_type_ids
+    )
+    queued = publish_many(
+        _messages(ctx, _counted(changed, read), teams, linked, employees, poll_id)
+    )
+    due_entries = list(due(ctx, state.get("window_through"), now))
+    rechecks = publish_many(
+        _messages(
+            ctx,
+            (StrivenTask.model_validate(e.data["task"]) for e in due_entries),
+            teams,
+            linked,
+            employees,
+            poll_id,
+            event=WINDOW_RECHECK,
+        )
+    )
+    forget(ctx, due_entries)
+    return {
+        "read": read[0],
+        "queued": queued,
+        "window_rechecks": rechecks,
+        "team_writes": team_writes,
+        "since": since,
+        "until": until,
+        "at": iso(now),
+        "state": {"high_water": until, "window_through": hour_of(now)},
+    }
+
+
+def _counted(tasks: Iterable[StrivenTask], count: list[int]) -> Iterator[StrivenTask]:
+    for task in tasks:
+        count[0] += 1
+        yield task
+
+
+def _messages(
+    ctx: FlowContext,
+    tasks: Iterable[StrivenTask],
+    teams: list[StrivenTeam],
+    linked: dict[int, str],
+    employees: Employees,
+    poll_id: str,
+    *,
+    event: str = TASK_CHANGED,
+) -> Iterator[WorkMessage]:
+    """One message per chunk of tasks, with the records of assignees not yet linked to a driver."""
+    members = selected_members({t.id: t.member_ids for t in teams}, ctx.settings.team_ids)
+    for chunk in chunks(tasks):
+        unlinked = {e for e in assignee_ids(chunk) if e in members and e not in linked}
+        yield tasks_message(
+            ctx.connection.id,
+            chunk,
+            teams,
+            employees.pick(unlinked),
+            linked,
+            event=event,
+            poll_id=poll_id,
+        )
+
+
+def _pause(ctx: FlowContext, now: datetime, exc: QuotaExhausted) -> dict[str, Any]:
+    """Rule 10: stop polling until the day quota is back; say so once."""
+    wait = timedelta(seconds=exc.retry_after) if exc.retry_after else DEFAULT_PAUSE
+    until = iso(now + wait)
+    update_state(ctx.mappings, paused_until=until, paused_at=iso(now))
+    ctx.activity.record(
+        ctx.connection,
+        action="skipped",
+        entity="task poll",
+        source_event="poll",
+        reason="striven_day_quota_exhausted",
+        vendor_ids={"paused_until": until, "message": exc.message},
+    )
+    return {"paused_until": until}
