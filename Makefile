@@ -71,6 +71,7 @@ bench: setup ## run every benchmark and print its figures
 	$(PY) bench/cold_start.py
 	$(PY) bench/fleetio_keycafe.py
 	$(PY) bench/gpsinsight_driveri.py
+	$(PY) bench/striven_onfleet.py
 	$(MAKE) build
 
 bench-routing: setup ## routing quality: Solomon VRPTW gaps vs PyVRP, OR-Tools and VROOM (ARGS="--all --seconds 30", "--scale")
