@@ -34,7 +34,8 @@ def _secrets(tenant_id: str) -> dict[str, str]:
     manager = client("secretsmanager")
     names = [s["Name"] for s in manager.list_secrets()["SecretList"]]
     return {
-        name: manager.get_secret_value(SecretId=name)["SecretString"]
+        # AWSCURRENT by name: moto's default version ignores label moves (AWS's does not)
+        name: manager.get_secret_value(SecretId=name, VersionStage="AWSCURRENT")["SecretString"]
         for name in names
         if name.startswith(f"fleetbridge/{tenant_id}/routing-")
     }

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from flask import Flask
 
+from fleetbridge.core.config import get_settings
 from fleetbridge.core.errors import (
     AuthError,
     RateLimited,
@@ -211,18 +212,22 @@ def test_the_org_limit_is_shared_through_the_account_limiter(
         return None
 
     monkeypatch.setattr("fleetbridge.vendors.onfleet.account_limiter", fake_limiter)
+    # vendor URLs are deployment configuration (a connection may only pick an allowed host)
+    monkeypatch.setenv("FLEETBRIDGE_VENDOR_URLS", '{"onfleet": "http://onfleet.test/api/v2"}')
+    get_settings.cache_clear()
     connection = Connection(
         id="con_1",
         tenant_id="ten_1",
         flow="striven-onfleet",
         name="S",
-        settings={"base_urls": {"onfleet": "http://onfleet.test/api/v2"}},
+        settings={},
         secret_arn="arn",
         created_at="x",
         updated_at="x",
     )
     with OnfleetClient.for_connection(connection, {"onfleet_api_key": "k"}) as client:
         assert str(client._http.base_url) == "http://onfleet.test/api/v2/"
+    get_settings.cache_clear()
     assert [(v, a, (lim.requests, lim.per_seconds)) for v, a, lim in seen] == [
         ("onfleet", "k", (20, 1))
     ]

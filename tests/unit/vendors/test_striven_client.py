@@ -11,6 +11,7 @@ import httpx
 import pytest
 from flask import Flask
 
+from fleetbridge.core.config import get_settings
 from fleetbridge.core.errors import AuthError, RateLimited
 from fleetbridge.core.models import Connection
 from fleetbridge.vendors.striven import (
@@ -281,7 +282,10 @@ def test_text_body_quota_detection() -> None:
     assert not is_day_quota(httpx.Response(429, text="Too many requests"))
 
 
-def test_for_connection_reads_settings(app: Flask) -> None:
+def test_for_connection_reads_settings(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    # vendor URLs are deployment configuration (a connection may only pick an allowed host)
+    monkeypatch.setenv("FLEETBRIDGE_VENDOR_URLS", '{"striven": "http://striven.test"}')
+    get_settings.cache_clear()
     connection = Connection(
         id="con_1",
         tenant_id="ten_1",
@@ -291,7 +295,6 @@ def test_for_connection_reads_settings(app: Flask) -> None:
             "time_zone": "America/Denver",
             "page_size": 250,
             "striven_requests_per_minute": 500,
-            "base_urls": {"striven": "http://striven.test"},
         },
         secret_arn="arn",
         created_at="x",
@@ -301,6 +304,7 @@ def test_for_connection_reads_settings(app: Flask) -> None:
     with StrivenClient.for_connection(connection, credentials) as client:
         assert client.page_size == 250 and str(client.zone) == "America/Denver"
         assert str(client._http.base_url) == "http://striven.test"
+    get_settings.cache_clear()
     with pytest.raises(ValueError, match="page_size"):
         make(app, page_size=1001)
 

@@ -120,11 +120,11 @@ def sync(
 )
 def activity(
     connection_id: str,
-    since: Annotated[str | None, Query(description="ISO 8601 timestamp")] = None,
-    entity: Annotated[str | None, Query()] = None,
+    since: Annotated[str | None, Query(max_length=64, description="ISO 8601 timestamp")] = None,
+    entity: Annotated[str | None, Query(max_length=500)] = None,
     action: Annotated[Action | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query()] = None,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> ActivityPage:
     items, next_cursor = service.list_activity(
         _tenant_id(),

@@ -47,7 +47,8 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
 def _field_from_location(location: Any) -> str:
     parts = [str(part) for part in location]
     if parts and parts[0] in ("body", "query", "path", "header"):
-        parts = parts[1:]
+        # the whole body (null, an array, a number, missing) is named "body"
+        parts = parts[1:] or (["body"] if parts[0] == "body" else [])
     return ".".join(parts)
 
 
@@ -55,7 +56,7 @@ def validation_response(errors: list[dict[str, Any]]) -> Response:
     """422 naming the first offending field (or 400 for a body that is not JSON at all)."""
     first = errors[0] if errors else {"msg": "invalid request", "loc": ()}
     if first.get("type") == "json_invalid":
-        return error_response(400, "malformed_json", "request body is not valid JSON")
+        return error_response(400, "malformed_json", "request body is not valid JSON", "body")
     field = _field_from_location(first.get("loc", ()))
     message = str(first.get("msg", "invalid value"))
     return error_response(

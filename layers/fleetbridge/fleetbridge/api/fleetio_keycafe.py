@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict
 
 from fleetbridge.core.connection_service import get_connection
-from fleetbridge.core.errors import InvalidInputError
+from fleetbridge.core.errors import InvalidInputError, MalformedInputError, VendorValidationError
 from fleetbridge.core.models import Connection, Tenant
 from fleetbridge.flows.fleetio_keycafe import FLOW_ID, links
 from fleetbridge.flows.fleetio_keycafe.links import LinkOut, VehicleOut
@@ -63,23 +63,31 @@ def _connection(connection_id: str) -> Connection:
 )
 def vehicles(
     connection_id: str,
-    query: Annotated[str | None, Query(description="name contains")] = None,
-    cursor: Annotated[str | None, Query()] = None,
+    query: Annotated[str | None, Query(max_length=200, description="name contains")] = None,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
     per_page: Annotated[int, Query(ge=2, le=100)] = 50,
 ) -> VehiclePage:
     connection = _connection(connection_id)
     ctx = context_for(connection)
-    items, next_cursor = links.list_vehicles(
-        connection, ctx.fleetio, query=query, cursor=cursor, per_page=per_page
-    )
+    try:
+        items, next_cursor = links.list_vehicles(
+            connection, ctx.fleetio, query=query, cursor=cursor, per_page=per_page
+        )
+    except VendorValidationError as exc:
+        if cursor is None:
+            raise
+        # Fleetio refuses a cursor it did not issue: the client's mistake, not a gateway error.
+        raise MalformedInputError(
+            "cursor: not a cursor from a previous page", field="cursor"
+        ) from exc
     return VehiclePage(items=items, next_cursor=next_cursor)
 
 
 @router.get("/connections/<connection_id>/keys", summary="Search Keycafe keys by name", tags=TAG)
 def keys(
     connection_id: str,
-    query: Annotated[str, Query()] = "",
-    page: Annotated[int, Query(ge=1)] = 1,
+    query: Annotated[str, Query(max_length=200)] = "",
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> KeyPage:
     ctx = context_for(_connection(connection_id))
     items, next_page = links.search_keys(ctx.keycafe, query, page)

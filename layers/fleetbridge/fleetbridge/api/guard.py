@@ -1,7 +1,9 @@
-"""Checks done before routing: body size, then the tenant's API key.
+"""Checks done before routing: body size, the tenant's API key, then the body's JSON.
 
 Powertools validates bodies before user middlewares run, so these run before `resolve`: a request
-without a valid key gets 401 whatever its body, and nothing is parsed or written.
+without a valid key gets 401 whatever its body, and nothing is parsed or written. A body is JSON
+whatever its Content-Type says (curl's default form type included); one we could not store (bad
+UTF-8, deep nesting, huge numbers, lone surrogates) is refused here, naming the field.
 """
 
 from __future__ import annotations
@@ -14,17 +16,36 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from fleetbridge.api.errors import error_response
 from fleetbridge.core.config import get_settings
+from fleetbridge.core.errors import FleetbridgeError, MalformedInputError
+from fleetbridge.core.payload import parse_json
 from fleetbridge.core.tenants import TenantRepository
 
 MAX_BODY_BYTES = 1024 * 1024
 PUBLIC_PATHS = frozenset({"/openapi.json", "/docs"})
 
 
-def _body_size(event: dict[str, Any]) -> int:
+def _raw_body(event: dict[str, Any]) -> bytes:
     body = event.get("body") or ""
     if event.get("isBase64Encoded"):
-        return len(base64.b64decode(body))
-    return len(body.encode())
+        try:
+            return base64.b64decode(body)
+        except ValueError as exc:
+            raise MalformedInputError("request body is not valid base64", field="body") from exc
+    return body.encode("utf-8", "surrogatepass")
+
+
+def _json_event(event: dict[str, Any], raw: bytes) -> dict[str, Any]:
+    """The event with its body checked and handed on as JSON text, `application/json`."""
+    if not raw.strip():
+        return event
+    parse_json(raw)
+    headers = {
+        key: value
+        for key, value in (event.get("headers") or {}).items()
+        if key.lower() != "content-type"
+    }
+    headers["content-type"] = "application/json"
+    return {**event, "headers": headers, "body": raw.decode("utf-8"), "isBase64Encoded": False}
 
 
 def _bearer(event: dict[str, Any]) -> str | None:
@@ -46,9 +67,13 @@ def public_base_url(event: dict[str, Any]) -> str:
 def guarded_resolve(
     app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaContext
 ) -> dict[str, Any]:
-    """Reject oversized or unauthenticated requests, then route with the tenant in context."""
-    if _body_size(event) > MAX_BODY_BYTES:
-        return _plain(413, "payload_too_large", "request body exceeds 1 MB")
+    """Reject oversized, unauthenticated or undecodable requests, then route with the tenant."""
+    try:
+        raw = _raw_body(event)
+    except FleetbridgeError as exc:
+        return _plain(400, exc.code, exc.message, exc.field)
+    if len(raw) > MAX_BODY_BYTES:
+        return _plain(413, "payload_too_large", "request body exceeds 1 MB", "body")
     path = event.get("rawPath") or "/"
     tenant = None
     if path not in PUBLIC_PATHS:
@@ -56,12 +81,18 @@ def guarded_resolve(
         tenant = TenantRepository().authenticate(api_key) if api_key else None
         if tenant is None:
             return _plain(401, "unauthorized", "missing or invalid API key")
+    try:
+        event = _json_event(event, raw)
+    except FleetbridgeError as exc:
+        if isinstance(exc, MalformedInputError):
+            return _plain(400, "malformed_json", exc.message, exc.field)
+        return _plain(422, "validation_error", exc.message, exc.field)
     app.append_context(tenant=tenant, base_url=public_base_url(event))
     return app.resolve(event, context)
 
 
-def _plain(status: int, code: str, message: str) -> dict[str, Any]:
-    response = error_response(status, code, message)
+def _plain(status: int, code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    response = error_response(status, code, message, field)
     return {
         "statusCode": response.status_code,
         "headers": {"Content-Type": "application/json"},

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from fleetbridge.core.models import Action, ActivityRecord, Connection
+from fleetbridge.core.payload import bounded_object
 from fleetbridge.core.queue import DeadLetter
 from fleetbridge.core.registry import Plan, VendorCheck
+
+#: Limits (Secrets Manager holds at most 64 KB per secret; a DynamoDB item at most 400 KB).
+CredentialName = Annotated[str, Field(min_length=1, max_length=64)]
+CredentialValue = Annotated[str, Field(max_length=4096, description="at most 4,096 characters")]
+Credentials = Annotated[
+    dict[CredentialName, CredentialValue],
+    Field(max_length=12, description="flat `<vendor>_<credential>` keys; at most 12"),
+]
+Settings = Annotated[
+    dict[str, Any],
+    AfterValidator(bounded_object),
+    Field(description="the flow's settings; at most 32 KB as JSON"),
+]
 
 
 class ConnectionCreate(BaseModel):
@@ -16,10 +30,12 @@ class ConnectionCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    flow: str = Field(description="fleetio-keycafe, striven-onfleet, gpsinsight-driveri, ...")
+    flow: str = Field(
+        max_length=64, description="fleetio-keycafe, striven-onfleet, gpsinsight-driveri, ..."
+    )
     name: str = Field(min_length=1, max_length=120)
-    credentials: dict[str, str] = Field(description="flat `<vendor>_<credential>` keys")
-    settings: dict[str, Any] = Field(default_factory=dict)
+    credentials: Credentials
+    settings: Settings = Field(default_factory=dict)
 
 
 class ConnectionPatch(BaseModel):
@@ -28,9 +44,11 @@ class ConnectionPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=120)
-    credentials: dict[str, str] | None = None
-    settings: dict[str, Any] | None = None
-    version: int | None = Field(default=None, description="reject the change if not current")
+    credentials: Credentials | None = None
+    settings: Settings | None = None
+    version: int | None = Field(
+        default=None, ge=1, le=2**31, description="reject the change if not current"
+    )
 
 
 class ConnectionOut(BaseModel):
@@ -93,7 +111,9 @@ class DeadLetterList(BaseModel):
 class ReplayRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    message_ids: list[str] | None = Field(default=None, description="omit to replay all")
+    message_ids: list[Annotated[str, Field(max_length=128)]] | None = Field(
+        default=None, max_length=1000, description="omit to replay all"
+    )
 
 
 class ReplayResult(BaseModel):

@@ -2,14 +2,18 @@
 
 Plain pydantic on purpose: the API function imports these at cold start, so nothing here may
 import `fleetbridge.routing` (rules and the solver load on the first routing request).
-Profile bodies ignore unknown fields, so a profile read with GET can be sent back with PUT.
+Profile bodies reject unknown fields like every body of ours (a typo must not pass silently);
+the read-only fields of an answer are accepted and ignored, so a profile read with GET can be sent
+back with PUT.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from fleetbridge.core.payload import bounded_object
 
 COMPATIBILITY_HELP = (
     '`{"tasks": {complete_before_after, dependencies, location, quantity, service_time}, '
@@ -18,37 +22,55 @@ COMPATIBILITY_HELP = (
 ID_HELP = "lower-case letters, digits and dashes; at most 32 characters; immutable"
 
 
+#: a free-form object, at most 32 KB as JSON
+SmallObject = Annotated[dict[str, Any], AfterValidator(bounded_object)]
+#: an Onfleet API key (Onfleet's are 32 characters; room for other formats)
+ApiKey = Annotated[str, Field(min_length=1, max_length=512)]
+Description = Annotated[str, Field(max_length=2000)]
+
+
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Resent(_Body):
+    """Fields of an answer that a body may carry back (read-only: ignored)."""
+
+    type: Literal["onfleet"] | None = Field(default=None, description="read-only, ignored")
+    version: int | None = Field(default=None, description="read-only, ignored")
+    created_at: str | None = Field(default=None, description="read-only, ignored")
+    updated_at: str | None = Field(default=None, description="read-only, ignored")
 
 
 class OnfleetConfigurationIn(_Body):
-    api_key: str = Field(min_length=1, description="Onfleet API key (checked with /auth/test)")
-    compatibility: dict[str, Any] | None = Field(default=None, description=COMPATIBILITY_HELP)
+    api_key: ApiKey = Field(description="Onfleet API key (checked with /auth/test)")
+    compatibility: SmallObject | None = Field(default=None, description=COMPATIBILITY_HELP)
 
 
 class OnfleetConfigurationUpdate(_Body):
-    api_key: str | None = Field(
-        default=None, min_length=1, description="omit (or send the masked value) to keep it"
+    api_key: ApiKey | None = Field(
+        default=None, description="omit (or send the masked value) to keep it"
     )
-    compatibility: dict[str, Any] | None = Field(default=None, description=COMPATIBILITY_HELP)
+    compatibility: SmallObject | None = Field(default=None, description=COMPATIBILITY_HELP)
 
 
-class IntegrationProfileIn(_Body):
+class IntegrationProfileIn(_Resent):
     """`POST /v1/routing/profiles/integration/onfleet`."""
 
-    id: str = Field(description=ID_HELP)
+    id: str = Field(max_length=32, description=ID_HELP)
     name: str = Field(min_length=1, max_length=200)
-    description: str | None = None
+    description: Description | None = None
     configuration: OnfleetConfigurationIn
 
 
-class IntegrationProfileUpdate(_Body):
+class IntegrationProfileUpdate(_Resent):
     """`PUT /v1/routing/profiles/integration/onfleet/{id}`: replaces all but id and key."""
 
-    id: str | None = Field(default=None, description="if given, must be the profile's id")
+    id: str | None = Field(
+        default=None, max_length=32, description="if given, must be the profile's id"
+    )
     name: str = Field(min_length=1, max_length=200)
-    description: str | None = None
+    description: Description | None = None
     configuration: OnfleetConfigurationUpdate = Field(default_factory=OnfleetConfigurationUpdate)
 
 
@@ -69,21 +91,21 @@ class IntegrationProfileOut(BaseModel):
 
 
 class IntegrationRefIn(_Body):
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=32)
     type: Literal["onfleet"]
 
 
-class RunProfileIn(_Body):
+class RunProfileIn(_Resent):
     """`POST /v1/routing/profiles/run` (and `PUT …/{id}`, which replaces all but the id)."""
 
-    id: str | None = Field(default=None, description=ID_HELP + " (required on POST)")
+    id: str | None = Field(default=None, max_length=32, description=ID_HELP + " (required on POST)")
     name: str = Field(min_length=1, max_length=200)
-    description: str | None = None
-    integrations: list[IntegrationRefIn] = Field(default_factory=list)
-    defaults: dict[str, Any] | None = Field(
+    description: Description | None = None
+    integrations: list[IntegrationRefIn] = Field(default_factory=list, max_length=20)
+    defaults: SmallObject | None = Field(
         default=None, description="router input `defaults` merged under each run's"
     )
-    options: dict[str, Any] | None = Field(
+    options: SmallObject | None = Field(
         default=None, description="router input `options` merged under each run's"
     )
 

@@ -95,6 +95,8 @@ class ActivityLog:
         if filters is not None:
             kwargs["FilterExpression"] = filters
         start = decode_cursor(cursor)
+        if start is not None and not _own_cursor(start, connection_id):
+            raise ValueError("malformed cursor")
         found: list[ActivityRecord] = []
         # A filter may empty a page: keep reading until the page is full or the log ends.
         while True:
@@ -112,3 +114,15 @@ class ActivityLog:
             start = page.get("LastEvaluatedKey")
             if not start:
                 return found, None
+
+
+def _own_cursor(start: Any, connection_id: str) -> bool:
+    """A cursor this log issued for this connection: `{"pk", "sk"}` of one of its records."""
+    return (
+        isinstance(start, dict)
+        and set(start) == {"pk", "sk"}
+        and start["pk"] == f"CONNECTION#{connection_id}"
+        and isinstance(start["sk"], str)
+        and start["sk"].startswith("ACT#")
+        and len(start["sk"]) <= 200
+    )

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
-#: Vendor base URLs in production; a connection's `settings.base_urls` or the local stack's
-#: FLEETBRIDGE_VENDOR_URLS override them.
+#: Vendor base URLs in production. They are deployment configuration, never tenant data: the local
+#: stack overrides them with FLEETBRIDGE_VENDOR_URLS; a connection's `settings.base_urls` may only
+#: pick an https URL on a host the deployment allows (FLEETBRIDGE_VENDOR_HOSTS, see `url_allowed`).
 DEFAULT_VENDOR_URLS: dict[str, str] = {
     "onfleet": "https://onfleet.com/api/v2",
     "fleetio": "https://secure.fleetio.com/api",
@@ -44,20 +46,76 @@ class Settings(BaseModel):
     public_url: str = ""
     queues: dict[str, QueuePair] = Field(default_factory=dict)
     vendor_urls: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_VENDOR_URLS))
+    #: extra https hosts a connection may choose per vendor (e.g. a regional host)
+    vendor_hosts: dict[str, list[str]] = Field(default_factory=dict)
     local: bool = False
     #: retries of one vendor call (429/5xx/timeouts) before the error reaches the worker
     http_max_retries: int = 4
 
     def vendor_url(self, vendor: str, overrides: dict[str, str] | None = None) -> str:
-        """Base URL for `vendor`: a connection's override first, then the environment's."""
-        if overrides and overrides.get(vendor):
-            return overrides[vendor].rstrip("/")
+        """Base URL for `vendor`: a connection's allowed override first, then the environment's.
+
+        An override the deployment does not allow raises ValueError: credentials are sent only
+        to the vendor's own hosts.
+        """
+        override = (overrides or {}).get(vendor)
+        if override:
+            if not self.url_allowed(vendor, override):
+                raise ValueError(f"{vendor} URL is not an allowed {vendor} host")
+            return override.rstrip("/")
         return self.vendor_urls[vendor].rstrip("/")
+
+    def allowed_hosts(self, vendor: str) -> list[str]:
+        """https hosts a connection may point `vendor` at: the configured one, then the extras."""
+        hosts = (
+            [urlsplit(self.vendor_urls[vendor]).hostname or ""]
+            if vendor in self.vendor_urls
+            else []
+        )
+        return [host for host in (*hosts, *self.vendor_hosts.get(vendor, [])) if host]
+
+    def url_allowed(self, vendor: str, url: object) -> bool:
+        """True for the deployment's own URL of `vendor`, or https on one of its allowed hosts.
+
+        No user info, no explicit port, no query: nothing that could smuggle another target.
+        """
+        if not isinstance(url, str) or vendor not in self.vendor_urls:
+            return False
+        if url.rstrip("/") == self.vendor_urls[vendor].rstrip("/"):
+            return True
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            return False
+        return (
+            parts.scheme == "https"
+            and port is None
+            and not parts.username
+            and not parts.password
+            and not parts.query
+            and not parts.fragment
+            and "@" not in parts.netloc
+            and (parts.hostname or "") in self.allowed_hosts(vendor)
+        )
 
 
 def _json_env(name: str) -> dict:
     raw = os.environ.get(name, "").strip()
     return json.loads(raw) if raw else {}
+
+
+def _https_hosts(raw: dict) -> dict[str, list[str]]:
+    """`{"fleetio": ["eu.fleetio.com"]}` as configured; bare lower-case host names only."""
+    hosts: dict[str, list[str]] = {}
+    for vendor, names in raw.items():
+        values = names if isinstance(names, list) else [names]
+        hosts[str(vendor)] = [
+            str(name).strip().lower()
+            for name in values
+            if str(name).strip() and all(c not in str(name) for c in "/:@ ")
+        ]
+    return hosts
 
 
 @lru_cache(maxsize=1)
@@ -76,6 +134,7 @@ def get_settings() -> Settings:
         public_url=env.get("FLEETBRIDGE_PUBLIC_URL", "").rstrip("/"),
         queues=_json_env("FLEETBRIDGE_QUEUES"),
         vendor_urls=vendor_urls,
+        vendor_hosts=_https_hosts(_json_env("FLEETBRIDGE_VENDOR_HOSTS")),
         local=env.get("FLEETBRIDGE_LOCAL", "").lower() == "true",
         http_max_retries=int(env.get("FLEETBRIDGE_HTTP_MAX_RETRIES", "4")),
     )

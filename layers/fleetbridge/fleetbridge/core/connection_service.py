@@ -6,13 +6,20 @@ translate HTTP to these calls.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from fleetbridge.core.activity import ActivityLog
+from fleetbridge.core.config import get_settings
 from fleetbridge.core.connections import ConnectionRepository
-from fleetbridge.core.errors import ConflictError, InvalidInputError, VendorError
+from fleetbridge.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    MalformedInputError,
+    VendorError,
+)
 from fleetbridge.core.mappings import MappingRepository
 from fleetbridge.core.models import ActivityRecord, Connection, iso, new_id, utcnow
 from fleetbridge.core.queue import (
@@ -28,6 +35,8 @@ from fleetbridge.core.secrets import (
     load_credentials,
     mask_all,
     secret_name,
+    settle_credentials,
+    stage_credentials,
     store_credentials,
 )
 
@@ -61,7 +70,22 @@ def validate_settings(flow: Flow, settings: dict[str, Any]) -> dict[str, Any]:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in ("settings", *first["loc"]))
         raise InvalidInputError(f"{field}: {first['msg']}", field=field) from exc
-    return model.model_dump(mode="json")
+    clean = model.model_dump(mode="json")
+    _check_base_urls(clean.get("base_urls") or {})
+    return clean
+
+
+def _check_base_urls(base_urls: dict[str, Any]) -> None:
+    """Vendor URLs are deployment configuration: a connection may only pick an allowed host."""
+    config = get_settings()
+    for vendor, url in base_urls.items():
+        if not config.url_allowed(vendor, url):
+            hosts = ", ".join(config.allowed_hosts(vendor)) or "none"
+            raise InvalidInputError(
+                f"settings.base_urls.{vendor}: only https URLs on the vendor's hosts are "
+                f"allowed ({hosts})",
+                field=f"settings.base_urls.{vendor}",
+            )
 
 
 def _refuse_protected(flow: Flow, requested: dict[str, Any], current: dict[str, Any]) -> None:
@@ -168,8 +192,16 @@ def update_connection(
         merged = {**load_credentials(connection.secret_arn), **credentials}
         if flow.validate_on_save:
             _require_working_credentials(flow, connection, merged)
-        store_credentials("", merged, secret_arn=connection.secret_arn)
-    return repository.save(connection.model_copy(update=changes))
+        # Staged, not current: only if this update wins the conditional save below does its
+        # version become the one in use (a 409 leaves the credentials as they were).
+        changes["secret_version"] = stage_credentials(connection.secret_arn, merged)
+    saved = repository.save(connection.model_copy(update=changes))
+    if credentials:
+        settle_credentials(
+            saved.secret_arn,
+            lambda: repository.get(connection_id, consistent=True).secret_version,
+        )
+    return saved
 
 
 def set_enabled(tenant_id: str, connection_id: str, enabled: bool) -> Connection:
@@ -204,12 +236,28 @@ def test_connection(tenant_id: str, connection_id: str) -> list[VendorCheck]:
 def list_activity(
     tenant_id: str, connection_id: str, **filters: Any
 ) -> tuple[list[ActivityRecord], str | None]:
-    """The connection's activity, newest first, with a cursor for the next page."""
+    """The connection's activity, newest first, with a cursor for the next page.
+
+    `since` must be an ISO 8601 timestamp (422 naming `since`); a cursor we did not issue is 400.
+    """
     connection = get_connection(tenant_id, connection_id)
+    if filters.get("since"):
+        filters["since"] = _timestamp(filters["since"], "since")
     try:
         return ActivityLog().list(connection.id, **filters)
     except ValueError as exc:
-        raise InvalidInputError(str(exc), field="cursor") from exc
+        raise MalformedInputError(str(exc), field="cursor") from exc
+
+
+def _timestamp(value: str, field: str) -> str:
+    """An ISO 8601 timestamp (a zone-less one is UTC) in the stored form, sortable as text."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInputError(
+            f"{field}: not an ISO 8601 timestamp (e.g. 2026-01-31T08:00:00Z)", field=field
+        ) from exc
+    return iso(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
 def dead_letters(tenant_id: str, connection_id: str) -> list[DeadLetter]:

@@ -42,9 +42,9 @@ class ConnectionRepository:
             )
         return connection
 
-    def get(self, connection_id: str) -> Connection:
+    def get(self, connection_id: str, *, consistent: bool = False) -> Connection:
         """The connection, whoever owns it (webhooks, workers). NotFoundError if absent."""
-        item = self._table.get_item(Key=_key(connection_id)).get("Item")
+        item = self._table.get_item(Key=_key(connection_id), ConsistentRead=consistent).get("Item")
         if not item:
             raise NotFoundError(f"connection {connection_id} not found")
         return Connection.model_validate(from_item(item))

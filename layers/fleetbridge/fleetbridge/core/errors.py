@@ -34,6 +34,12 @@ class InvalidInputError(FleetbridgeError):
     code = "invalid"
 
 
+class MalformedInputError(FleetbridgeError):
+    """Input that does not parse at all (bad JSON, bad encoding, a cursor we did not issue): 400."""
+
+    code = "malformed"
+
+
 class UnauthorizedError(FleetbridgeError):
     """Missing or wrong credentials (API key, webhook signature)."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import ssl
 import time
 from collections.abc import Callable, Iterator
@@ -48,6 +49,15 @@ BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
 RETRY_AFTER_CAP = 60.0
 
+#: What a vendor error may bring along: a short message, shorter codes, and bodies we decode.
+MAX_ERROR_MESSAGE = 200
+MAX_ERROR_CODE = 64
+MAX_ERROR_BODY_BYTES = 64 * 1024
+_TAG = re.compile(r"<[^>]{0,1000}>")
+_NOT_JSON: Any = object()
+
+ErrorDetails = tuple[str | None, str, str | None]
+
 _STATUS_ERRORS: dict[int, type[VendorError]] = {
     400: VendorValidationError,
     401: AuthError,
@@ -67,7 +77,7 @@ def _tls_context() -> ssl.SSLContext:
 
 
 class VendorClient:
-    """Base of every vendor client. Subclasses set `vendor` and may override `parse_error`."""
+    """Base of every vendor client. Subclasses set `vendor` and may override `error_details`."""
 
     vendor = "vendor"
 
@@ -171,16 +181,43 @@ class VendorClient:
         return model.model_validate(self.get_json(path, **kwargs))
 
     # ------------------------------------------------------------------ errors
-    def parse_error(self, response: httpx.Response) -> tuple[str | None, str, str | None]:
-        """(vendor code, message, field) from an error response. Vendors override this."""
-        try:
-            body = response.json()
-        except ValueError:
-            return None, response.text[:200] or response.reason_phrase, None
+    def error_details(self, body: Any) -> ErrorDetails | None:
+        """(vendor code, message, field) from a decoded JSON error body, or None if not found.
+
+        The per-vendor hook: `body` may be anything JSON decodes to (dict, list, string, number),
+        and whatever this raises is ignored, so vendors only state their documented shape.
+        """
         if isinstance(body, dict):
-            message = body.get("message") or body.get("error") or response.reason_phrase
-            return body.get("code"), str(message), None
-        return None, response.reason_phrase, None
+            message = first_text(body.get("message"), body.get("error"))
+            if message:
+                return text_of(body.get("code")), message, None
+        return None
+
+    def parse_error(self, response: httpx.Response) -> ErrorDetails:
+        """(vendor code, message, field) from any error response, never raising.
+
+        Survives any body (empty, HTML, truncated JSON, a string, a list); what comes back is
+        short, single-line plain text: a vendor's page never reaches an API answer or a log.
+        """
+        body = decoded_body(response)
+        details: ErrorDetails | None = None
+        if body is not _NOT_JSON:
+            try:
+                details = self.error_details(body)
+            except Exception:
+                details = None
+        reason = response.reason_phrase or f"HTTP {response.status_code}"
+        if details is None:
+            if body is _NOT_JSON and not _looks_like_html(response):
+                details = (None, response.text, None)
+            else:
+                details = (None, reason, None)
+        code, message, field = details
+        return (
+            sanitize_text(code, MAX_ERROR_CODE) or None,
+            sanitize_text(message) or sanitize_text(reason),
+            sanitize_text(field, MAX_ERROR_CODE) or None,
+        )
 
     def final_error(self, response: httpx.Response) -> VendorError | None:
         """A vendor-specific error to raise at once, never retried (e.g. a used-up day quota).
@@ -195,17 +232,14 @@ class VendorClient:
         error_class = _STATUS_ERRORS.get(
             status, VendorUnavailable if status >= 500 else VendorError
         )
-        try:
-            body = response.json()
-        except ValueError:
-            body = response.text[:500]
+        body = decoded_body(response)
         return error_class(
             message,
             vendor=self.vendor,
             status_code=status,
             vendor_code=code,
-            request_id=response.headers.get("x-request-id"),
-            body=body,
+            request_id=sanitize_text(response.headers.get("x-request-id"), MAX_ERROR_CODE) or None,
+            body=None if body is _NOT_JSON else body,
             field=field,
         )
 
@@ -224,6 +258,49 @@ class VendorClient:
             },
         )
         self._sleep(delay)
+
+
+def decoded_body(response: httpx.Response) -> Any:
+    """The JSON body, or `_NOT_JSON` for anything that does not decode (HTML, truncated, deep)."""
+    if len(response.content) > MAX_ERROR_BODY_BYTES:
+        return _NOT_JSON
+    try:
+        return response.json()
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+
+
+def sanitize_text(value: Any, limit: int | None = None) -> str:
+    """One line of plain text, at most `limit` characters: tags, control characters and runs of
+    whitespace removed. None → "". Vendor text goes through this before it reaches anyone."""
+    if value is None:
+        return ""
+    text = _TAG.sub(" ", str(value)[: MAX_ERROR_BODY_BYTES // 8])
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    limit = MAX_ERROR_MESSAGE if limit is None else limit
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _looks_like_html(response: httpx.Response) -> bool:
+    content_type = response.headers.get("content-type", "").lower()
+    return "html" in content_type or response.content.lstrip()[:1] == b"<"
+
+
+def text_of(value: Any) -> str | None:
+    """A scalar as text (codes are strings or numbers); None for objects, lists and blanks."""
+    if isinstance(value, str | int | float) and not isinstance(value, bool) and str(value):
+        return str(value)
+    return None
+
+
+def first_text(*values: Any) -> str | None:
+    """The first of `values` that is a non-blank scalar, as text."""
+    for value in values:
+        text = text_of(value)
+        if text and text.strip():
+            return text
+    return None
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:

@@ -57,6 +57,8 @@ class Connection(Record):
     enabled: bool = True
     settings: dict[str, Any] = Field(default_factory=dict)
     secret_arn: str
+    #: the Secrets Manager version holding this record's credentials (set by updates)
+    secret_version: str | None = None
     version: int = 1
     created_at: str
     updated_at: str

@@ -7,15 +7,21 @@ people goes through `mask`.
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
+from botocore.exceptions import ClientError
 
 from fleetbridge.core.aws import client
 from fleetbridge.core.config import SECRET_PREFIX
 
 CACHE_SECONDS = 300
+#: Label of a version written for an update that has not won its conditional save yet.
+PENDING_STAGE = "fleetbridge-pending"
+CURRENT_STAGE = "AWSCURRENT"
 
 
 def secret_name(tenant_id: str, connection_id: str) -> str:
@@ -55,9 +61,55 @@ def store_credentials(name: str, credentials: dict[str, Any], secret_arn: str | 
     return str(created["ARN"])
 
 
+def stage_credentials(secret_arn: str, credentials: dict[str, Any]) -> str:
+    """Write `credentials` as a new version that is NOT current yet; returns its version id.
+
+    Updates stage first, then try their conditional save, and only the winner makes its version
+    current (`settle_credentials`): a refused update never changes the credentials in use.
+    """
+    written = client("secretsmanager").put_secret_value(
+        SecretId=secret_arn,
+        SecretString=json.dumps(credentials),
+        ClientRequestToken=str(uuid.uuid4()),
+        VersionStages=[PENDING_STAGE],
+    )
+    return str(written["VersionId"])
+
+
+def settle_credentials(secret_arn: str, pinned: Callable[[], str | None]) -> None:
+    """Make the version the owning record names (`pinned()`, read fresh) the current one.
+
+    Called by the winner of a conditional save. Moving AWSCURRENT names the version it moves
+    from, so two winners racing cannot both succeed with a stale view: each re-reads the record
+    after its move and retries until the current version is the record's.
+    """
+    secrets_manager = client("secretsmanager")
+    for _ in range(5):
+        wanted = pinned()
+        if not wanted:
+            return
+        stages = secrets_manager.describe_secret(SecretId=secret_arn).get("VersionIdsToStages", {})
+        current = next((v for v, labels in stages.items() if CURRENT_STAGE in labels), None)
+        if current == wanted:
+            break
+        try:
+            secrets_manager.update_secret_version_stage(
+                SecretId=secret_arn,
+                VersionStage=CURRENT_STAGE,
+                MoveToVersionId=wanted,
+                **({"RemoveFromVersionId": current} if current else {}),
+            )
+        except ClientError:
+            continue  # someone moved it meanwhile: look again
+    _provider().clear_cache()
+
+
 def load_credentials(secret_arn: str) -> dict[str, Any]:
     """The connection's credentials (cached for CACHE_SECONDS per process)."""
-    value = _provider().get(secret_arn, max_age=CACHE_SECONDS, transform="json")
+    # AWSCURRENT named explicitly (AWS's default anyway): moto's default ignores label moves.
+    value = _provider().get(
+        secret_arn, max_age=CACHE_SECONDS, transform="json", VersionStage=CURRENT_STAGE
+    )
     return dict(value)  # type: ignore[arg-type]
 
 

@@ -10,6 +10,14 @@ import hmac
 _DIGESTS = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
 
 
+def same_secret(presented: str, expected: str) -> bool:
+    """Constant-time equality of two strings of any content (non-ASCII, lone surrogates):
+    `hmac.compare_digest` refuses non-ASCII str, so both sides are compared as bytes."""
+    return hmac.compare_digest(
+        presented.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
 def verify_hmac_hex(
     body: bytes,
     signature: str | None,
@@ -26,7 +34,7 @@ def verify_hmac_hex(
     except ValueError:
         return False
     expected = hmac.new(key, body, _DIGESTS[algorithm]).hexdigest()
-    return hmac.compare_digest(expected, signature.strip().lower())
+    return same_secret(signature.strip().lower(), expected)
 
 
 def sign_hmac_hex(
@@ -39,7 +47,7 @@ def sign_hmac_hex(
 
 def verify_token(presented: str | None, secret: str) -> bool:
     """A secret token carried in the URL path or query (ServiceTrade)."""
-    return bool(presented) and bool(secret) and hmac.compare_digest(str(presented), secret)
+    return bool(presented) and bool(secret) and same_secret(str(presented), secret)
 
 
 def verify_basic(authorization: str | None, username: str, password: str) -> bool:
@@ -51,7 +59,7 @@ def verify_basic(authorization: str | None, username: str, password: str) -> boo
     except (binascii.Error, UnicodeDecodeError):
         return False
     expected = f"{username}:{password}"
-    return hmac.compare_digest(decoded, expected)
+    return same_secret(decoded, expected)
 
 
 def verify_api_key_header(presented: str | None, expected: str) -> bool:

@@ -30,6 +30,8 @@ class IntegrationProfile(Record):
     description: str | None = None
     compatibility: dict[str, Any] = Field(default_factory=dict)
     secret_arn: str
+    #: the Secrets Manager version holding this profile's key (set by updates)
+    secret_version: str | None = None
     version: int = 1
     created_at: str
     updated_at: str
@@ -90,11 +92,12 @@ class ProfileRepository:
         return profile
 
     def get[P: (IntegrationProfile, RunProfile)](
-        self, model: type[P], tenant_id: str, profile_id: str
+        self, model: type[P], tenant_id: str, profile_id: str, *, consistent: bool = False
     ) -> P:
         """The tenant's profile; NotFoundError when absent (or another tenant's)."""
         kind = _kind(model)
-        item = self._table.get_item(Key=self._key(tenant_id, kind, profile_id)).get("Item")
+        key = self._key(tenant_id, kind, profile_id)
+        item = self._table.get_item(Key=key, ConsistentRead=consistent).get("Item")
         if not item:
             raise NotFoundError(f"{_LABELS[kind]} {profile_id!r} not found")
         return model.model_validate(from_item(item))

@@ -25,6 +25,8 @@ from fleetbridge.core.secrets import (
     load_credentials,
     mask,
     secret_name,
+    settle_credentials,
+    stage_credentials,
     store_credentials,
 )
 from fleetbridge.routing.profiles import IntegrationProfile, ProfileRepository, RunProfile
@@ -138,13 +140,25 @@ def update_integration(
     repository = ProfileRepository()
     profile = repository.get(IntegrationProfile, tenant_id, profile_id)
     flags = compatibility_flags(compatibility)
+    changes: dict[str, Any] = {"name": name, "description": description, "compatibility": flags}
     if api_key is not None:
         current = profile_api_key(profile)
         if api_key not in (current, mask(current)):  # the masked value sent back: unchanged
             verify_onfleet_key(api_key)
-            store_credentials("", {KEY_FIELD: api_key}, secret_arn=profile.secret_arn)
-    changes = {"name": name, "description": description, "compatibility": flags}
-    return repository.save(profile.model_copy(update=changes))
+            # staged: current only once this update has won its conditional save
+            staged = stage_credentials(profile.secret_arn, {KEY_FIELD: api_key})
+            changes["secret_version"] = staged
+    saved = repository.save(profile.model_copy(update=changes))
+    if "secret_version" in changes:
+        settle_credentials(
+            saved.secret_arn,
+            lambda: (
+                repository.get(
+                    IntegrationProfile, tenant_id, profile_id, consistent=True
+                ).secret_version
+            ),
+        )
+    return saved
 
 
 def delete_integration(tenant_id: str, profile_id: str) -> None:

@@ -5,14 +5,22 @@ from __future__ import annotations
 import hashlib
 
 from fleetbridge.core.config import get_settings
+from fleetbridge.core.errors import InvalidInputError
 from fleetbridge.core.models import Connection
 from fleetbridge.core.ratelimit import RateLimit, RateLimiter, limiter_for
 
 
 def base_url(vendor: str, connection: Connection | None) -> str:
-    """The connection's `settings.base_urls[vendor]`, else the environment's URL for the vendor."""
+    """The connection's allowed `settings.base_urls[vendor]`, else the deployment's URL.
+
+    Checked again here (not only when saved): a stored URL the deployment no longer allows is
+    refused rather than sent credentials.
+    """
     overrides = (connection.settings.get("base_urls") if connection else None) or {}
-    return get_settings().vendor_url(vendor, overrides)
+    try:
+        return get_settings().vendor_url(vendor, overrides)
+    except ValueError as exc:
+        raise InvalidInputError(str(exc), field=f"settings.base_urls.{vendor}") from exc
 
 
 def account_limiter(vendor: str, account: str, limit: RateLimit) -> RateLimiter:

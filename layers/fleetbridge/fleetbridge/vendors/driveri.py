@@ -16,7 +16,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from fleetbridge.core.errors import AuthError, VendorNotFound
-from fleetbridge.core.http import VendorClient, paginate
+from fleetbridge.core.http import ErrorDetails, VendorClient, first_text, paginate, text_of
 from fleetbridge.core.models import Connection
 from fleetbridge.core.ratelimit import RateLimit, RateLimiter
 from fleetbridge.vendors.base import account_limiter, base_url
@@ -84,17 +84,12 @@ class DriveriClient(VendorClient):
             rate_limiter=account_limiter("driveri", client_id, RATE_LIMIT),
         )
 
-    def parse_error(self, response: httpx.Response) -> tuple[str | None, str, str | None]:
+    def error_details(self, body: Any) -> ErrorDetails | None:
         """`{"error": {"code", "message", "field"?}}`."""
-        try:
-            body = response.json()
-        except ValueError:
-            return None, response.text[:200] or response.reason_phrase, None
         error = body.get("error") if isinstance(body, dict) else None
-        if isinstance(error, dict):
-            message = error.get("message") or response.reason_phrase
-            return error.get("code"), str(message), error.get("field")
-        return super().parse_error(response)
+        if isinstance(error, dict) and first_text(error.get("message")):
+            return text_of(error.get("code")), str(error["message"]), text_of(error.get("field"))
+        return super().error_details(body)
 
     # ---------------------------------------------------------------- auth
     def authenticate(self) -> str:

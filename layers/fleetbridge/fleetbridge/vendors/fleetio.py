@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from fleetbridge.core.http import VendorClient, paginate
+from fleetbridge.core.http import ErrorDetails, VendorClient, paginate
 from fleetbridge.core.models import Connection
 from fleetbridge.core.ratelimit import RateLimit, RateLimiter
 from fleetbridge.vendors.base import account_limiter, base_url
@@ -122,20 +122,14 @@ class FleetioClient(VendorClient):
             ),
         )
 
-    def parse_error(self, response: httpx.Response) -> tuple[str | None, str, str | None]:
+    def error_details(self, body: Any) -> ErrorDetails | None:
         """422 `{"errors": {"field": ["msg"]}}`, 401 `{"error": "..."}`."""
-        try:
-            body = response.json()
-        except ValueError:
-            return None, response.text[:200] or response.reason_phrase, None
         errors = body.get("errors") if isinstance(body, dict) else None
         if isinstance(errors, dict) and errors:
             field, messages = next(iter(errors.items()))
-            text = messages[0] if isinstance(messages, list) and messages else str(messages)
+            text = messages[0] if isinstance(messages, list) and messages else messages
             return "validation", f"{field} {text}", str(field)
-        if isinstance(body, dict) and body.get("error"):
-            return None, str(body["error"]), None
-        return super().parse_error(response)
+        return super().error_details(body)
 
     # ---------------------------------------------------------------- vehicles
     def vehicles_page(

@@ -16,7 +16,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from fleetbridge.core.errors import AuthError
-from fleetbridge.core.http import VendorClient
+from fleetbridge.core.http import ErrorDetails, VendorClient, first_text, text_of
 from fleetbridge.core.models import Connection
 from fleetbridge.core.ratelimit import RateLimit, RateLimiter
 from fleetbridge.vendors.base import account_limiter, base_url
@@ -129,18 +129,12 @@ class GpsInsightClient(VendorClient):
             rate_limiter=account_limiter("gpsinsight", str(username or app_token), RATE_LIMIT),
         )
 
-    def parse_error(self, response: httpx.Response) -> tuple[str | None, str, str | None]:
+    def error_details(self, body: Any) -> ErrorDetails | None:
         """`{"head": {"status": "ERROR", "code", "error_string"}}`."""
-        try:
-            body = response.json()
-        except ValueError:
-            return None, response.text[:200] or response.reason_phrase, None
         head = body.get("head") if isinstance(body, dict) else None
-        if isinstance(head, dict):
-            message = head.get("error_string") or response.reason_phrase
-            code = head.get("code")
-            return (str(code) if code is not None else None), str(message), None
-        return super().parse_error(response)
+        if isinstance(head, dict) and first_text(head.get("error_string")):
+            return text_of(head.get("code")), str(head["error_string"]), None
+        return super().error_details(body)
 
     # ---------------------------------------------------------------- session
     def login(self) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from fleetbridge.core.http import VendorClient, paginate
+from fleetbridge.core.http import ErrorDetails, VendorClient, first_text, paginate, text_of
 from fleetbridge.core.models import Connection
 from fleetbridge.core.ratelimit import RateLimit, RateLimiter
 from fleetbridge.vendors.base import account_limiter, base_url
@@ -114,21 +114,24 @@ class KeycafeClient(VendorClient):
             rate_limiter=account_limiter("keycafe", email, RATE_LIMIT),
         )
 
-    def parse_error(self, response: httpx.Response) -> tuple[str | None, str, str | None]:
-        """`{"error": {"errorId", "errorMessage"}, "fieldErrors": [{"field", "message"}]}`."""
-        try:
-            body = response.json()
-        except ValueError:
-            return None, response.text[:200] or response.reason_phrase, None
+    def error_details(self, body: Any) -> ErrorDetails | None:
+        """`{"error": {"errorId", "errorMessage"}, "fieldErrors": [{"field", "message"}]}`.
+
+        `error` may also be a plain string (seen on some 4xx answers).
+        """
         if not isinstance(body, dict):
-            return None, response.reason_phrase, None
-        error = body.get("error") or {}
-        field_errors = body.get("fieldErrors") or []
-        field = field_errors[0].get("field") if field_errors else None
-        message = error.get("errorMessage") or response.reason_phrase
+            return None
+        error = body.get("error")
+        field_errors = [e for e in body.get("fieldErrors") or [] if isinstance(e, dict)]
+        field = text_of(field_errors[0].get("field")) if field_errors else None
+        if isinstance(error, dict):
+            code, message = text_of(error.get("errorId")), first_text(error.get("errorMessage"))
+        else:
+            code, message = None, first_text(error, body.get("message"))
         if field_errors:
-            message = f"{message}: {field_errors[0].get('field')} {field_errors[0].get('message')}"
-        return error.get("errorId"), str(message), field
+            detail = f"{field_errors[0].get('field')} {field_errors[0].get('message')}"
+            message = f"{message}: {detail}" if message else detail
+        return (code, message, field) if message else None
 
     # ---------------------------------------------------------------- keys
     def search_keys(self, query: str = "", page: int = 1) -> tuple[list[Key], int | None]:

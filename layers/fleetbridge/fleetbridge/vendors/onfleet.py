@@ -19,7 +19,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from fleetbridge.core.errors import VendorError, VendorNotFound
-from fleetbridge.core.http import VendorClient, paginate
+from fleetbridge.core.http import ErrorDetails, VendorClient, first_text, paginate, text_of
 from fleetbridge.core.models import Connection
 from fleetbridge.core.ratelimit import RateLimit, RateLimiter
 from fleetbridge.vendors.base import account_limiter, base_url
@@ -155,20 +155,18 @@ class OnfleetClient(VendorClient):
         )
 
     # ---------------------------------------------------------------- errors
-    def parse_error(self, response: httpx.Response) -> tuple[str | None, str, str | None]:
+    def error_details(self, body: Any) -> ErrorDetails | None:
         """`{"code", "message": {"error", "message", "cause", "request"}}`."""
-        try:
-            body = response.json()
-        except ValueError:
-            return None, response.text[:200] or response.reason_phrase, None
         detail = body.get("message") if isinstance(body, dict) else None
         if not isinstance(detail, dict):
-            return super().parse_error(response)
-        message = str(detail.get("message") or body.get("code") or response.reason_phrase)
+            return super().error_details(body)
+        message = first_text(detail.get("message"), body.get("code"))
+        if message is None:
+            return None
         cause = detail.get("cause")
         if isinstance(cause, str) and cause and cause not in message:
             message = f"{message} ({cause})"
-        return body.get("code"), message, None
+        return text_of(body.get("code")), message, None
 
     def _error(self, response: httpx.Response) -> VendorError:
         """The base mapping; Onfleet's request id comes from the body."""

@@ -29,7 +29,14 @@ import httpx
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from fleetbridge.core.errors import AuthError, RateLimited, VendorError, VendorNotFound
-from fleetbridge.core.http import VendorClient, paginate, retry_after_seconds
+from fleetbridge.core.http import (
+    ErrorDetails,
+    VendorClient,
+    first_text,
+    paginate,
+    retry_after_seconds,
+    text_of,
+)
 from fleetbridge.core.models import Connection
 from fleetbridge.core.ratelimit import RateLimit, RateLimiter
 from fleetbridge.vendors.base import account_limiter, base_url
@@ -382,17 +389,13 @@ class StrivenClient(VendorClient):
         )
 
     # ---------------------------------------------------------------- errors
-    def parse_error(self, response: httpx.Response) -> tuple[str | None, str, str | None]:
+    def error_details(self, body: Any) -> ErrorDetails | None:
         """`{"code", "message"}` (also `Message`, ASP.NET style)."""
-        try:
-            body = response.json()
-        except ValueError:
-            return None, response.text[:200] or response.reason_phrase, None
-        if isinstance(body, dict):
-            message = body.get("message") or body.get("Message") or body.get("error")
-            code = body.get("code") or body.get("Code")
-            return (str(code) if code else None), str(message or response.reason_phrase), None
-        return super().parse_error(response)
+        if not isinstance(body, dict):
+            return None
+        message = first_text(body.get("message"), body.get("Message"), body.get("error"))
+        code = text_of(body.get("code")) or text_of(body.get("Code"))
+        return (code, message, None) if message else None
 
     def final_error(self, response: httpx.Response) -> VendorError | None:
         """A used-up day quota is `QuotaExhausted` at once: it will not come back in seconds."""

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
-from fleetbridge.core.errors import InvalidInputError, UnauthorizedError, VendorError
+from fleetbridge.core.errors import (
+    FleetbridgeError,
+    InvalidInputError,
+    UnauthorizedError,
+    VendorError,
+)
 from fleetbridge.core.mappings import MappingRepository
 from fleetbridge.core.models import Connection
 from fleetbridge.core.notifier import EmailTemplate, Notifier, register_template
+from fleetbridge.core.payload import parse_json
 from fleetbridge.core.queue import WorkMessage
 from fleetbridge.core.registry import (
     Flow,
@@ -73,11 +78,11 @@ def receive_webhook(
     if not verify_hmac_hex(request.body, signature, credentials["fleetio_webhook_secret"]):
         raise UnauthorizedError("bad or missing X-Fleetio-Webhook-Signature")
     try:
-        delivery = json.loads(request.body)
+        delivery = parse_json(request.body, what="delivery")
         assignment_id = int(delivery["payload"]["id"])
         event = str(delivery["event"])
         delivery_id = str(delivery.get("id") or f"{event}:{assignment_id}:{delivery['timestamp']}")
-    except (ValueError, KeyError, TypeError) as exc:
+    except (FleetbridgeError, ValueError, KeyError, TypeError) as exc:
         raise InvalidInputError(
             "not a Fleetio vehicle assignment delivery", field="payload.id"
         ) from exc

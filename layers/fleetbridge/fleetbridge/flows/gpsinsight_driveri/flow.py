@@ -7,13 +7,18 @@ nothing, polls are not queued and queued work is skipped.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 from fleetbridge.core.activity import ActivityLog
-from fleetbridge.core.errors import InvalidInputError, UnauthorizedError, VendorError
+from fleetbridge.core.errors import (
+    FleetbridgeError,
+    InvalidInputError,
+    UnauthorizedError,
+    VendorError,
+)
 from fleetbridge.core.models import Connection
+from fleetbridge.core.payload import parse_json
 from fleetbridge.core.queue import WorkMessage
 from fleetbridge.core.registry import (
     Flow,
@@ -67,11 +72,11 @@ def receive_webhook(
     if not verify_hmac_hex(request.body, request.headers.get(SIGNATURE_HEADER), secret):
         raise UnauthorizedError("bad or missing X-GPSInsight-Signature")
     try:
-        delivery = json.loads(request.body)
+        delivery = parse_json(request.body, what="delivery")
         event = str(delivery["event"])
         driver = dict(delivery["driver"])
         portal_id = str(driver["driver_id"])
-    except (ValueError, KeyError, TypeError) as exc:
+    except (FleetbridgeError, ValueError, KeyError, TypeError) as exc:
         raise InvalidInputError("not a GPS Insight driver push", field="driver.driver_id") from exc
     if event not in PUSH_EVENTS:
         return WebhookReply(status=200, body={"ignored": f"event {event}"})
