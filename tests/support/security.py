@@ -413,6 +413,10 @@ def real_path_parameters(world: World, path: str) -> dict[str, str]:
         "connection_id": world.ids[flow],
         "profile_id": world.ids["run_profile" if "/profiles/run" in path else "integration"],
         "run_id": "run_unknown00000",
+        "vehicle_id": "1",
+        "portal_driver_id": "1",
+        "striven_task_id": "1",
+        "striven_employee_id": "1",
     }
     return {name: value for name, value in values.items() if "{" + name + "}" in path}
 

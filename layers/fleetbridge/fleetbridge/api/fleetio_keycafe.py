@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from fleetbridge.core.connection_service import get_connection
 from fleetbridge.core.errors import InvalidInputError, MalformedInputError, VendorValidationError
@@ -23,7 +23,7 @@ TAG = ["fleetio-keycafe"]
 class LinkRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    key_id: int
+    key_id: int = Field(ge=1, le=2**53)
     notification: Notification = "automatic"
 
 

@@ -26,7 +26,9 @@ class DriverSyncRequest(BaseModel):
 
     enabled: bool
     portal_user: str | None = Field(
-        default=None, description="the portal username turning it on (must be the Master User)"
+        default=None,
+        max_length=200,
+        description="the portal username turning it on (must be the Master User)",
     )
 
 
