@@ -6,6 +6,7 @@ Tests here drive it only over HTTP: the management API, the vendor sandboxes and
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ import httpx
 import pytest
 
 from local.stack.process import ServeProcess, StackStartError
+from tests.e2e import secret_scan
 
 E2E_DIR = Path(__file__).resolve().parent
 
@@ -36,13 +38,35 @@ class Stack:
     log_dir: Path
     process: ServeProcess
     _clients: list[httpx.Client] = field(default_factory=list)
+    #: every API answer and every credential value sent, for the closing secrets scan
+    answers: list[str] = field(default_factory=list)
+    credentials: set[str] = field(default_factory=set)
 
     def client(self, api_key: str | None = None) -> httpx.Client:
-        """An HTTP client on the API (with `Authorization: Bearer <api_key>` when given)."""
+        """An HTTP client on the API (with `Authorization: Bearer <api_key>` when given).
+
+        It records what it sends and receives for the secrets scan that ends the session.
+        """
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        client = httpx.Client(base_url=self.api_url, headers=headers, timeout=60)
+        client = httpx.Client(
+            base_url=self.api_url,
+            headers=headers,
+            timeout=60,
+            event_hooks={"request": [self._sent], "response": [self._received]},
+        )
         self._clients.append(client)
         return client
+
+    def _sent(self, request: httpx.Request) -> None:
+        try:
+            body = json.loads(request.content) if request.content else None
+        except (ValueError, httpx.RequestNotRead):
+            return
+        self.credentials |= secret_scan.credentials_in(body)
+
+    def _received(self, response: httpx.Response) -> None:
+        response.read()
+        self.answers.append(response.text)
 
     def sandbox(self) -> httpx.Client:
         """An HTTP client on the vendor sandboxes."""
@@ -102,8 +126,30 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         pytest.fail(f"the local stack did not start:\n{exc}", pytrace=False)
     urls = process.urls
     running = Stack(urls["api"], urls["sandboxes"], urls["aws"], log_dir, process)
+    leaks: list[str] = []
     try:
         yield running
+        leaks = secret_scan.scan(
+            running.credentials | _declared_credentials(),
+            log_dir=log_dir,
+            answers=running.answers,
+            emails=running.emails(),
+            aws_url=running.aws_url,
+        )
     finally:
         running.close_clients()
         process.stop()
+    assert leaks == [], f"credentials found after the e2e run: {leaks[:20]}"
+
+
+def _declared_credentials() -> set[str]:
+    """The CREDENTIALS of the e2e modules this session imported (so also values a test sent
+    some other way than `Stack.client`)."""
+    import sys
+
+    values: set[str] = set()
+    for name, module in list(sys.modules.items()):
+        declared = getattr(module, "CREDENTIALS", None)
+        if name.startswith(("tests.e2e.", "test_")) and isinstance(declared, dict):
+            values |= secret_scan.credentials_in({"credentials": declared})
+    return values
