@@ -3,14 +3,17 @@ does not depend on test order): no credential value the run sent, nor any 8-char
 of one, in any log line, API answer, activity record or other DynamoDB item, email, sample event
 or S3 object.
 
-Fragments that also occur in our public documentation (README.md, local/README.md, docs/) are
-not counted: the sandboxes' documented default credentials share words with flow and vendor
-names ("fleetio-", "sandbox-"); the whole value is still looked for.
+A fragment counts when it holds a digit, a capital or a symbol: fragments made only of
+lower-case words and dashes ("fleetio-", "-webhook") are the domain's vocabulary, which test
+credentials are built from and which appear in headers, URLs and flow names. Fragments found in
+our public documentation (README.md, local/README.md, docs/) are not counted either (the
+sandboxes' documented defaults). The whole value is always looked for.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ import boto3
 
 ROOT = Path(__file__).resolve().parents[2]
 FRAGMENT = 8
+_WORDY = re.compile(r"[a-z._@-]+")
 #: Credentials shown by design: the portal user who opted in is the `master_user` setting.
 SHOWN = {"gpsinsight_username"}
 #: Credential-bearing request fields (API bodies): `credentials.*` and routing `api_key`.
@@ -62,7 +66,7 @@ def fragments(values: Iterable[str]) -> dict[str, str]:
     for value in values:
         for start in range(len(value) - FRAGMENT + 1):
             piece = value[start : start + FRAGMENT]
-            if piece not in public:
+            if _WORDY.fullmatch(piece) is None and piece not in public:
                 pieces.setdefault(piece, value)
     return pieces
 

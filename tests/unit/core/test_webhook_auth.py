@@ -51,3 +51,13 @@ def test_basic_auth() -> None:
     assert not verify_basic("Basic !!!notbase64", "user", "pass")
     assert not verify_basic("Bearer x", "user", "pass")
     assert not verify_basic(None, "user", "pass")
+
+
+def test_signatures_of_any_text_are_refused_not_raised() -> None:
+    """`hmac.compare_digest` raises on non-ASCII str: every verifier compares bytes."""
+    from fleetbridge.core.webhook_auth import verify_basic, verify_hmac_hex, verify_token
+
+    for presented in ("é" * 64, "\u2603", "\ud800", "\x00", "Z" * 10_000):
+        assert not verify_hmac_hex(b"{}", presented, "secret")
+        assert not verify_token(presented, "secret")
+    assert not verify_basic("Basic " + "w6k6w6k=", "user", "pass")  # "é:é"
