@@ -72,6 +72,7 @@ bench: setup ## run every benchmark and print its figures
 	$(PY) bench/fleetio_keycafe.py
 	$(PY) bench/gpsinsight_driveri.py
 	$(PY) bench/striven_onfleet.py
+	$(PY) bench/security.py
 	$(MAKE) build
 
 bench-routing: setup ## routing quality: Solomon VRPTW gaps vs PyVRP, OR-Tools and VROOM (ARGS="--all --seconds 30", "--scale")
