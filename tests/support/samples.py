@@ -474,7 +474,7 @@ def build_samples() -> list[Sample]:
             "fleetio_webhook",
             "invalid_unknown_connection",
             fleetio_hook_event("con_doesnotexist00", _delivery(), SAMPLE_WEBHOOK_SECRET),
-            404,
+            401,  # answered like a bad signature: ids cannot be probed
         ),
         Sample(
             "fleetio_keycafe_worker",
