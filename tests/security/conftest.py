@@ -1,4 +1,4 @@
-"""One security world for the package: moto, the sandboxes, a tenant with a connection of each
+"""One security world per module (its environment is restored after the module): moto, the sandboxes, a tenant with a connection of each
 flow and routing profiles (see tests/support/security.py)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from tests.support.security import World, security_world
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def world() -> Iterator[World]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
