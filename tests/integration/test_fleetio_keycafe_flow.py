@@ -224,12 +224,14 @@ def test_rule1_automatic_books_the_key_and_writes_the_access_back(flow: Harness)
     (access,) = flow.active_accesses()
     assert access["key"]["id"] == 100
     assert access["user"]["id"] == 501  # Dana has a Keycafe account: booked as that user
-    assert access["name"] == f"Fleetio · Van 1 · assignment {created['id']}"
+    assert access["name"] == f"Fleetio · Van 1 · assignment {created['id']} · {flow.connection_id}"
     fields = flow.assignment(created["id"])["custom_fields"]
-    assert fields["keycafe_access_code"] == access["bookingCode"]
+    # Issue 15 item 9: an account holder opens with phone + PIN, not a one-time code.
+    assert fields["keycafe_access_code"] == "Keycafe account: phone number + PIN"
     assert fields["keycafe_access_link"] == access["checkinLink"]
     assert "Depot North box" in fields["keycafe_access_instructions"]
-    assert access["bookingCode"] in fields["keycafe_access_instructions"]
+    assert "PIN" in fields["keycafe_access_instructions"]
+    assert access["bookingCode"] not in fields["keycafe_access_instructions"]
     notifications = flow.sandbox.get("/_sandbox/keycafe/state").json()["notifications"]
     assert notifications, "Keycafe itself sends the driver the access instructions"
     (entry,) = flow.activity(action="created")
@@ -237,10 +239,19 @@ def test_rule1_automatic_books_the_key_and_writes_the_access_back(flow: Harness)
 
 
 def test_rule1_guest_booking_by_email_when_driver_has_no_keycafe_account(flow: Harness) -> None:
-    flow.assign(contact_id=8)
+    created = flow.assign(contact_id=8)
     flow.sync()
     (access,) = flow.active_accesses()
     assert access["user"]["email"] == "eli@example.com"
+    fields = flow.assignment(created["id"])["custom_fields"]
+    assert fields["keycafe_access_code"] == access["bookingCode"]  # a guest's one-time code
+    assert access["bookingCode"] in fields["keycafe_access_instructions"]
+    assert "PIN" not in fields["keycafe_access_instructions"]
+    # Keycafe made Eli a guest user; his next booking is still a guest's (one-time code).
+    second = flow.assign(vehicle_id=1, contact_id=8, hours=(20, 30))
+    flow.sync()
+    fields = flow.assignment(second["id"])["custom_fields"]
+    assert fields["keycafe_access_code"].isdigit()
 
 
 def test_rule1_prompt_reminds_admins_and_books_later_when_switched(flow: Harness) -> None:
@@ -407,8 +418,8 @@ def test_rule7_reconciliation_rebooks_missing_and_fixes_wrong_dates(flow: Harnes
     second = flow.assign(vehicle_id=2, contact_id=8)
     flow.sync()
     by_name = {a["name"]: a for a in flow.active_accesses()}
-    first_access = by_name[f"Fleetio · Van 1 · assignment {first['id']}"]
-    second_access = by_name[f"Fleetio · Van 2 · assignment {second['id']}"]
+    first_access = by_name[f"Fleetio · Van 1 · assignment {first['id']} · {flow.connection_id}"]
+    second_access = by_name[f"Fleetio · Van 2 · assignment {second['id']} · {flow.connection_id}"]
     keycafe_auth = ("ops@sandbox.example/token", "sandbox-keycafe-token")
     flow.sandbox.delete(f"/keycafe/v0/access/{first_access['id']}", auth=keycafe_auth)
     flow.sandbox.put(
