@@ -172,7 +172,9 @@ def reconcile_assignments(ctx: FlowContext, *, dry_run: bool) -> Plan:
     return Plan(dry_run=dry_run, items=items)
 
 
-def _booking(ctx: FlowContext, mapping: Mapping | None, scanned: dict[int, Access]) -> Access | None:
+def _booking(
+    ctx: FlowContext, mapping: Mapping | None, scanned: dict[int, Access]
+) -> Access | None:
     """The Keycafe booking a mapping says we hold: from the scanned pages, else read by id."""
     if mapping is None or mapping.data.get("status") != "booked":
         return None
