@@ -265,9 +265,11 @@ def test_item8_unlinking_the_key_keeps_the_active_booking() -> None:
     decision = run(later, link=None, applied=booked())
     assert (decision.action, decision.reason) == ("skipped", "booking_kept:key_unlinked")
     assert decision.steps == () and decision.status == "booked"
-    # Remembered: the next event with the same content makes no call either.
+    # Remembered: the next event with the same content makes no call either, and switching
+    # the key back to automatic is no change at all.
     again = run(later, link=None, applied=booked(fingerprint=decision.fingerprint))
-    assert again.reason == "unchanged" and again.steps == ()
+    assert again.reason == "booking_kept:key_unlinked" and again.steps == ()
+    assert run(later, applied=booked(fingerprint=decision.fingerprint)).reason == "unchanged"
 
 
 def test_item8_switching_to_prompt_keeps_the_active_booking_and_its_dates_follow() -> None:

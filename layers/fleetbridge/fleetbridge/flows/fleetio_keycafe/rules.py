@@ -265,14 +265,17 @@ def decide(
         # An admin unlinked the key or switched it to Prompt: a driver with a booking of this
         # assignment keeps it (its dates follow the assignment) until the assignment ends or
         # changes driver, driver email/mobile or vehicle.
+        # What is remembered for a kept booking is its content with the booked key as if still
+        # linked automatically, so unlinking after Prompt (or back) changes nothing either.
         kept = _kept_link(assignment, link, applied)
-        if (
-            kept is not None
-            and _what_changed(assignment, kept, driver, applied) is None
-            and content_fingerprint(assignment, kept, driver) == applied.fingerprint
-        ):
-            why = "key_unlinked" if link is None else "switched_to_prompt"
-            return Decision("skipped", f"booking_kept:{why}", (), "booked", current)
+        if kept is not None:
+            kept_fp = content_fingerprint(assignment, kept, driver)
+            if kept_fp == applied.fingerprint:
+                why = "key_unlinked" if link is None else "switched_to_prompt"
+                return Decision("skipped", f"booking_kept:{why}", (), "booked", kept_fp)
+            if _what_changed(assignment, kept, driver, applied) is None:
+                step = ChangeDates(active, window, name)
+                return Decision("updated", "dates_changed", (step,), "booked", kept_fp)
         return _change_existing(
             assignment, link, driver, applied, active, window, current, name, kept
         )
