@@ -481,3 +481,35 @@ def test_a_stale_push_is_skipped(harness: Harness) -> None:
         harness.work()
     assert harness.driveri()["D-1"]["lastName"] == "Third"
     assert any(a["reason"] == "stale_event" for a in harness.activity())
+
+
+def test_item16_driver_id_taken_by_another_portal_driver_is_refused_live(
+    harness: Harness,
+) -> None:
+    """Issue 15 item 16: the live path (push or poll) refuses a DriverID another portal driver
+    is linked to, with a reason, and tells the admins once; nothing is written to Driveri."""
+    from moto.ses.models import ses_backends
+
+    harness.api(
+        "PATCH",
+        f"/connections/{harness.connection_id}",
+        {"settings": {"admin_emails": ["ops@example.com"]}},
+    )
+    one, two = harness.seed_portal(portal_driver(1), portal_driver(2))
+    harness.opt_in()
+    harness.clear_requests()
+    harness.portal("/driver/update", driver_id=two["driver_id"], driveri_driver_id="D-1")
+    harness.push_new()
+    harness.work()
+    harness.poll()  # the poll sees the same change: no second refusal, no second email
+    harness.work()
+    assert harness.driveri_writes() == []
+    drivers = harness.driveri()
+    assert drivers["D-1"]["firstName"] == "First1" and drivers["D-2"]["firstName"] == "First2"
+    assert harness.link(str(two["driver_id"]))["driveri_driver_id"] == "D-2"  # link kept
+    refused = [a for a in harness.activity() if a["reason"] == "driveri_driver_id_taken"]
+    assert len(refused) == 1 and refused[0]["action"] == "failed"
+    assert refused[0]["vendor_ids"]["claimed_by"] == str(one["driver_id"])
+    sent = list(ses_backends["123456789012"]["us-east-1"].sent_messages)
+    mails = [m for m in sent if "driveri_driver_id_taken" in m.body]
+    assert len(mails) == 1 and mails[0].destinations["ToAddresses"] == ["ops@example.com"]
