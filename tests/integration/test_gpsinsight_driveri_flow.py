@@ -57,13 +57,14 @@ class Harness:
     # ---------------------------------------------------------------- portal side
     def portal(self, path: str, **params: Any) -> Any:
         if self._session is None:
-            login = self.sandbox.post(
+            login = self.sandbox.get(
                 "/gpsinsight/v2/userauth/login",
-                json={"username": "sandbox-gps-user", "password": "sandbox-gps-pass"},
+                params={"username": "sandbox-gps-user", "password": "sandbox-gps-pass"},
             )
             self._session = login.json()["data"]["token"]
-        response = self.sandbox.post(
-            f"/gpsinsight/v2{path}", json={**params, "session_token": self._session}
+        # The documented form: GET with query parameters (the sandbox accepts nothing else).
+        response = self.sandbox.get(
+            f"/gpsinsight/v2{path}", params={**params, "session_token": self._session}
         )
         assert response.status_code == 200, response.text
         return response.json()["data"]
