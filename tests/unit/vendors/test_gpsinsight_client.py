@@ -191,8 +191,13 @@ def test_item15_no_credential_or_session_token_in_logs_errors_or_traces(
         logging.getLogger("httpx").setLevel(logging.WARNING)
     assert token and "HTTP Request: GET" in caplog.text  # httpx did log the requests...
     text = "\n".join(
-        [caplog.text, str(error.value), repr(error.value), str(error.value.body)]
-        + traceback.format_exception(error.value)
+        [
+            caplog.text,
+            str(error.value),
+            repr(error.value),
+            str(error.value.body),
+            *traceback.format_exception(error.value),
+        ]
     )
     for secret in (PASSWORD, "wrong-secret-pass", token):
         assert secret not in text  # ...without their query strings
@@ -200,7 +205,6 @@ def test_item15_no_credential_or_session_token_in_logs_errors_or_traces(
     # X-Ray: the httpx patch records each call's URL without its query string.
     from aws_xray_sdk.core import xray_recorder
     from aws_xray_sdk.ext.httpx.patch import SyncInstrumentedTransport
-
     from aws_xray_sdk.sdk_config import SDKConfig
 
     transport = SyncInstrumentedTransport(httpx.WSGITransport(app=app))
