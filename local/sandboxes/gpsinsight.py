@@ -15,7 +15,8 @@
   gpsinsight.md assumes); ``GET /driver/create`` (``firstname`` and ``lastname`` required),
   ``GET /driver/update`` and ``GET /driver/delete`` (hard delete), both by ``driver_id``;
   unknown fields answer 400. ``updated_at`` (ISO 8601 UTC) moves forward on every change. Users:
-  ``GET /user/list`` -> ``[{"username", "is_master", "email"}]``.
+  ``GET /user/list`` -> ``[{"username", "is_master", "email"}]``. A seeded user may carry a
+  ``password`` (never shown): that user can then log in with it, as real portal users do.
 - Rate limit: not documented; the sandbox assumes 600 requests/minute per account (scaled by the
   time factor, changeable through ``/_sandbox/gpsinsight/rate-limit``), 429 in the envelope with
   ``Retry-After``.
@@ -188,12 +189,17 @@ class GpsInsightSandbox(VendorSandbox):
                 )
                 valid = valid and username in (None, creds["username"])
             else:
-                valid = username == creds["username"] and hmac.compare_digest(
-                    str(params.get("password", "")), creds["password"]
-                )
+                # The account's API user, or any portal user with a seeded password (each
+                # portal user logs in with their own credentials, e.g. the Master User).
+                password = str(params.get("password", ""))
+                user = self.get("users", username) if username else None
+                known = creds["password"] if username == creds["username"] else None
+                if known is None and user is not None and user.get("password"):
+                    known = str(user["password"])
+                valid = known is not None and hmac.compare_digest(password, known)
             if not valid:
                 raise self.unauthorized("Invalid username, password or app token")
-            return str(creds["username"])
+            return str(creds["username"])  # one account, whichever of its users logs in
         token = params.get("session_token")
         if not token:
             raise self.unauthorized("session_token is required")

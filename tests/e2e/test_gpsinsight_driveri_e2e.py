@@ -108,11 +108,12 @@ def world(stack: Any) -> Iterator[World]:
 
 def test_only_the_master_user_turns_it_on_and_the_initial_sync_runs(world: World) -> None:
     path = f"/connections/{world.connection_id}/driver-sync"
-    refused = world.api.post(path, json={"enabled": True, "portal_user": "someone"})
-    assert refused.status_code == 403 and "Master User" in refused.json()["error"]["message"]
+    claim = {"enabled": True, "portal_user": "sandbox-gps-user", "portal_password": "guessed"}
+    refused = world.api.post(path, json=claim)
+    assert refused.status_code == 403 and "did not accept" in refused.json()["error"]["message"]
     world.stack.drain()
     assert world.driveri() == {}
-    accepted = world.api.post(path, json={"enabled": True, "portal_user": "sandbox-gps-user"})
+    accepted = world.api.post(path, json=claim | {"portal_password": "sandbox-gps-pass"})
     assert accepted.status_code == 200, accepted.text
     world.stack.drain()
     drivers = world.driveri()

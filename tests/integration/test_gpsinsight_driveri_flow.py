@@ -26,6 +26,8 @@ CREDENTIALS = {
     "driveri_tenant": "sandbox-tenant",
 }
 QUEUE = "GpsInsightDriveriQueue"
+#: The opt-in: the Master User's own portal credentials (the sandbox's default user is Master).
+MASTER = {"enabled": True, "portal_user": "sandbox-gps-user", "portal_password": "sandbox-gps-pass"}
 
 
 def portal_driver(number: int, driveri_id: str | None = None, **fields: Any) -> dict[str, Any]:
@@ -166,7 +168,7 @@ class Harness:
         status, body = self.api(
             "POST",
             f"/connections/{self.connection_id}/driver-sync",
-            {"enabled": True, "portal_user": "sandbox-gps-user"},
+            MASTER,
         )
         assert status == 200, body
         self.work()  # the initial sync
@@ -207,8 +209,17 @@ def test_save_and_test_check_both_vendors(api: Api, sandbox: httpx.Client) -> No
 
 def test_opt_in_only_by_the_master_user(harness: Harness) -> None:
     harness.seed_portal(portal_driver(1))
+    harness.sandbox.post(
+        "/_sandbox/gpsinsight/seed",
+        json={"users": [{"username": "dispatcher", "password": "dispatcher-pass"}]},
+    ).raise_for_status()
     path = f"/connections/{harness.connection_id}/driver-sync"
-    status, body = harness.api("POST", path, {"enabled": True, "portal_user": "dispatcher"})
+    dispatcher = {
+        "enabled": True,
+        "portal_user": "dispatcher",
+        "portal_password": "dispatcher-pass",
+    }
+    status, body = harness.api("POST", path, dispatcher)  # a real portal user, not the Master
     assert status == 403
     assert body["error"]["code"] == "forbidden" and "Master User" in body["error"]["message"]
     status, body = harness.api("POST", path, {"enabled": True})
@@ -223,7 +234,7 @@ def test_opt_in_only_by_the_master_user(harness: Harness) -> None:
     harness.work()
     assert harness.driveri() == {}  # still off: nothing synced
 
-    status, body = harness.api("POST", path, {"enabled": True, "portal_user": "sandbox-gps-user"})
+    status, body = harness.api("POST", path, MASTER)
     assert status == 200 and body["driver_sync_enabled"] is True
     assert body["initial_sync_message_id"]
     harness.work()
@@ -514,3 +525,37 @@ def test_item16_driver_id_taken_by_another_portal_driver_is_refused_live(
     sent = list(ses_backends["123456789012"]["us-east-1"].sent_messages)
     mails = [m for m in sent if "driveri_driver_id_taken" in m.body]
     assert len(mails) == 1 and mails[0].destinations["ToAddresses"] == ["ops@example.com"]
+
+
+def test_item14_opt_in_is_proven_by_the_master_users_own_credentials_never_stored(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15 item 14: typing the Master User's name is not enough; their own portal password
+    is checked by GPS Insight at that moment, and kept nowhere."""
+    path = f"/connections/{harness.connection_id}/driver-sync"
+    claimed = {"enabled": True, "portal_user": "sandbox-gps-user"}
+    status, body = harness.api("POST", path, claimed)
+    assert status == 422 and body["error"]["field"] == "portal_password"
+    status, body = harness.api("POST", path, claimed | {"portal_password": "a-guess-123"})
+    assert status == 403 and body["error"]["field"] == "portal_password"
+    assert "did not accept" in body["error"]["message"] and "a-guess-123" not in str(body)
+    assert (
+        harness.api("GET", f"/connections/{harness.connection_id}")[1]["settings"][
+            "driver_sync_enabled"
+        ]
+        is False
+    )
+
+    status, body = harness.api("POST", path, MASTER)
+    assert status == 200 and body["driver_sync_enabled"] is True, body
+    log = harness.sandbox.get("/_sandbox/gpsinsight/requests").json()["requests"]
+    logins = [r["query"].get("username") for r in log if r["path"].endswith("/userauth/login")]
+    assert logins.count("sandbox-gps-user") >= 2  # checked with GPS Insight each time
+    # Never stored, never shown, never logged.
+    import boto3
+
+    items = boto3.resource("dynamodb", region_name="us-east-1").Table("DataTable").scan()["Items"]
+    stored = str(items) + str(harness.api("GET", f"/connections/{harness.connection_id}")[1])
+    stored += str(harness.activity()) + capsys.readouterr().out
+    for password in ("a-guess-123", "portal_password"):
+        assert password not in stored
