@@ -264,12 +264,9 @@ def test_item8_unlinking_the_key_keeps_the_active_booking() -> None:
     later = replace(ASSIGNMENT, updated_at="2026-11-23T11:10:00Z")
     decision = run(later, link=None, applied=booked())
     assert (decision.action, decision.reason) == ("skipped", "booking_kept:key_unlinked")
-    assert decision.steps == () and decision.status == "booked"
-    # Remembered: the next event with the same content makes no call either, and switching
-    # the key back to automatic is no change at all.
-    again = run(later, link=None, applied=booked(fingerprint=decision.fingerprint))
-    assert again.reason == "booking_kept:key_unlinked" and again.steps == ()
-    assert run(later, applied=booked(fingerprint=decision.fingerprint)).reason == "unchanged"
+    assert decision.steps == () and decision.status is None  # nothing to write either
+    # Switching the key back to automatic is no change at all.
+    assert run(later, applied=booked()).reason == "unchanged"
 
 
 def test_item8_switching_to_prompt_keeps_the_active_booking_and_its_dates_follow() -> None:
@@ -278,8 +275,11 @@ def test_item8_switching_to_prompt_keeps_the_active_booking_and_its_dates_follow
     assert decision.reason == "booking_kept:switched_to_prompt" and decision.steps == ()
     # The assignment is extended while on Prompt: the same booking follows its dates.
     longer = replace(ASSIGNMENT, ended_at=END + timedelta(hours=3), updated_at="2026-11-23T12:00Z")
-    moved = run(longer, prompt, DRIVER, booked(fingerprint=decision.fingerprint))
+    moved = run(longer, prompt, DRIVER, booked())
     assert moved.reason == "dates_changed" and kinds(moved) == [ChangeDates]
+    # Then unlinked: still the same booking, still nothing to do.
+    after = booked(fingerprint=moved.fingerprint)
+    assert run(longer, None, DRIVER, after).reason == "booking_kept:key_unlinked"
 
 
 def test_item8_kept_booking_ends_when_the_assignment_ends_or_changes_driver() -> None:

@@ -270,9 +270,9 @@ def decide(
         kept = _kept_link(assignment, link, applied)
         if kept is not None:
             kept_fp = content_fingerprint(assignment, kept, driver)
-            if kept_fp == applied.fingerprint:
+            if kept_fp == applied.fingerprint:  # nothing new to remember either
                 why = "key_unlinked" if link is None else "switched_to_prompt"
-                return Decision("skipped", f"booking_kept:{why}", (), "booked", kept_fp)
+                return Decision("skipped", f"booking_kept:{why}")
             if _what_changed(assignment, kept, driver, applied) is None:
                 step = ChangeDates(active, window, name)
                 return Decision("updated", "dates_changed", (step,), "booked", kept_fp)
