@@ -525,6 +525,14 @@ def test_item16_driver_id_taken_by_another_portal_driver_is_refused_live(
     sent = list(ses_backends["123456789012"]["us-east-1"].sent_messages)
     mails = [m for m in sent if "driveri_driver_id_taken" in m.body]
     assert len(mails) == 1 and mails[0].destinations["ToAddresses"] == ["ops@example.com"]
+    # The daily run leaves the refused driver refused: D-1 keeps its portal driver.
+    status, _ = harness.api(
+        "POST", f"/connections/{harness.connection_id}/sync", query={"dry_run": "false"}
+    )
+    assert status in (200, 202)
+    harness.work()
+    assert harness.driveri()["D-1"]["firstName"] == "First1"
+    assert harness.link(str(two["driver_id"]))["driveri_driver_id"] == "D-2"
 
 
 def test_item14_opt_in_is_proven_by_the_master_users_own_credentials_never_stored(
