@@ -70,6 +70,7 @@ test: setup lint validate ## lint, sam validate --lint, unit + integration + e2e
 bench: setup ## run every benchmark and print its figures
 	$(PY) bench/cold_start.py
 	$(PY) bench/fleetio_keycafe.py
+	$(PY) bench/fleetio_keycafe_history.py
 	$(PY) bench/gpsinsight_driveri.py
 	$(PY) bench/striven_onfleet.py
 	$(PY) bench/security.py

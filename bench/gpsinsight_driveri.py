@@ -225,7 +225,11 @@ def main() -> None:
         elapsed = bench.run(
             lambda: api.post(
                 f"/connections/{connection['id']}/driver-sync",
-                json={"enabled": True, "portal_user": "sandbox-gps-user"},
+                json={
+                    "enabled": True,
+                    "portal_user": "sandbox-gps-user",
+                    "portal_password": "sandbox-gps-pass",
+                },
             ).raise_for_status(),
             lambda: bool(state_summary(api, connection["id"]).get("complete")),
         )

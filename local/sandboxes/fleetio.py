@@ -8,7 +8,8 @@
   estimated_remaining_count, filtered_by, sorted_by, records}``; older versions page by
   ``page``/``per_page`` (1..100, default 100) with ``X-Pagination-*`` headers and a plain array.
   Records are listed by ascending id. Filters: ``filter[<field>][eq|like|in]=<value>``
-  (``like`` is a case-insensitive substring match).
+  (``like`` is a case-insensitive substring match) on the fields a record shows, including an
+  assignment's ``current`` and ``future`` (``filter[current][eq]=true``).
 - Errors: ``{"error": "..."}`` (401, 404, 429, 503, 504); 422 ``{"errors": {field: [msg]}}``.
 - Rate limit: Fleetio does not document one; the sandbox uses **3000 requests per 300 seconds
   per account token** (``FleetioSandbox.rate_limit``; change it at run time with
@@ -180,6 +181,12 @@ class FleetioSandbox(VendorSandbox):
         except ValueError:
             raise unprocessable("X-Api-Version", f"{value!r} is not a valid version") from None
 
+    def field_text(self, resource: str, record: Record, field: str) -> str:
+        """A field as a filter compares it: the rendered record's (so ``current``/``future`` of
+        assignments filter too), booleans as ``true``/``false``."""
+        value = record.get(field) if field in record else self.render(resource, record).get(field)
+        return str(value).lower() if isinstance(value, bool) else str(value)
+
     def filtered(self, resource: str) -> tuple[list[Record], list[Record]]:
         """Records matching the request's ``filter[field][op]`` arguments, by id."""
         records = sorted(self.all(resource), key=id_key)
@@ -197,9 +204,9 @@ class FleetioSandbox(VendorSandbox):
             records = [
                 r
                 for r in records
-                if (op == "eq" and str(r.get(field)) == value)
+                if (op == "eq" and self.field_text(resource, r, field) == value)
                 or (op == "like" and wanted in str(r.get(field) or "").lower())
-                or (op == "in" and str(r.get(field)) in choices)
+                or (op == "in" and self.field_text(resource, r, field) in choices)
             ]
         return records, applied
 

@@ -1,20 +1,22 @@
 """GPS Insight portal API v2 sandbox, mounted at ``/gpsinsight/v2`` (vendors/gpsinsight.md).
 
+- The documented form only: every call is a ``GET`` with its parameters in the query string
+  (gpsinsight.md); another method answers 405, a JSON or form body 400.
 - Auth: ``GET /userauth/login?username=&password=`` (or ``?app_token=``, alone or with the
   username) -> ``{"head": {"status": "OK", "code": 200}, "data": {"token", "expires"}}``;
-  ``expires`` is the ISO 8601 UTC expiry. Every other call needs ``session_token=`` (query,
-  form or JSON body); a missing, unknown or expired token answers HTTP 401. Tokens live
+  ``expires`` is the ISO 8601 UTC expiry. Every other call needs ``?session_token=``; a
+  missing, unknown or expired token answers HTTP 401. Tokens live
   ``token_ttl_seconds`` (credentials, default 86400) on the sandbox clock (divided by the time
   factor). Defaults: ``sandbox-gps-user`` / ``sandbox-gps-pass``, app token
   ``sandbox-gps-app-token``; the default user ``sandbox-gps-user`` is the account's Master User.
 - Envelope: ``{"head": {"status": "OK"|"ERROR", "code", "error_string"?}, "data": ...}`` with
   ``head.code`` the HTTP status of the answer.
 - Drivers: ``GET /driver/list`` returns the full list (no modified-since filter, as
-  gpsinsight.md assumes); ``POST /driver/create`` (``firstname`` and ``lastname`` required),
-  ``POST /driver/update`` and ``POST /driver/delete`` (hard delete), both by ``driver_id``.
-  Parameters come from a JSON body, form fields or the query string (JSON wins); unknown fields
-  answer 400. ``updated_at`` (ISO 8601 UTC) moves forward on every change. Users:
-  ``GET /user/list`` -> ``[{"username", "is_master", "email"}]``.
+  gpsinsight.md assumes); ``GET /driver/create`` (``firstname`` and ``lastname`` required),
+  ``GET /driver/update`` and ``GET /driver/delete`` (hard delete), both by ``driver_id``;
+  unknown fields answer 400. ``updated_at`` (ISO 8601 UTC) moves forward on every change. Users:
+  ``GET /user/list`` -> ``[{"username", "is_master", "email"}]``. A seeded user may carry a
+  ``password`` (never shown): that user can then log in with it, as real portal users do.
 - Rate limit: not documented; the sandbox assumes 600 requests/minute per account (scaled by the
   time factor, changeable through ``/_sandbox/gpsinsight/rate-limit``), 429 in the envelope with
   ``Retry-After``.
@@ -170,12 +172,10 @@ class GpsInsightSandbox(VendorSandbox):
         }
 
     def params(self) -> dict[str, Any]:
-        """Query, form and JSON body parameters merged (JSON wins)."""
-        values: dict[str, Any] = request.args.to_dict() | request.form.to_dict()
-        body = request.get_json(silent=True) if request.is_json else None
-        if request.is_json and request.data and not isinstance(body, dict):
-            raise SandboxError(400, "The request body must be a JSON object")
-        return values | (body or {})
+        """The query-string parameters: the documented form (a body is refused)."""
+        if request.data or request.form:
+            raise SandboxError(400, "Parameters go in the query string; no request body")
+        return request.args.to_dict()
 
     def authenticate(self) -> str | None:
         """Login checks the credentials; every other call checks ``session_token``."""
@@ -189,12 +189,17 @@ class GpsInsightSandbox(VendorSandbox):
                 )
                 valid = valid and username in (None, creds["username"])
             else:
-                valid = username == creds["username"] and hmac.compare_digest(
-                    str(params.get("password", "")), creds["password"]
-                )
+                # The account's API user, or any portal user with a seeded password (each
+                # portal user logs in with their own credentials, e.g. the Master User).
+                password = str(params.get("password", ""))
+                user = self.get("users", username) if username else None
+                known = creds["password"] if username == creds["username"] else None
+                if known is None and user is not None and user.get("password"):
+                    known = str(user["password"])
+                valid = known is not None and hmac.compare_digest(password, known)
             if not valid:
                 raise self.unauthorized("Invalid username, password or app token")
-            return str(creds["username"])
+            return str(creds["username"])  # one account, whichever of its users logs in
         token = params.get("session_token")
         if not token:
             raise self.unauthorized("session_token is required")
@@ -240,12 +245,12 @@ class GpsInsightSandbox(VendorSandbox):
     # ----- routes -------------------------------------------------------------------------------
     def register_routes(self, bp: Blueprint) -> None:
         """Login, drivers and users."""
-        bp.add_url_rule("/userauth/login", view_func=self.login, methods=["GET", "POST"])
-        bp.add_url_rule("/driver/list", view_func=self.list_drivers, methods=["GET", "POST"])
-        bp.add_url_rule("/driver/create", view_func=self.create_driver, methods=["POST"])
-        bp.add_url_rule("/driver/update", view_func=self.update_driver, methods=["POST"])
-        bp.add_url_rule("/driver/delete", view_func=self.delete_driver, methods=["POST"])
-        bp.add_url_rule("/user/list", view_func=self.list_users, methods=["GET", "POST"])
+        bp.add_url_rule("/userauth/login", view_func=self.login, methods=["GET"])
+        bp.add_url_rule("/driver/list", view_func=self.list_drivers, methods=["GET"])
+        bp.add_url_rule("/driver/create", view_func=self.create_driver, methods=["GET"])
+        bp.add_url_rule("/driver/update", view_func=self.update_driver, methods=["GET"])
+        bp.add_url_rule("/driver/delete", view_func=self.delete_driver, methods=["GET"])
+        bp.add_url_rule("/user/list", view_func=self.list_users, methods=["GET"])
 
     def login(self) -> dict[str, Any]:
         """``GET /userauth/login``: a new session token (credentials checked by ``authenticate``)."""
@@ -284,7 +289,7 @@ class GpsInsightSandbox(VendorSandbox):
         return driver
 
     def create_driver(self) -> dict[str, Any]:
-        """``POST /driver/create`` (``firstname`` and ``lastname`` required)."""
+        """``GET /driver/create`` (``firstname`` and ``lastname`` required)."""
         params = self.params()
         values = self.driver_values(params)
         if params.get("driver_id") not in (None, ""):
@@ -301,7 +306,7 @@ class GpsInsightSandbox(VendorSandbox):
             return ok(self.render("drivers", driver))
 
     def update_driver(self) -> dict[str, Any]:
-        """``POST /driver/update`` by ``driver_id`` (only the fields given change)."""
+        """``GET /driver/update`` by ``driver_id`` (only the fields given change)."""
         params = self.params()
         values = self.driver_values(params)
         with self.lock:
@@ -315,7 +320,7 @@ class GpsInsightSandbox(VendorSandbox):
             return ok(self.render("drivers", driver))
 
     def delete_driver(self) -> dict[str, Any]:
-        """``POST /driver/delete`` by ``driver_id`` (hard delete)."""
+        """``GET /driver/delete`` by ``driver_id`` (hard delete)."""
         params = self.params()
         with self.lock:
             driver = self.find_driver(params)

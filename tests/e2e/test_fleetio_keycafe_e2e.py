@@ -139,7 +139,7 @@ def test_assignment_created_in_fleetio_books_the_key_and_writes_back(world: Worl
     (access,) = wait_for(
         lambda: [a for a in world.active() if a["key"]["id"] == 1001], what="the Keycafe booking"
     )
-    assert access["name"] == f"Fleetio · Van 1 · assignment {created['id']}"
+    assert access["name"] == f"Fleetio · Van 1 · assignment {created['id']} · {world.connection_id}"
 
     def fields() -> dict[str, Any] | None:
         record = world.sandbox.get(
@@ -176,7 +176,10 @@ def test_burst_with_keycafe_429s_books_everything_once(world: World) -> None:
     world.sandbox.post("/_sandbox/keycafe/faults", json={"status_429": 0.2, "seed": 7})
     try:
         created = [world.assign(vehicle_id=i) for i in range(2, VEHICLES + 1)]
-        names = {f"Fleetio · Van {a['vehicle_id']} · assignment {a['id']}" for a in created}
+        names = {
+            f"Fleetio · Van {a['vehicle_id']} · assignment {a['id']} · {world.connection_id}"
+            for a in created
+        }
 
         def all_booked() -> bool:
             return names <= {a["name"] for a in world.active()}
@@ -212,6 +215,10 @@ def test_vendor_outage_ends_in_dlq_then_replay_books(world: World) -> None:
     replayed = world.api.post(f"/connections/{world.connection_id}/dead-letters/replay").json()
     assert len(replayed["replayed"]) == 1
     wait_for(
-        lambda: [a for a in world.active() if a["name"].endswith(f"assignment {created['id']}")],
+        lambda: [
+            a
+            for a in world.active()
+            if a["name"].endswith(f"assignment {created['id']} · {world.connection_id}")
+        ],
         what="the booking after replay",
     )

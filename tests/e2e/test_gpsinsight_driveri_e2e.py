@@ -39,13 +39,14 @@ class World:
 
     def portal(self, path: str, **params: Any) -> Any:
         if not self.session:
-            login = self.sandbox.post(
+            login = self.sandbox.get(
                 "/gpsinsight/v2/userauth/login",
-                json={"username": "sandbox-gps-user", "password": "sandbox-gps-pass"},
+                params={"username": "sandbox-gps-user", "password": "sandbox-gps-pass"},
             )
             self.session = login.json()["data"]["token"]
-        response = self.sandbox.post(
-            f"/gpsinsight/v2{path}", json={**params, "session_token": self.session}
+        # The documented form: GET with query parameters (the sandbox accepts nothing else).
+        response = self.sandbox.get(
+            f"/gpsinsight/v2{path}", params={**params, "session_token": self.session}
         )
         assert response.status_code == 200, response.text
         return response.json()["data"]
@@ -107,11 +108,12 @@ def world(stack: Any) -> Iterator[World]:
 
 def test_only_the_master_user_turns_it_on_and_the_initial_sync_runs(world: World) -> None:
     path = f"/connections/{world.connection_id}/driver-sync"
-    refused = world.api.post(path, json={"enabled": True, "portal_user": "someone"})
-    assert refused.status_code == 403 and "Master User" in refused.json()["error"]["message"]
+    claim = {"enabled": True, "portal_user": "sandbox-gps-user", "portal_password": "guessed"}
+    refused = world.api.post(path, json=claim)
+    assert refused.status_code == 403 and "did not accept" in refused.json()["error"]["message"]
     world.stack.drain()
     assert world.driveri() == {}
-    accepted = world.api.post(path, json={"enabled": True, "portal_user": "sandbox-gps-user"})
+    accepted = world.api.post(path, json=claim | {"portal_password": "sandbox-gps-pass"})
     assert accepted.status_code == 200, accepted.text
     world.stack.drain()
     drivers = world.driveri()

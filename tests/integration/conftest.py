@@ -119,8 +119,9 @@ FLEETIO_KEYCAFE_CREDENTIALS = {
 
 
 @pytest.fixture
-def make_connection(api: Api) -> Callable[..., dict[str, Any]]:
-    """Create a fleetio-keycafe connection through the API."""
+def make_connection(api: Api, sandbox: httpx.Client) -> Callable[..., dict[str, Any]]:
+    """Create a fleetio-keycafe connection through the API (its credentials are checked
+    against the sandboxes on save)."""
 
     def make(**settings: Any) -> dict[str, Any]:
         status, body = api(

@@ -224,12 +224,14 @@ def test_rule1_automatic_books_the_key_and_writes_the_access_back(flow: Harness)
     (access,) = flow.active_accesses()
     assert access["key"]["id"] == 100
     assert access["user"]["id"] == 501  # Dana has a Keycafe account: booked as that user
-    assert access["name"] == f"Fleetio · Van 1 · assignment {created['id']}"
+    assert access["name"] == f"Fleetio · Van 1 · assignment {created['id']} · {flow.connection_id}"
     fields = flow.assignment(created["id"])["custom_fields"]
-    assert fields["keycafe_access_code"] == access["bookingCode"]
+    # Issue 15 item 9: an account holder opens with phone + PIN, not a one-time code.
+    assert fields["keycafe_access_code"] == "Keycafe account: phone number + PIN"
     assert fields["keycafe_access_link"] == access["checkinLink"]
     assert "Depot North box" in fields["keycafe_access_instructions"]
-    assert access["bookingCode"] in fields["keycafe_access_instructions"]
+    assert "PIN" in fields["keycafe_access_instructions"]
+    assert access["bookingCode"] not in fields["keycafe_access_instructions"]
     notifications = flow.sandbox.get("/_sandbox/keycafe/state").json()["notifications"]
     assert notifications, "Keycafe itself sends the driver the access instructions"
     (entry,) = flow.activity(action="created")
@@ -237,10 +239,19 @@ def test_rule1_automatic_books_the_key_and_writes_the_access_back(flow: Harness)
 
 
 def test_rule1_guest_booking_by_email_when_driver_has_no_keycafe_account(flow: Harness) -> None:
-    flow.assign(contact_id=8)
+    created = flow.assign(contact_id=8)
     flow.sync()
     (access,) = flow.active_accesses()
     assert access["user"]["email"] == "eli@example.com"
+    fields = flow.assignment(created["id"])["custom_fields"]
+    assert fields["keycafe_access_code"] == access["bookingCode"]  # a guest's one-time code
+    assert access["bookingCode"] in fields["keycafe_access_instructions"]
+    assert "PIN" not in fields["keycafe_access_instructions"]
+    # Keycafe made Eli a guest user; his next booking is still a guest's (one-time code).
+    second = flow.assign(vehicle_id=1, contact_id=8, hours=(20, 30))
+    flow.sync()
+    fields = flow.assignment(second["id"])["custom_fields"]
+    assert fields["keycafe_access_code"].isdigit()
 
 
 def test_rule1_prompt_reminds_admins_and_books_later_when_switched(flow: Harness) -> None:
@@ -407,8 +418,8 @@ def test_rule7_reconciliation_rebooks_missing_and_fixes_wrong_dates(flow: Harnes
     second = flow.assign(vehicle_id=2, contact_id=8)
     flow.sync()
     by_name = {a["name"]: a for a in flow.active_accesses()}
-    first_access = by_name[f"Fleetio · Van 1 · assignment {first['id']}"]
-    second_access = by_name[f"Fleetio · Van 2 · assignment {second['id']}"]
+    first_access = by_name[f"Fleetio · Van 1 · assignment {first['id']} · {flow.connection_id}"]
+    second_access = by_name[f"Fleetio · Van 2 · assignment {second['id']} · {flow.connection_id}"]
     keycafe_auth = ("ops@sandbox.example/token", "sandbox-keycafe-token")
     flow.sandbox.delete(f"/keycafe/v0/access/{first_access['id']}", auth=keycafe_auth)
     flow.sandbox.put(
@@ -455,3 +466,152 @@ def test_links_one_key_per_vehicle_and_vehicle_listing(flow: Harness) -> None:
         flow.api("PUT", f"/connections/{flow.connection_id}/vehicles/2/link", {"key_id": 100})[0]
         == 200
     )
+
+
+# ---------------------------------------------------------------- issue 15: flow fidelity
+def keycafe_requests(flow: Harness) -> list[dict[str, Any]]:
+    return flow.sandbox.get("/_sandbox/keycafe/requests").json()["requests"]
+
+
+def reconcile(flow: Harness, connection_id: str | None = None) -> None:
+    """The daily run (`POST /sync`, queued), carried out by the worker."""
+    cid = connection_id or flow.connection_id
+    status, _ = flow.api("POST", f"/connections/{cid}/sync", query={"dry_run": "false"})
+    assert status in (200, 202)
+    flow.work()
+
+
+def test_item8_unlink_or_prompt_keeps_the_drivers_active_booking(flow: Harness) -> None:
+    created = flow.assign(hours=(-1, 10))  # the driver is on the road
+    flow.sync()
+    (booked,) = flow.active_accesses()
+    link = f"/connections/{flow.connection_id}/vehicles/1/link"
+    flow.api("PATCH", link, {"notification": "prompt"})
+    flow.fleetio("PATCH", f"/v1/vehicle_assignments/{created['id']}", {"comments": "a"})
+    flow.sync()
+    reconcile(flow)
+    assert [a["id"] for a in flow.active_accesses()] == [booked["id"]]
+    assert flow.api("DELETE", link)[0] == 204
+    flow.fleetio("PATCH", f"/v1/vehicle_assignments/{created['id']}", {"comments": "b"})
+    flow.sync()
+    reconcile(flow)
+    assert [a["id"] for a in flow.active_accesses()] == [booked["id"]]
+    kept = {e["reason"] for e in flow.activity(action="skipped")}
+    assert "booking_kept:switched_to_prompt" in kept and "booking_kept:key_unlinked" in kept
+    # The assignment ends early (unassign): the kept booking ends with it.
+    flow.fleetio("PATCH", f"/v1/vehicle_assignments/{created['id']}/unassign")
+    flow.sync()
+    assert flow.active_accesses() == []
+
+
+def test_item9_mobile_match_and_a_user_created_minutes_ago_book_as_the_account(
+    flow: Harness,
+) -> None:
+    flow.sandbox.post(
+        "/_sandbox/fleetio/seed",
+        json={
+            "contacts": [{"id": 10, "first_name": "Mo", "mobile_phone_number": "(415) 555-0100"}]
+        },
+    ).raise_for_status()
+    flow.sandbox.post(
+        "/_sandbox/keycafe/seed",
+        json={"users": [{"id": 502, "mobile": "+14155550100", "firstName": "Mo"}]},
+    ).raise_for_status()
+    mo = flow.assign(contact_id=10)
+    flow.sync()  # reads (and caches) the user directory
+    (access,) = flow.active_accesses()
+    assert access["user"]["id"] == 502  # matched by mobile (US number, any formatting)
+    assert "PIN" in flow.assignment(mo["id"])["custom_fields"]["keycafe_access_instructions"]
+
+    # Eli opens a Keycafe account after the directory was cached.
+    flow.sandbox.post(
+        "/_sandbox/keycafe/seed",
+        json={"users": [{"id": 503, "email": "eli@example.com", "firstName": "Eli"}]},
+    ).raise_for_status()
+    flow.api("PUT", f"/connections/{flow.connection_id}/vehicles/2/link", {"key_id": 200})
+    eli = flow.assign(vehicle_id=2, contact_id=8)
+    flow.sync()
+    posts = [
+        r for r in keycafe_requests(flow) if r["method"] == "POST" and r["path"].endswith("/access")
+    ]
+    assert posts[-1]["body"]["user"] == {"id": 503}  # booked as the account, not a guest
+    fields = flow.assignment(eli["id"])["custom_fields"]
+    assert fields["keycafe_access_code"] == "Keycafe account: phone number + PIN"
+
+
+def test_item10_new_email_of_the_same_contact_reissues_the_booking(flow: Harness) -> None:
+    flow.assign(contact_id=8)
+    flow.sync()
+    flow.sandbox.post(
+        "/_sandbox/fleetio/seed",
+        json={"contacts": [{"id": 8, "first_name": "Eli", "email": "eli.new@example.com"}]},
+    ).raise_for_status()
+    reconcile(flow)  # a contact change fires no assignment event: the daily run sees it
+    statuses = sorted((a["status"], a["user"]["email"]) for a in flow.accesses())
+    assert statuses == [("ACTIVE", "eli.new@example.com"), ("CANCELLED", "eli@example.com")]
+    assert any(
+        e["reason"] == "driver_contact_changed:booked" for e in flow.activity(action="updated")
+    )
+
+
+def test_item12_daily_run_reads_only_what_can_still_matter(flow: Harness) -> None:
+    # Account history: 150 finished bookings (3 pages) and 30 past Fleetio assignments.
+    old = {"accessStartDate": "2025-01-01", "accessEndDate": "2025-01-02", "status": "CANCELLED"}
+    history = [{**old, "key": {"id": 100}, "user": {"id": 501}, "name": "x"} for _ in range(150)]
+    flow.sandbox.post("/_sandbox/keycafe/seed", json={"accesses": history}).raise_for_status()
+    past = [
+        {
+            "vehicle_id": 1,
+            "contact_id": 7,
+            "started_at": "2025-01-01T08:00:00Z",
+            "ended_at": "2025-01-01T18:00:00Z",
+        }
+        for _ in range(30)
+    ]
+    flow.sandbox.post("/_sandbox/fleetio/seed", json={"vehicle_assignments": past})
+    flow.assign()
+    flow.sync()
+
+    def access_pages_read() -> list[str]:
+        return [
+            r["query"].get("page", "1")
+            for r in keycafe_requests(flow)
+            if r["method"] == "GET" and r["path"].endswith("/access")
+        ]
+
+    reconcile(flow)
+    first = access_pages_read()
+    assert first == ["1", "2", "3", "4"]  # the first run reads the history once
+    reconcile(flow)
+    assert access_pages_read()[len(first) :] == ["4"]  # then only where our booking is
+    more = [{**old, "key": {"id": 100}, "user": {"id": 501}, "name": "y"} for _ in range(100)]
+    flow.sandbox.post("/_sandbox/keycafe/seed", json={"accesses": more}).raise_for_status()
+    reconcile(flow)
+    assert access_pages_read()[len(first) + 1 :] == ["4", "5", "6"]
+    fleetio = flow.sandbox.get("/_sandbox/fleetio/requests").json()["requests"]
+    lists = [
+        r["query"]
+        for r in fleetio
+        if r["method"] == "GET" and r["path"].endswith("/v1/vehicle_assignments")
+    ]
+    assert lists and all(
+        q.get("filter[current][eq]") == "true" or q.get("filter[future][eq]") == "true"
+        for q in lists
+    )
+
+
+def test_item13_two_connections_on_one_keycafe_account_keep_their_own_bookings(
+    flow: Harness, make_connection: Callable[..., dict[str, Any]]
+) -> None:
+    other = make_connection()["id"]
+    flow.api("PUT", f"/connections/{other}/vehicles/2/link", {"key_id": 200})
+    flow.assign(vehicle_id=1)
+    flow.assign(vehicle_id=2, contact_id=8)
+    reconcile(flow)  # books Van 1 for this connection
+    reconcile(flow, other)  # books Van 2 for the other one
+    names = sorted(a["name"] for a in flow.active_accesses())
+    assert [n.rsplit(" · ", 1)[1] for n in names] == [flow.connection_id, other]
+    reconcile(flow)
+    reconcile(flow, other)
+    assert len(flow.active_accesses()) == 2  # neither cancelled the other's as an orphan
+    assert not flow.activity(action="deleted")

@@ -26,6 +26,8 @@ CREDENTIALS = {
     "driveri_tenant": "sandbox-tenant",
 }
 QUEUE = "GpsInsightDriveriQueue"
+#: The opt-in: the Master User's own portal credentials (the sandbox's default user is Master).
+MASTER = {"enabled": True, "portal_user": "sandbox-gps-user", "portal_password": "sandbox-gps-pass"}
 
 
 def portal_driver(number: int, driveri_id: str | None = None, **fields: Any) -> dict[str, Any]:
@@ -57,13 +59,14 @@ class Harness:
     # ---------------------------------------------------------------- portal side
     def portal(self, path: str, **params: Any) -> Any:
         if self._session is None:
-            login = self.sandbox.post(
+            login = self.sandbox.get(
                 "/gpsinsight/v2/userauth/login",
-                json={"username": "sandbox-gps-user", "password": "sandbox-gps-pass"},
+                params={"username": "sandbox-gps-user", "password": "sandbox-gps-pass"},
             )
             self._session = login.json()["data"]["token"]
-        response = self.sandbox.post(
-            f"/gpsinsight/v2{path}", json={**params, "session_token": self._session}
+        # The documented form: GET with query parameters (the sandbox accepts nothing else).
+        response = self.sandbox.get(
+            f"/gpsinsight/v2{path}", params={**params, "session_token": self._session}
         )
         assert response.status_code == 200, response.text
         return response.json()["data"]
@@ -165,7 +168,7 @@ class Harness:
         status, body = self.api(
             "POST",
             f"/connections/{self.connection_id}/driver-sync",
-            {"enabled": True, "portal_user": "sandbox-gps-user"},
+            MASTER,
         )
         assert status == 200, body
         self.work()  # the initial sync
@@ -206,8 +209,17 @@ def test_save_and_test_check_both_vendors(api: Api, sandbox: httpx.Client) -> No
 
 def test_opt_in_only_by_the_master_user(harness: Harness) -> None:
     harness.seed_portal(portal_driver(1))
+    harness.sandbox.post(
+        "/_sandbox/gpsinsight/seed",
+        json={"users": [{"username": "dispatcher", "password": "dispatcher-pass"}]},
+    ).raise_for_status()
     path = f"/connections/{harness.connection_id}/driver-sync"
-    status, body = harness.api("POST", path, {"enabled": True, "portal_user": "dispatcher"})
+    dispatcher = {
+        "enabled": True,
+        "portal_user": "dispatcher",
+        "portal_password": "dispatcher-pass",
+    }
+    status, body = harness.api("POST", path, dispatcher)  # a real portal user, not the Master
     assert status == 403
     assert body["error"]["code"] == "forbidden" and "Master User" in body["error"]["message"]
     status, body = harness.api("POST", path, {"enabled": True})
@@ -222,7 +234,7 @@ def test_opt_in_only_by_the_master_user(harness: Harness) -> None:
     harness.work()
     assert harness.driveri() == {}  # still off: nothing synced
 
-    status, body = harness.api("POST", path, {"enabled": True, "portal_user": "sandbox-gps-user"})
+    status, body = harness.api("POST", path, MASTER)
     assert status == 200 and body["driver_sync_enabled"] is True
     assert body["initial_sync_message_id"]
     harness.work()
@@ -481,3 +493,77 @@ def test_a_stale_push_is_skipped(harness: Harness) -> None:
         harness.work()
     assert harness.driveri()["D-1"]["lastName"] == "Third"
     assert any(a["reason"] == "stale_event" for a in harness.activity())
+
+
+def test_item16_driver_id_taken_by_another_portal_driver_is_refused_live(
+    harness: Harness,
+) -> None:
+    """Issue 15 item 16: the live path (push or poll) refuses a DriverID another portal driver
+    is linked to, with a reason, and tells the admins once; nothing is written to Driveri."""
+    from moto.ses.models import ses_backends
+
+    harness.api(
+        "PATCH",
+        f"/connections/{harness.connection_id}",
+        {"settings": {"admin_emails": ["ops@example.com"]}},
+    )
+    one, two = harness.seed_portal(portal_driver(1), portal_driver(2))
+    harness.opt_in()
+    harness.clear_requests()
+    harness.portal("/driver/update", driver_id=two["driver_id"], driveri_driver_id="D-1")
+    harness.push_new()
+    harness.work()
+    harness.poll()  # the poll sees the same change: no second refusal, no second email
+    harness.work()
+    assert harness.driveri_writes() == []
+    drivers = harness.driveri()
+    assert drivers["D-1"]["firstName"] == "First1" and drivers["D-2"]["firstName"] == "First2"
+    assert harness.link(str(two["driver_id"]))["driveri_driver_id"] == "D-2"  # link kept
+    refused = [a for a in harness.activity() if a["reason"] == "driveri_driver_id_taken"]
+    assert len(refused) == 1 and refused[0]["action"] == "failed"
+    assert refused[0]["vendor_ids"]["claimed_by"] == str(one["driver_id"])
+    sent = list(ses_backends["123456789012"]["us-east-1"].sent_messages)
+    mails = [m for m in sent if "driveri_driver_id_taken" in m.body]
+    assert len(mails) == 1 and mails[0].destinations["ToAddresses"] == ["ops@example.com"]
+    # The daily run leaves the refused driver refused: D-1 keeps its portal driver.
+    status, _ = harness.api(
+        "POST", f"/connections/{harness.connection_id}/sync", query={"dry_run": "false"}
+    )
+    assert status in (200, 202)
+    harness.work()
+    assert harness.driveri()["D-1"]["firstName"] == "First1"
+    assert harness.link(str(two["driver_id"]))["driveri_driver_id"] == "D-2"
+
+
+def test_item14_opt_in_is_proven_by_the_master_users_own_credentials_never_stored(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15 item 14: typing the Master User's name is not enough; their own portal password
+    is checked by GPS Insight at that moment, and kept nowhere."""
+    path = f"/connections/{harness.connection_id}/driver-sync"
+    claimed = {"enabled": True, "portal_user": "sandbox-gps-user"}
+    status, body = harness.api("POST", path, claimed)
+    assert status == 422 and body["error"]["field"] == "portal_password"
+    status, body = harness.api("POST", path, claimed | {"portal_password": "a-guess-123"})
+    assert status == 403 and body["error"]["field"] == "portal_password"
+    assert "did not accept" in body["error"]["message"] and "a-guess-123" not in str(body)
+    assert (
+        harness.api("GET", f"/connections/{harness.connection_id}")[1]["settings"][
+            "driver_sync_enabled"
+        ]
+        is False
+    )
+
+    status, body = harness.api("POST", path, MASTER)
+    assert status == 200 and body["driver_sync_enabled"] is True, body
+    log = harness.sandbox.get("/_sandbox/gpsinsight/requests").json()["requests"]
+    logins = [r["query"].get("username") for r in log if r["path"].endswith("/userauth/login")]
+    assert logins.count("sandbox-gps-user") >= 2  # checked with GPS Insight each time
+    # Never stored, never shown, never logged.
+    import boto3
+
+    items = boto3.resource("dynamodb", region_name="us-east-1").Table("DataTable").scan()["Items"]
+    stored = str(items) + str(harness.api("GET", f"/connections/{harness.connection_id}")[1])
+    stored += str(harness.activity()) + capsys.readouterr().out
+    for password in ("a-guess-123", "portal_password"):
+        assert password not in stored

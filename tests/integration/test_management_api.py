@@ -115,7 +115,7 @@ def test_unexpected_error_is_a_generic_500_without_trace(api: Api, monkeypatch: 
 
 # ---------------------------------------------------------------- connections
 def test_create_connection_masks_credentials_and_stores_them_in_secrets_manager(
-    api: Api, tenant: tuple[str, str]
+    api: Api, tenant: tuple[str, str], sandbox: Any
 ) -> None:
     status, body = api(
         "POST",
@@ -141,10 +141,11 @@ def test_create_connection_masks_credentials_and_stores_them_in_secrets_manager(
 
 
 def test_list_get_patch_enable_disable_delete(
-    api: Api, make_connection: Callable[..., dict[str, Any]]
+    api: Api, make_connection: Callable[..., dict[str, Any]], sandbox: Any
 ) -> None:
     connection = make_connection()
     cid = connection["id"]
+    rotate_keycafe_token(sandbox, "rotated-token-123")
     assert [c["id"] for c in api("GET", "/connections")[1]["items"]] == [cid]
     assert api("GET", f"/connections/{cid}")[1]["name"] == "Depot North"
 
@@ -192,16 +193,54 @@ def test_test_endpoint_reports_each_vendor(
         ("keycafe", True),
     ]
 
-    api(
-        "PATCH",
-        f"/connections/{connection['id']}",
-        {"credentials": {"keycafe_token": "wrong-token-x"}},
-    )
+    rotate_keycafe_token(sandbox, "rotated-token-123")  # our stored token no longer works
     status, body = api("POST", f"/connections/{connection['id']}/test")
     assert body["ok"] is False
     keycafe = next(v for v in body["vendors"] if v["vendor"] == "keycafe")
     assert keycafe["ok"] is False and "401" in keycafe["error"]
+    assert "sandbox-keycafe-token" not in str(body)
+
+
+def rotate_keycafe_token(sandbox: Any, token: str) -> None:
+    """The Keycafe account's API token changes (Settings → API) to `token`."""
+    sandbox.post(
+        "/_sandbox/keycafe/seed",
+        json={"credentials": {"email": "ops@sandbox.example", "token": token}},
+    ).raise_for_status()
+
+
+def test_fleetio_keycafe_credentials_are_checked_on_save(
+    api: Api, make_connection: Callable[..., dict[str, Any]], sandbox: Any
+) -> None:
+    """Issue 15 item 11: like every flow, bad credentials are refused on create and on a
+    credential change (422 naming the vendor), and nothing is stored."""
+
+    def connections() -> list[dict[str, Any]]:
+        return [i for i in _data_items() if not str(i["pk"]).startswith("RATE#")]
+
+    before = (connections(), _secret_count())
+    status, body = api(
+        "POST",
+        "/connections",
+        {
+            "flow": "fleetio-keycafe",
+            "name": "x",
+            "credentials": {**FLEETIO_KEYCAFE_CREDENTIALS, "keycafe_token": "wrong-token-x"},
+        },
+    )
+    assert status == 422 and body["error"]["field"] == "credentials.keycafe", body
     assert "wrong-token-x" not in str(body)
+    assert (connections(), _secret_count()) == before
+
+    connection = make_connection()
+    status, body = api(
+        "PATCH",
+        f"/connections/{connection['id']}",
+        {"credentials": {"fleetio_api_key": "wrong-fleetio-key"}},
+    )
+    assert status == 422 and body["error"]["field"] == "credentials.fleetio", body
+    status, body = api("POST", f"/connections/{connection['id']}/test")
+    assert body["ok"] is True  # the working credentials were kept
 
 
 # ---------------------------------------------------------------- activity, dead letters, sync

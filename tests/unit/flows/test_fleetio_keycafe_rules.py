@@ -256,3 +256,71 @@ def test_instructions_name_box_code_window_and_link_in_local_time() -> None:
     )
     assert "Depot North" in text and "123456" in text and "https://keycafe.com/c/abc" in text
     assert "2026-11-23 09:00" in text  # 14:00 UTC in New York
+
+
+# ---------------------------------------------------------------- issue 15: flow fidelity
+def test_item8_unlinking_the_key_keeps_the_active_booking() -> None:
+    """A driver on the road keeps key access when an admin unlinks the key."""
+    later = replace(ASSIGNMENT, updated_at="2026-11-23T11:10:00Z")
+    decision = run(later, link=None, applied=booked())
+    assert (decision.action, decision.reason) == ("skipped", "booking_kept:key_unlinked")
+    assert decision.steps == () and decision.status is None  # nothing to write either
+    # Switching the key back to automatic is no change at all.
+    assert run(later, applied=booked()).reason == "unchanged"
+
+
+def test_item8_switching_to_prompt_keeps_the_active_booking_and_its_dates_follow() -> None:
+    prompt = replace(LINK, notification="prompt")
+    decision = run(replace(ASSIGNMENT, updated_at="2026-11-23T11:10:00Z"), prompt, DRIVER, booked())
+    assert decision.reason == "booking_kept:switched_to_prompt" and decision.steps == ()
+    # The assignment is extended while on Prompt: the same booking follows its dates.
+    longer = replace(ASSIGNMENT, ended_at=END + timedelta(hours=3), updated_at="2026-11-23T12:00Z")
+    moved = run(longer, prompt, DRIVER, booked())
+    assert moved.reason == "dates_changed" and kinds(moved) == [ChangeDates]
+    # Then unlinked: still the same booking, still nothing to do.
+    after = booked(fingerprint=moved.fingerprint)
+    assert run(longer, None, DRIVER, after).reason == "booking_kept:key_unlinked"
+
+
+def test_item8_kept_booking_ends_when_the_assignment_ends_or_changes_driver() -> None:
+    ended = replace(ASSIGNMENT, ended_at=NOW - timedelta(minutes=1), updated_at="2026-11-23T12:00Z")
+    assert kinds(run(ended, link=None, applied=booked())) == [Cancel, ClearFields]
+    other = Driver(contact_id=8, name="Eli", email="eli@example.com")
+    moved = replace(ASSIGNMENT, contact_id=8, updated_at="2026-11-23T12:00Z")
+    decision = run(moved, link=None, driver=other, applied=booked())
+    assert decision.reason == "driver_changed:no_key_linked"
+    assert kinds(decision) == [Cancel, ClearFields]
+    prompted = run(moved, replace(LINK, notification="prompt"), other, booked())
+    assert decision.reason.startswith("driver_changed") and kinds(prompted) == [Cancel, Remind]
+
+
+def test_item10_new_email_or_mobile_of_the_same_contact_reissues_the_booking() -> None:
+    applied = booked(identity=(DRIVER.email, DRIVER.mobile))
+    for changed in (
+        replace(DRIVER, email="dana.new@example.com"),
+        replace(DRIVER, mobile="+1 415 555 0199"),
+    ):
+        later = replace(ASSIGNMENT, updated_at="2026-11-23T11:10:00Z")
+        decision = run(later, driver=changed, applied=applied)
+        assert decision.reason == "driver_contact_changed:booked"
+        assert kinds(decision) == [Cancel, Book]
+        assert decision.steps[1].driver == changed  # type: ignore[union-attr]
+
+
+def test_item13_booking_name_carries_the_connection() -> None:
+    assert booking_name(ASSIGNMENT, "con_abc") == "Fleetio · Van 1 · assignment 55 · con_abc"
+    decision = decide(ASSIGNMENT, LINK, DRIVER, None, now=NOW, default_hours=24, marker="con_abc")
+    assert decision.steps[0].name.endswith(" · con_abc")  # type: ignore[union-attr]
+
+
+def test_item9_keycafe_account_holders_are_told_phone_and_pin_not_a_code() -> None:
+    text = instructions_text(
+        key_name="Van 1 key",
+        location="Depot North",
+        code="123456",
+        link="https://keycafe.com/c/abc",
+        window=booking_window(ASSIGNMENT, NOW, 24),
+        time_zone="UTC",
+        keycafe_account=True,
+    )
+    assert "phone number" in text and "PIN" in text and "123456" not in text

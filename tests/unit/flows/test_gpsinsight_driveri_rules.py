@@ -24,6 +24,7 @@ from fleetbridge.flows.gpsinsight_driveri.rules import (
     desired,
     plan_reconciliation,
     rejection,
+    taken,
 )
 from fleetbridge.flows.gpsinsight_driveri.settings import GpsInsightDriveriSettings
 
@@ -314,3 +315,17 @@ def test_rule7_plan_is_linear_and_streams_over_the_portal() -> None:
 
 def test_desired_fields_mark_the_driver_active() -> None:
     assert desired(PORTAL) == WIRE
+
+
+def test_item16_a_driver_id_linked_to_another_portal_driver_is_refused() -> None:
+    """Issue 15 item 16: the DriverID changed to one portal driver 18 is linked to."""
+    moved = replace(PORTAL, driveri_id="DRV-2")
+    decision = taken(moved, synced(), "18")
+    assert decision is not None
+    assert (decision.action, decision.reason) == ("failed", "driveri_driver_id_taken")
+    assert decision.steps == () and decision.driveri_id == "DRV-1"  # the old link is kept
+    assert decision.status == "rejected" and decision.notes["claimed_by"] == "18"
+    # Unchanged afterwards: waits for the next change, no second refusal.
+    later = decide(moved, replace(synced(), status="rejected", fingerprint=decision.fingerprint))
+    assert later.reason == "previously_rejected"
+    assert taken(moved, synced(), "17") is None and taken(moved, synced(), None) is None

@@ -258,3 +258,20 @@ def test_seeded_assignment_is_current_and_updates_advance(fleetio: httpx.Client,
     assert record["vehicle"]["name"] == "Truck 000"
     patched = fleetio.patch(f"/v1/vehicle_assignments/{record['id']}", json={"comments": "x"})
     assert patched.json()["updated_at"] > record["updated_at"]
+
+
+def test_assignments_filter_on_current_and_future(fleetio: httpx.Client, seeded) -> None:
+    """Issue 15 item 12: the daily run lists only current and future assignments."""
+    now = new_assignment(fleetio, seeded)
+    later = new_assignment(fleetio, seeded, started_at=iso(timedelta(hours=5)))
+    past = new_assignment(
+        fleetio, seeded, started_at=iso(-timedelta(hours=9)), ended_at=iso(-timedelta(hours=8))
+    )
+
+    def ids(field: str) -> list[int]:
+        page = fleetio.get("/v1/vehicle_assignments", params={f"filter[{field}][eq]": "true"})
+        assert page.json()["filtered_by"] == [{field: {"eq": "true"}}]
+        return [r["id"] for r in page.json()["records"]]
+
+    assert ids("current") == [now["id"]] and ids("future") == [later["id"]]
+    assert past["id"] not in ids("current") + ids("future")

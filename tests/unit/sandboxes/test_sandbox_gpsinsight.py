@@ -62,39 +62,39 @@ def test_token_ttl_follows_the_seeded_credentials(app, make_client, control) -> 
 
 
 def test_driver_create_update_delete_and_list(gps: httpx.Client, control) -> None:
-    created = gps.post(
+    created = gps.get(
         "/driver/create",
-        json={"firstname": "Ada", "lastname": "Lovelace", "email": "ada@x.io", "ref_id": "R1"},
+        params={"firstname": "Ada", "lastname": "Lovelace", "email": "ada@x.io", "ref_id": "R1"},
     ).json()["data"]
     assert set(created) == {
         "driver_id", "ref_id", "firstname", "lastname", "email", "phone",
         "license_number", "group", "driveri_driver_id", "updated_at",
     }  # fmt: skip
-    form = gps.post("/driver/create", data={"firstname": "Bob", "lastname": "Byte"}).json()
+    form = gps.get("/driver/create", params={"firstname": "Bob", "lastname": "Byte"}).json()
     assert form["data"]["firstname"] == "Bob" and form["data"]["driver_id"] != created["driver_id"]
 
-    updated = gps.post(
+    updated = gps.get(
         "/driver/update",
-        json={"driver_id": created["driver_id"], "driveri_driver_id": "DRV-9", "phone": "555"},
+        params={"driver_id": created["driver_id"], "driveri_driver_id": "DRV-9", "phone": "555"},
     ).json()["data"]
     assert updated["driveri_driver_id"] == "DRV-9" and updated["firstname"] == "Ada"
     assert updated["updated_at"] > created["updated_at"]
 
     listed = gps.get("/driver/list").json()["data"]
     assert [d["firstname"] for d in listed] == ["Ada", "Bob"] and listed[0] == updated
-    deleted = gps.post("/driver/delete", json={"driver_id": created["driver_id"]}).json()
+    deleted = gps.get("/driver/delete", params={"driver_id": created["driver_id"]}).json()
     assert deleted["data"] == {"driver_id": created["driver_id"], "deleted": True}
     assert [d["firstname"] for d in gps.get("/driver/list").json()["data"]] == ["Bob"]
     assert [d["firstname"] for d in control.get("/gpsinsight/state").json()["drivers"]] == ["Bob"]
 
 
 def test_driver_errors_use_the_envelope(gps: httpx.Client) -> None:
-    assert "lastname" in assert_error(gps.post("/driver/create", json={"firstname": "A"}), 400)
-    bad = gps.post("/driver/create", json={"firstname": "A", "lastname": "B", "first_name": "x"})
+    assert "lastname" in assert_error(gps.get("/driver/create", params={"firstname": "A"}), 400)
+    bad = gps.get("/driver/create", params={"firstname": "A", "lastname": "B", "first_name": "x"})
     assert "first_name" in assert_error(bad, 400)
-    assert "driver_id" in assert_error(gps.post("/driver/update", json={"phone": "1"}), 400)
-    assert_error(gps.post("/driver/update", json={"driver_id": 999, "phone": "1"}), 404)
-    assert_error(gps.post("/driver/delete", json={"driver_id": 999}), 404)
+    assert "driver_id" in assert_error(gps.get("/driver/update", params={"phone": "1"}), 400)
+    assert_error(gps.get("/driver/update", params={"driver_id": 999, "phone": "1"}), 404)
+    assert_error(gps.get("/driver/delete", params={"driver_id": 999}), 404)
 
 
 def test_users_and_seeded_drivers(gps: httpx.Client, control) -> None:
@@ -119,8 +119,8 @@ def test_users_and_seeded_drivers(gps: httpx.Client, control) -> None:
 def test_push_webhooks_are_signed(gps: httpx.Client, control, sent) -> None:
     hook = {"url": "http://hook/gps", "secret": "s3cret", "events": ["driver_created"]}
     control.post("/gpsinsight/seed", json={"webhooks": [hook]})
-    driver = gps.post("/driver/create", json={"firstname": "A", "lastname": "B"}).json()["data"]
-    gps.post("/driver/update", json={"driver_id": driver["driver_id"], "phone": "1"})
+    driver = gps.get("/driver/create", params={"firstname": "A", "lastname": "B"}).json()["data"]
+    gps.get("/driver/update", params={"driver_id": driver["driver_id"], "phone": "1"})
     assert len(sent) == 1
     assert sent[0].json["event"] == "driver_created" and sent[0].json["driver"] == driver
     assert sent[0].json["timestamp"]
@@ -149,8 +149,8 @@ def test_request_log_holds_no_credential(app: Flask, make_client, control) -> No
     with make_client(app, BASE) as c:
         token = login(c)
         login(c, app_token=APP_TOKEN)
-        c.post("/driver/create", json={"session_token": token, "firstname": "A", "lastname": "B"})
-        c.post("/driver/create", params={"session_token": token}, data={"firstname": "C"})
+        c.get("/driver/create", params={"session_token": token, "firstname": "A", "lastname": "B"})
+        c.get("/driver/create", params={"session_token": token, "firstname": "C"})
         c.get("/user/list", params={"session_token": token})
     log = control.get("/gpsinsight/requests").json()["requests"]
     assert len(log) == 5
@@ -158,3 +158,14 @@ def test_request_log_holds_no_credential(app: Flask, make_client, control) -> No
     for secret in ("sandbox-gps-pass", APP_TOKEN, token):
         assert secret not in text
     assert log[0]["query"]["username"] == "sandbox-gps-user"
+
+
+def test_item15_only_the_documented_get_with_query_parameters(gps: httpx.Client) -> None:
+    """gpsinsight.md documents GET with query parameters: a body or another method is refused."""
+    token = gps.params["session_token"]
+    assert gps.post("/driver/list").status_code == 405
+    assert gps.post("/userauth/login", params=LOGIN).status_code == 405
+    with_body = gps.request("GET", "/driver/list", json={"session_token": token})
+    assert "query string" in assert_error(with_body, 400)
+    form = gps.request("GET", "/driver/create", data={"firstname": "A", "lastname": "B"})
+    assert_error(form, 400)

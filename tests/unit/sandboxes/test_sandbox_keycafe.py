@@ -191,3 +191,30 @@ def test_timeout_fault_holds_then_504(keycafe: httpx.Client, control) -> None:
     response = keycafe.get("/key")
     assert time.monotonic() - started >= 0.05
     assert_keycafe_error(response, 504, "GATEWAY_TIMEOUT")
+
+
+def test_access_listing_has_no_filter_keycafe_does_not_document(app, make_client) -> None:
+    """keycafe.md documents no filter on accesses: `?status=` is not one (issue 15 item 12)."""
+    import httpx as _httpx
+
+    sandbox = app.extensions["fleetbridge_sandboxes"]["keycafe"]
+    sandbox.seed(
+        {
+            "keys": [{"id": 1, "name": "K"}],
+            "users": [{"id": 2, "email": "a@b.co"}],
+            "accesses": [
+                {
+                    "key": {"id": 1},
+                    "user": {"id": 2},
+                    "accessStartDate": "2025-01-01",
+                    "accessEndDate": "2025-01-02",
+                    "status": status,
+                }
+                for status in ("ACTIVE", "CANCELLED")
+            ],
+        }
+    )
+    auth = _httpx.BasicAuth("ops@sandbox.example/token", "sandbox-keycafe-token")
+    with make_client(app, "/keycafe/v0") as c:
+        listed = c.get("/access", params={"status": "ACTIVE"}, auth=auth).json()
+    assert [a["status"] for a in listed] == ["ACTIVE", "CANCELLED"]  # oldest first, unfiltered

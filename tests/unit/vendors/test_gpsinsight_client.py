@@ -135,7 +135,7 @@ def test_users_and_master_user(gps: GpsInsightClient, control: httpx.Client) -> 
 
 def test_error_envelope_maps_to_typed_errors(gps: GpsInsightClient) -> None:
     with pytest.raises(VendorValidationError) as error:
-        gps.call("POST", "/driver/update", {"firstname": "X"})
+        gps.call("GET", "/driver/update", {"firstname": "X"})
     assert error.value.message == "driver_id is required" and error.value.status_code == 400
 
 
@@ -152,3 +152,70 @@ def test_429_is_retried_then_raised(gps: GpsInsightClient, control: httpx.Client
     with pytest.raises(RateLimited) as error:
         gps.list_drivers()
     assert error.value.message == "Rate limit exceeded"
+
+
+# ---------------------------------------------------------------- issue 15 item 15
+def test_item15_every_call_is_the_documented_get_with_query_parameters(
+    gps: GpsInsightClient, control: httpx.Client
+) -> None:
+    gps.list_drivers()
+    gps.list_users()
+    entries = control.get("/requests").json()
+    entries = entries.get("requests", entries) if isinstance(entries, dict) else entries
+    assert [(e["method"], e["path"].rsplit("/v2", 1)[1]) for e in entries] == [
+        ("GET", "/userauth/login"),
+        ("GET", "/driver/list"),
+        ("GET", "/user/list"),
+    ]
+    assert entries[0]["query"]["username"] == USER and entries[0]["query"]["password"]
+    assert all(e["body"] is None for e in entries)
+    assert all(e["query"].get("session_token") for e in entries[1:])
+
+
+def test_item15_no_credential_or_session_token_in_logs_errors_or_traces(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Query strings carry the password and the session token: none may leave the process."""
+    import logging
+    import traceback
+
+    caplog.set_level(logging.DEBUG)  # even with every logger (httpx, httpcore) at DEBUG
+    logging.getLogger("httpx").setLevel(logging.DEBUG)
+    try:
+        with make(app) as client:
+            client.list_drivers()
+            token = client._session
+        with make(app, password="wrong-secret-pass") as client, pytest.raises(AuthError) as error:
+            client.list_drivers()
+    finally:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+    assert token and "HTTP Request: GET" in caplog.text  # httpx did log the requests...
+    text = "\n".join(
+        [
+            caplog.text,
+            str(error.value),
+            repr(error.value),
+            str(error.value.body),
+            *traceback.format_exception(error.value),
+        ]
+    )
+    for secret in (PASSWORD, "wrong-secret-pass", token):
+        assert secret not in text  # ...without their query strings
+
+    # X-Ray: the httpx patch records each call's URL without its query string.
+    from aws_xray_sdk.core import xray_recorder
+    from aws_xray_sdk.ext.httpx.patch import SyncInstrumentedTransport
+    from aws_xray_sdk.sdk_config import SDKConfig
+
+    transport = SyncInstrumentedTransport(httpx.WSGITransport(app=app))
+    enabled = SDKConfig.sdk_enabled()
+    SDKConfig.set_sdk_enabled(True)  # the tests turn tracing off (POWERTOOLS_TRACE_DISABLED)
+    try:
+        segment = xray_recorder.begin_segment("test", sampling=1)
+        with make(app, transport=transport) as client:
+            client.list_drivers()
+        urls = [sub.http["request"]["url"] for sub in segment.subsegments]
+    finally:
+        xray_recorder.clear_trace_entities()  # nothing is sent
+        SDKConfig.set_sdk_enabled(enabled)
+    assert urls and all("?" not in url and PASSWORD not in url for url in urls)

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from fleetbridge.core.connection_service import get_connection
 from fleetbridge.core.errors import InvalidInputError, NotFoundError
@@ -29,6 +29,11 @@ class DriverSyncRequest(BaseModel):
         default=None,
         max_length=200,
         description="the portal username turning it on (must be the Master User)",
+    )
+    portal_password: SecretStr | None = Field(
+        default=None,
+        description="that user's own portal password: checked against GPS Insight at once, "
+        "never stored or logged",
     )
 
 
@@ -68,7 +73,11 @@ def driver_sync(connection_id: str, body: Annotated[DriverSyncRequest, Body()]) 
     _connection(connection_id)
     tenant: Tenant = router.context["tenant"]
     connection, message_id = set_driver_sync(
-        tenant.id, connection_id, enabled=body.enabled, portal_user=body.portal_user
+        tenant.id,
+        connection_id,
+        enabled=body.enabled,
+        portal_user=body.portal_user,
+        portal_password=body.portal_password.get_secret_value() if body.portal_password else None,
     )
     return DriverSyncOut(
         connection_id=connection.id,

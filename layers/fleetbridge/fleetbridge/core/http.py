@@ -40,6 +40,22 @@ tracer.patch(["httpx"])
 # log lines say what matters without the URL.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
+
+class _NoQueryStrings(logging.Filter):
+    """Strip query strings from httpx's URL log arguments, should its level ever be lowered
+    (GPS Insight's documented API carries credentials and session tokens in the query)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                str(arg.copy_with(query=None)) if isinstance(arg, httpx.URL) else arg
+                for arg in record.args
+            )
+        return True
+
+
+logging.getLogger("httpx").addFilter(_NoQueryStrings())
+
 ModelT = TypeVar("ModelT", bound=BaseModel)
 ItemT = TypeVar("ItemT")
 

@@ -161,14 +161,16 @@ class FleetioClient(VendorClient):
     def get_assignment(self, assignment_id: int) -> VehicleAssignment:
         return self.get_model(f"/v1/vehicle_assignments/{assignment_id}", VehicleAssignment)
 
-    def iter_assignments(self) -> Iterator[VehicleAssignment]:
-        """Every vehicle assignment, walking the cursors."""
+    def iter_assignments(self, *, where: str | None = None) -> Iterator[VehicleAssignment]:
+        """Vehicle assignments, walking the cursors: every one, or only those whose boolean
+        field `where` (`current` or `future`) is true (`filter[<field>][eq]=true`)."""
+        params: dict[str, Any] = {"per_page": 100}
+        if where is not None:
+            params[f"filter[{where}][eq]"] = "true"
 
         def fetch(cursor: str | None) -> tuple[list[VehicleAssignment], str | None]:
             page = Page[VehicleAssignment].model_validate(
-                self.get_json(
-                    "/v1/vehicle_assignments", params={"per_page": 100, "start_cursor": cursor}
-                )
+                self.get_json("/v1/vehicle_assignments", params={**params, "start_cursor": cursor})
             )
             return page.records, page.next_cursor
 

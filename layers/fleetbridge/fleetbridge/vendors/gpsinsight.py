@@ -1,9 +1,11 @@
 """GPS Insight portal API v2 client: session login, drivers and account users.
 
-Every call is a POST carrying `session_token` in its JSON body, and the login sends the
-credentials the same way (the portal documents GET with a query string; the body keeps
-credentials and tokens out of URLs, hence out of access logs and X-Ray traces). The token is
-cached on the instance; a 401 (expired session) logs in again once.
+Every call is the documented form: a GET with its parameters in the query string, the login
+`GET /userauth/login?username=&password=` and every later call `?session_token=`. Since the
+credentials and the token therefore sit in URLs, no URL with its query string leaves this
+process: our log lines and errors name the path only, httpx's request log lines are stripped
+of query strings (`core.http`), and the X-Ray httpx patch records URLs without them. The token
+is cached on the instance; a 401 (expired session) logs in again once.
 Answers are wrapped in `{"head": {"status", "code", "error_string"}, "data"}`: `data` is returned,
 an `ERROR` head becomes the typed error for `head.code` with `error_string` as the message.
 """
@@ -144,8 +146,7 @@ class GpsInsightClient(VendorClient):
             params["app_token"] = self._app_token
         else:
             params["password"] = self._password
-        # POST, not the documented GET: credentials must never sit in a URL (logs, X-Ray).
-        data = self._unwrap(self.request("POST", "/userauth/login", json=params, idempotent=True))
+        data = self._unwrap(self.request("GET", "/userauth/login", params=params))
         self._session = str(data["token"])
         return self._session
 
@@ -154,12 +155,8 @@ class GpsInsightClient(VendorClient):
         for attempt in (0, 1):
             token = self._session or self.login()
             try:
-                # Always a JSON body: the session token stays out of URLs.
                 response = self.request(
-                    "POST",
-                    path,
-                    json={**(params or {}), "session_token": token},
-                    idempotent=method.upper() == "GET",
+                    method, path, params={**(params or {}), "session_token": token}
                 )
             except AuthError as exc:
                 if exc.status_code != 401 or attempt:

@@ -8,3 +8,5 @@ FLOW_ID = "fleetio-keycafe"
 #: Mapping entities: a vehicle's key link, and what we booked for an assignment.
 LINK = "vehicle_link"
 ASSIGNMENT = "assignment"
+#: Keycafe users that exist only because we booked a guest (no account, hence no PIN).
+GUEST_USER = "keycafe_guest_user"

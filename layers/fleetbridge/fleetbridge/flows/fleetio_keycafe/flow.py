@@ -172,6 +172,7 @@ FLOW = register(
         handle_message=handle_message,
         receive_webhook=receive_webhook,
         reconcile=reconcile,
+        validate_on_save=True,  # like every flow: bad credentials are refused when saved
         on_dead_letter=on_dead_letter,
         webhook_vendors=("fleetio",),
     )

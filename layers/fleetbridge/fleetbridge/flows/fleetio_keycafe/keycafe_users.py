@@ -44,3 +44,22 @@ def _directory(ctx: FlowContext) -> dict[str, User]:
             directory[_digits(user.mobile)] = user
     _user_directory[cache_key] = (now, directory)
     return directory
+
+
+def lookup_keycafe_user(ctx: FlowContext, driver: Driver) -> User | None:
+    """Ask Keycafe (`GET /user?query=`) for a driver the cached directory missed.
+
+    A user created in Keycafe since the directory was read would otherwise be booked as a
+    guest (one-time code) instead of as themselves (phone + PIN). One call per email or
+    mobile, only on a miss; a hit is added to the cached directory.
+    """
+    for query in (driver.email, driver.mobile):
+        if not query:
+            continue
+        user = ctx.keycafe.find_user(query)
+        if user is not None:
+            cached = _user_directory.get(ctx.connection.id)
+            if cached is not None and user.email:
+                cached[1][user.email.lower()] = user
+            return user
+    return None

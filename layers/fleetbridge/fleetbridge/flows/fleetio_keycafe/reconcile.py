@@ -1,5 +1,16 @@
-"""Daily reconciliation: current and future assignments of linked vehicles vs our mappings and
-Keycafe's bookings. Fixes missing bookings, wrong dates and orphan bookings of ours."""
+"""Daily reconciliation: what can still matter, compared between Fleetio, our mappings and
+Keycafe. Fixes missing bookings, wrong dates and orphan bookings of this connection.
+
+It reads only what can still matter, so its cost stays flat as the accounts' history grows:
+
+- Fleetio: the current and the future assignments (`filter[current|future][eq]=true`), plus
+  each assignment we still hold a booking for that is in neither list (ended or deleted: one
+  read each, then cancelled);
+- Keycafe (no filter on accesses): the access pages from the first page that held an unfinished
+  booking of this connection at the last run (kept in a mapping) to the end; a booking of ours
+  not on those pages is read by id. Keycafe lists accesses oldest first, and cancelled or
+  finished ones stay listed, so the pages before that one hold nothing that can still matter.
+"""
 
 from __future__ import annotations
 
@@ -14,52 +25,105 @@ from fleetbridge.core.registry import Plan, PlanItem
 from fleetbridge.flows.fleetio_keycafe import ASSIGNMENT, LINK
 from fleetbridge.flows.fleetio_keycafe.context import FlowContext
 from fleetbridge.flows.fleetio_keycafe.sync import Drift, parse_time, sync_assignment
+from fleetbridge.vendors.fleetio import VehicleAssignment
 from fleetbridge.vendors.keycafe import Access
 
-#: Our bookings are named `Fleetio · <vehicle> · assignment <id>` (Keycafe has no external ref).
-OUR_BOOKING = re.compile(r"^Fleetio · .* · assignment (\d+)$")
+#: Our bookings are named `Fleetio · <vehicle> · assignment <id> · <connection id>` (Keycafe
+#: has no external reference): the connection id tells our bookings from another connection's
+#: on the same Keycafe account.
+OUR_BOOKING = re.compile(r"^Fleetio · .* · assignment (\d+) · (\S+)$")
 ACTIVE = "ACTIVE"
+#: Mapping (entity, id) holding the first Keycafe access page the next run must read.
+SCAN_STATE = ("keycafe_scan", "accesses")
 
 
-def _drift(mapping: Mapping | None, accesses: dict[int, Access], time_zone: str) -> Drift | None:
+def ours(access: Access, connection_id: str) -> re.Match[str] | None:
+    """The name match when the booking belongs to this connection (None for anyone else's)."""
+    match = OUR_BOOKING.match(access.name or "")
+    return match if match and match.group(2) == connection_id else None
+
+
+def _drift(mapping: Mapping | None, access: Access | None, time_zone: str) -> Drift | None:
     if mapping is None or mapping.data.get("status") != "booked":
         return None
-    access = accesses.get(int(mapping.data.get("access_id") or 0))
     if access is None or (access.status or ACTIVE).upper() != ACTIVE:
         return "missing_booking"
     start, end = (
         parse_time(mapping.data.get("window_start")),
         parse_time(mapping.data.get("window_end")),
     )
+    zone = ZoneInfo(time_zone)
     if (
         start
         and end
         and (
-            _local(access.access_start_date, access.access_start_time, time_zone),
-            _local(access.access_end_date, access.access_end_time, time_zone),
+            f"{access.access_start_date} {access.access_start_time}",
+            f"{access.access_end_date} {access.access_end_time}",
         )
         != (
-            start.astimezone(ZoneInfo(time_zone)).strftime("%Y-%m-%d %H:%M"),
-            end.astimezone(ZoneInfo(time_zone)).strftime("%Y-%m-%d %H:%M"),
+            start.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            end.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
         )
     ):
         return "wrong_dates"
     return None
 
 
-def _local(date: str | None, time: str | None, _: str) -> str:
-    return f"{date} {time}"
+def _scan_accesses(ctx: FlowContext, now: datetime) -> tuple[dict[int, Access], int]:
+    """This connection's accesses on the pages that can still matter, and the first page the
+    next run must read (the first one holding an unfinished booking of ours, else the last)."""
+    state = ctx.mappings.get(*SCAN_STATE)
+    page: int | None = int(state.data.get("first_page", 1)) if state else 1
+    found: dict[int, Access] = {}
+    next_first: int | None = None
+    last = page or 1
+    while page is not None:
+        last = page
+        items, next_page = ctx.keycafe.accesses_page(page)
+        for access in items:
+            if ours(access, ctx.connection.id) is None:
+                continue
+            found[access.id] = access
+            if next_first is None and _unfinished(access, now, ctx.settings.time_zone):
+                next_first = page
+        page = next_page
+    return found, next_first or last
+
+
+def _unfinished(access: Access, now: datetime, time_zone: str) -> bool:
+    if (access.status or ACTIVE).upper() != ACTIVE:
+        return False
+    try:
+        end = datetime.fromisoformat(f"{access.access_end_date}T{access.access_end_time}")
+    except (TypeError, ValueError):
+        return True
+    return end.replace(tzinfo=ZoneInfo(time_zone)) > now
+
+
+def _save_scan_state(ctx: FlowContext, first_page: int) -> None:
+    state = ctx.mappings.get(*SCAN_STATE) or Mapping(
+        connection_id=ctx.connection.id, entity=SCAN_STATE[0], external_id=SCAN_STATE[1]
+    )
+    ctx.mappings.save(state.model_copy(update={"data": {"first_page": first_page}}))
+
+
+def _current_and_future(ctx: FlowContext) -> dict[int, VehicleAssignment]:
+    records: dict[int, VehicleAssignment] = {}
+    for where in ("current", "future"):
+        for record in ctx.fleetio.iter_assignments(where=where):
+            records[record.id] = record
+    return records
 
 
 def reconcile_assignments(ctx: FlowContext, *, dry_run: bool) -> Plan:
-    """Decide (and unless `dry_run`, apply) for every assignment that matters."""
+    """Decide (and unless `dry_run`, apply) for every assignment that can still matter."""
     now: datetime = ctx.clock()
-    accesses = {a.id: a for a in ctx.keycafe.iter_accesses() if OUR_BOOKING.match(a.name or "")}
+    accesses, first_page = _scan_accesses(ctx, now)
     linked = {m.external_id for m in ctx.mappings.list(LINK)}
     states = {m.external_id: m for m in ctx.mappings.list(ASSIGNMENT)}
     items: list[PlanItem] = []
     seen: set[str] = set()
-    for record in ctx.fleetio.iter_assignments():
+    for record in _current_and_future(ctx).values():
         key = str(record.id)
         seen.add(key)
         mapping = states.get(key)
@@ -67,22 +131,23 @@ def reconcile_assignments(ctx: FlowContext, *, dry_run: bool) -> Plan:
         booked = mapping is not None and mapping.data.get("status") == "booked"
         if not booked and (str(record.vehicle_id) not in linked or (ended and ended <= now)):
             continue  # nothing of ours, and nothing to book
-        drift = _drift(mapping, accesses, ctx.settings.time_zone)
+        drift = _drift(mapping, _booking(ctx, mapping, accesses), ctx.settings.time_zone)
         item = sync_assignment(
             ctx, record.id, source_event="reconcile", dry_run=dry_run, record=record, drift=drift
         )
         if drift or item.action != "skipped":
             items.append(item)
-    # Our bookings whose assignment is gone from Fleetio.
+    # Our bookings whose assignment is no longer current or future (ended, deleted).
     for key, mapping in states.items():
         if key not in seen and mapping.data.get("status") == "booked":
             items.append(sync_assignment(ctx, int(key), source_event="reconcile", dry_run=dry_run))
-    # Bookings named as ours that no mapping knows (e.g. written before a mapping was lost).
+    # Bookings of this connection that no mapping knows (e.g. the worker stopped between
+    # booking and remembering it). Other connections' bookings are never touched.
     known = {int(m.data["access_id"]) for m in states.values() if m.data.get("access_id")}
     for access in accesses.values():
         if access.id in known or (access.status or ACTIVE).upper() != ACTIVE:
             continue
-        match = OUR_BOOKING.match(access.name or "")
+        match = ours(access, ctx.connection.id)
         assignment_id = match.group(1) if match else "?"
         item = PlanItem(
             entity=f"assignment {assignment_id}",
@@ -102,4 +167,21 @@ def reconcile_assignments(ctx: FlowContext, *, dry_run: bool) -> Plan:
                 vendor_ids=item.vendor_ids,
             )
         items.append(item)
+    if not dry_run:
+        _save_scan_state(ctx, first_page)
     return Plan(dry_run=dry_run, items=items)
+
+
+def _booking(
+    ctx: FlowContext, mapping: Mapping | None, scanned: dict[int, Access]
+) -> Access | None:
+    """The Keycafe booking a mapping says we hold: from the scanned pages, else read by id."""
+    if mapping is None or mapping.data.get("status") != "booked":
+        return None
+    access_id = int(mapping.data.get("access_id") or 0)
+    if access_id in scanned:
+        return scanned[access_id]
+    try:
+        return ctx.keycafe.get_access(access_id)
+    except VendorNotFound:
+        return None

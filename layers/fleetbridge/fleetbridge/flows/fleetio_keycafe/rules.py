@@ -69,6 +69,9 @@ class Applied:
     key_id: int | None = None
     vehicle_id: int | None = None
     contact_id: int | None = None
+    #: The driver's (email, mobile) the booking was made for; None when not recorded (older
+    #: mappings), in which case an identity change cannot be told apart and is not acted on.
+    identity: tuple[str | None, str | None] | None = None
 
 
 # ----------------------------------------------------------------------------- outputs
@@ -139,9 +142,17 @@ class Decision:
 
 
 # ----------------------------------------------------------------------------- helpers
-def booking_name(assignment: Assignment) -> str:
-    """How the booking shows in Keycafe: its Fleetio origin at a glance."""
-    return f"Fleetio · {assignment.vehicle_name} · assignment {assignment.id}"
+def booking_name(assignment: Assignment, marker: str = "") -> str:
+    """How the booking shows in Keycafe: its Fleetio origin at a glance, and the connection it
+    belongs to (`marker`, the connection id), so that connections sharing a Keycafe account
+    each touch only their own bookings (Keycafe has no external reference field)."""
+    name = f"Fleetio · {assignment.vehicle_name} · assignment {assignment.id}"
+    return f"{name} · {marker}" if marker else name
+
+
+def identity(driver: Driver | None) -> tuple[str | None, str | None]:
+    """Who a booking is made for: the driver's email and mobile as Fleetio has them."""
+    return (driver.email, driver.mobile) if driver else (None, None)
 
 
 def booking_window(assignment: Assignment, now: datetime, default_hours: int) -> Window:
@@ -178,12 +189,23 @@ def instructions_text(
     link: str | None,
     window: Window,
     time_zone: str,
+    keycafe_account: bool = False,
 ) -> str:
-    """The human-readable access instructions written on the assignment."""
+    """The human-readable access instructions written on the assignment.
+
+    A driver booked as a Keycafe user (`keycafe_account`) opens the box with the phone number
+    of that account and its PIN (or the Keycafe app), not with a one-time code.
+    """
     zone = ZoneInfo(time_zone)
     start = window.start.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     end = window.end.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     where = f" at {location}" if location else ""
+    if keycafe_account:
+        return (
+            f"Key '{key_name}' is in the Keycafe SmartBox{where}. "
+            f"Valid {start} to {end} ({time_zone}). Open the box with your Keycafe account: "
+            "enter your phone number and your Keycafe PIN at the box (or use the Keycafe app)."
+        )
     return (
         f"Key '{key_name}' is in the Keycafe SmartBox{where}. "
         f"Access code {code or '-'}, valid {start} to {end} ({time_zone}). "
@@ -200,8 +222,13 @@ def decide(
     *,
     now: datetime,
     default_hours: int,
+    marker: str = "",
 ) -> Decision:
-    """Rules 1 to 5 of the flow for one assignment in its current state."""
+    """Rules 1 to 5 of the flow for one assignment in its current state.
+
+    `marker` (the connection id) goes into the booking name: it tells our bookings apart from
+    another connection's on the same Keycafe account.
+    """
     active = applied.access_id if applied and applied.status == "booked" else None
 
     # Rule 3: deleted → cancel (the assignment is gone: nothing to clear).
@@ -233,9 +260,39 @@ def decide(
         return Decision("skipped", "assignment_ended", status="skipped", fingerprint=current)
 
     window = booking_window(assignment, now, default_hours)
+    name = booking_name(assignment, marker)
     if active and applied is not None:
-        return _change_existing(assignment, link, driver, applied, active, window, current)
-    return _first_booking(assignment, link, driver, window, current)
+        # An admin unlinked the key or switched it to Prompt: a driver with a booking of this
+        # assignment keeps it (its dates follow the assignment) until the assignment ends or
+        # changes driver, driver email/mobile or vehicle.
+        # What is remembered for a kept booking is its content with the booked key as if still
+        # linked automatically, so unlinking after Prompt (or back) changes nothing either.
+        kept = _kept_link(assignment, link, applied)
+        if kept is not None:
+            kept_fp = content_fingerprint(assignment, kept, driver)
+            if kept_fp == applied.fingerprint:  # nothing new to remember either
+                why = "key_unlinked" if link is None else "switched_to_prompt"
+                return Decision("skipped", f"booking_kept:{why}")
+            if _what_changed(assignment, kept, driver, applied) is None:
+                step = ChangeDates(active, window, name)
+                return Decision("updated", "dates_changed", (step,), "booked", kept_fp)
+        return _change_existing(
+            assignment, link, driver, applied, active, window, current, name, kept
+        )
+    return _first_booking(assignment, link, driver, window, current, name)
+
+
+def _kept_link(
+    assignment: Assignment, link: VehicleLink | None, applied: Applied
+) -> VehicleLink | None:
+    """The booked key, as if still linked automatically, when only the link setting changed
+    (unlinked, or the same key switched to Prompt) on the same vehicle."""
+    if applied.key_id is None or applied.vehicle_id != assignment.vehicle_id:
+        return None
+    if link is None or (link.notification == "prompt" and link.key_id == applied.key_id):
+        name = link.key_name if link else ""
+        return VehicleLink(assignment.vehicle_id, applied.key_id, "automatic", name)
+    return None
 
 
 def _first_booking(
@@ -244,6 +301,7 @@ def _first_booking(
     driver: Driver | None,
     window: Window,
     current: str,
+    name: str,
 ) -> Decision:
     # Rule 4: no key linked → skip, no error.
     if link is None:
@@ -270,7 +328,7 @@ def _first_booking(
     return Decision(
         "created",
         "booked",
-        (Book(link.key_id, driver, window, booking_name(assignment)),),
+        (Book(link.key_id, driver, window, name),),
         "booked",
         current,
     )
@@ -284,19 +342,22 @@ def _change_existing(
     active: int,
     window: Window,
     current: str,
+    name: str,
+    kept: VehicleLink | None = None,
 ) -> Decision:
-    reason = _what_changed(assignment, link, applied)
+    """A booking exists: change its dates, or cancel it and follow with a first booking.
+
+    `kept`: the booked key while its link is gone or on Prompt (only a change of driver,
+    identity or vehicle then ends the booking; the follow-up uses the real `link`)."""
+    reason = _what_changed(assignment, kept or link, driver, applied)
     if reason is None:
         # Rule 2: only the dates moved → change the booking in place.
         return Decision(
-            "updated",
-            "dates_changed",
-            (ChangeDates(active, window, booking_name(assignment)),),
-            "booked",
-            current,
+            "updated", "dates_changed", (ChangeDates(active, window, name),), "booked", current
         )
-    # Rule 2: driver, vehicle or key changed → cancel, then book (or remind) anew.
-    follow = _first_booking(assignment, link, driver, window, current)
+    # Rule 2: driver (or their email/mobile), vehicle or key changed → cancel, then book (or
+    # remind) anew.
+    follow = _first_booking(assignment, link, driver, window, current, name)
     steps: tuple[Step, ...] = (Cancel(active),)
     if follow.action in ("skipped", "failed"):
         steps += (ClearFields(),)
@@ -306,13 +367,18 @@ def _change_existing(
     return Decision(action, f"{reason}:{follow.reason}", steps, status, current)
 
 
-def _what_changed(assignment: Assignment, link: VehicleLink | None, applied: Applied) -> str | None:
+def _what_changed(
+    assignment: Assignment, link: VehicleLink | None, driver: Driver | None, applied: Applied
+) -> str | None:
     if applied.vehicle_id != assignment.vehicle_id:
         return "vehicle_changed"
     if link is None or link.key_id != applied.key_id:
         return "key_changed"
     if applied.contact_id != assignment.contact_id:
         return "driver_changed"
+    if applied.identity is not None and applied.identity != identity(driver):
+        # Same contact, new email or mobile: the booking must follow the new identity.
+        return "driver_contact_changed"
     if link.notification == "prompt":
         return "switched_to_prompt"
     return None

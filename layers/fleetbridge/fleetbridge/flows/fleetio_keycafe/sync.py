@@ -20,9 +20,12 @@ from fleetbridge.core.errors import (
 from fleetbridge.core.mappings import MappingRepository
 from fleetbridge.core.models import Mapping, iso
 from fleetbridge.core.registry import PlanItem
-from fleetbridge.flows.fleetio_keycafe import ASSIGNMENT, LINK
+from fleetbridge.flows.fleetio_keycafe import ASSIGNMENT, GUEST_USER, LINK
 from fleetbridge.flows.fleetio_keycafe.context import FlowContext
-from fleetbridge.flows.fleetio_keycafe.keycafe_users import find_keycafe_user
+from fleetbridge.flows.fleetio_keycafe.keycafe_users import (
+    find_keycafe_user,
+    lookup_keycafe_user,
+)
 from fleetbridge.flows.fleetio_keycafe.notices import notify_failure, remind
 from fleetbridge.flows.fleetio_keycafe.rules import (
     Applied,
@@ -38,6 +41,7 @@ from fleetbridge.flows.fleetio_keycafe.rules import (
     VehicleLink,
     Window,
     decide,
+    identity,
     instructions_text,
 )
 from fleetbridge.vendors.fleetio import VehicleAssignment
@@ -45,6 +49,8 @@ from fleetbridge.vendors.keycafe import AccessRequest
 
 #: A claim older than this is considered abandoned (the worker died mid-way).
 CLAIM_TIMEOUT = timedelta(minutes=5)
+#: The access-code field of a driver booked as a Keycafe user (they have no one-time code).
+PHONE_AND_PIN = "Keycafe account: phone number + PIN"
 
 
 Drift = Literal["missing_booking", "wrong_dates"]
@@ -88,6 +94,7 @@ def _applied(mapping: Mapping | None) -> Applied | None:
         key_id=data.get("key_id"),
         vehicle_id=data.get("vehicle_id"),
         contact_id=data.get("contact_id"),
+        identity=tuple(data["driver_identity"]) if data.get("driver_identity") else None,  # type: ignore[arg-type]
     )
 
 
@@ -179,6 +186,7 @@ def sync_assignment(
         applied,
         now=ctx.clock(),
         default_hours=ctx.settings.default_booking_hours,
+        marker=ctx.connection.id,
     )
     if drift:
         decision = replace(decision, reason=f"{drift}:{decision.reason}")
@@ -338,8 +346,22 @@ def _run_step(
         data.update(booking_code=None, checkin_link=None)
         return
     if isinstance(step, Book):
-        access = ctx.keycafe.create_access(_access_request(ctx, step))
+        request = _access_request(ctx, step)
+        access = ctx.keycafe.create_access(request)
+        guest_id = (access.user or {}).get("id")
+        if "id" not in request.user and guest_id is not None:
+            # Keycafe made (or reused) a guest user: remember it is no account holder.
+            with suppress(ConflictError):  # already known
+                ctx.mappings.save(
+                    Mapping(
+                        connection_id=ctx.connection.id,
+                        entity=GUEST_USER,
+                        external_id=str(guest_id),
+                    )
+                )
         data.update(
+            driver_identity=list(identity(step.driver)),
+            keycafe_user_id=request.user.get("id"),
             access_id=access.id,
             booking_code=access.booking_code,
             checkin_link=access.checkin_link,
@@ -376,7 +398,11 @@ def _dates(window: Window, time_zone: str) -> dict[str, str]:
 
 
 def _access_request(ctx: FlowContext, step: Book) -> AccessRequest:
-    user = find_keycafe_user(ctx, step.driver)
+    # A miss in the cached directory may be a user created in Keycafe minutes ago: ask Keycafe
+    # before booking as a guest.
+    user = find_keycafe_user(ctx, step.driver) or lookup_keycafe_user(ctx, step.driver)
+    if user is not None and ctx.mappings.get(GUEST_USER, str(user.id)) is not None:
+        user = None  # a guest our own earlier booking created: still a guest (one-time code)
     if user is not None:
         who: dict[str, Any] = {"id": user.id}
     elif step.driver.email:
@@ -414,12 +440,12 @@ def _write_fields(
         link=data.get("checkin_link"),
         window=window,
         time_zone=ctx.settings.time_zone,
+        keycafe_account=bool(data.get("keycafe_user_id")),
     )
+    # A Keycafe account holder opens with phone + PIN: the code field says so instead of a
+    # one-time code they would not use.
+    code = PHONE_AND_PIN if data.get("keycafe_user_id") else data.get("booking_code") or ""
     ctx.fleetio.update_custom_fields(
         assignment.id,
-        {
-            keys.instructions: text,
-            keys.link: data.get("checkin_link") or "",
-            keys.code: data.get("booking_code") or "",
-        },
+        {keys.instructions: text, keys.link: data.get("checkin_link") or "", keys.code: code},
     )

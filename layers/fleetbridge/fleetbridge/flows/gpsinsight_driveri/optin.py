@@ -1,4 +1,9 @@
-"""Driver Sync opt-in: only the portal account's Master User may turn it on."""
+"""Driver Sync opt-in: only the portal account's Master User may turn it on, and must prove it.
+
+Proof: the Master User's own portal username and password, checked against GPS Insight at that
+moment (`GET /userauth/login` with them, then `user/list` in that session says `is_master`).
+The password is used for that one login and dropped: never stored, logged or returned.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,18 @@ from fleetbridge.core.connection_service import get_connection, update_connectio
 from fleetbridge.core.errors import ForbiddenError, InvalidInputError
 from fleetbridge.core.models import Connection, new_id
 from fleetbridge.core.queue import WorkMessage, publish
-from fleetbridge.core.secrets import load_credentials
 from fleetbridge.flows.gpsinsight_driveri import FLOW_ID
 
 
 def set_driver_sync(
-    tenant_id: str, connection_id: str, *, enabled: bool, portal_user: str | None
+    tenant_id: str,
+    connection_id: str,
+    *,
+    enabled: bool,
+    portal_user: str | None,
+    portal_password: str | None = None,
 ) -> tuple[Connection, str | None]:
-    """Turn Driver Sync on (Master User checked against the portal) or off.
+    """Turn Driver Sync on (the Master User's own credentials checked by the portal) or off.
 
     Turning it on queues a reconciliation (the initial sync, or the catch-up after a pause);
     returns the connection and that message id. Turning it off stops everything at once: the
@@ -33,7 +42,13 @@ def set_driver_sync(
         raise InvalidInputError(
             "portal_user is required to turn Driver Sync on", field="portal_user"
         )
-    if not _is_master_user(connection, portal_user.strip()):
+    if not portal_password:
+        raise InvalidInputError(
+            "portal_password (the Master User's own portal password) is required to turn "
+            "Driver Sync on",
+            field="portal_password",
+        )
+    if not _is_master_user(connection, portal_user.strip(), portal_password):
         raise ForbiddenError(
             f"portal user {portal_user.strip()!r} is not the GPS Insight account's Master User: "
             "only the Master User can turn on Driver Sync",
@@ -58,12 +73,26 @@ def set_driver_sync(
     return updated, message_id
 
 
-def _is_master_user(connection: Connection, username: str) -> bool:
-    from fleetbridge.vendors.gpsinsight import GpsInsightClient
+def _is_master_user(connection: Connection, username: str, password: str) -> bool:
+    """Log in to the portal as `username` with `password` and ask, in that session, whether
+    `username` is the Master User. A refused login is a 403 (never a 5xx, never the password)."""
+    from fleetbridge.core.errors import AuthError
+    from fleetbridge.vendors.base import account_limiter, base_url
+    from fleetbridge.vendors.gpsinsight import RATE_LIMIT, GpsInsightClient
 
-    client = GpsInsightClient.for_connection(connection, load_credentials(connection.secret_arn))
+    client = GpsInsightClient(
+        base_url("gpsinsight", connection),
+        username=username,
+        password=password,
+        rate_limiter=account_limiter("gpsinsight", username, RATE_LIMIT),
+    )
     try:
         return client.is_master_user(username)
+    except AuthError as exc:
+        raise ForbiddenError(
+            f"GPS Insight did not accept the portal credentials of {username!r}: {exc.message}",
+            field="portal_password",
+        ) from None
     finally:
         client.close()
 

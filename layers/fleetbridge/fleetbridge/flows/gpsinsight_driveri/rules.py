@@ -210,6 +210,26 @@ def rejection(decision: Decision, applied: Applied | None, message: str) -> Deci
     )
 
 
+def taken(portal: Portal, applied: Applied | None, holder: str | None) -> Decision | None:
+    """Rule 4b: the portal driver's DriverID is already linked to another portal driver
+    (`holder`, its portal id): refuse, keep the current link, wait for the next change.
+
+    Linking both would make two portal drivers write one Driveri profile. The daily run's
+    duplicate rule (`duplicate_driveri_driver_id`) agrees: the first holder keeps it.
+    """
+    if not portal.exists or holder is None or holder == portal.portal_id:
+        return None
+    linked = applied.driveri_id if applied and applied.status != "deleted" else None
+    return Decision(
+        "failed",
+        "driveri_driver_id_taken",
+        status="rejected",
+        fingerprint=content_fingerprint(portal),
+        driveri_id=linked,
+        notes={"claimed_by": holder, "driveri_driver_id": clean(portal.driveri_id) or ""},
+    )
+
+
 def _removal(driver_id: str, mode: DeleteMode) -> Step:
     return Delete(driver_id) if mode == "delete" else Deactivate(driver_id)
 

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 DeleteMode = Literal["deactivate", "delete"]
 
@@ -30,6 +31,17 @@ class GpsInsightDriveriSettings(BaseModel):
         default=False, description="off until the portal's Master User opts in"
     )
     master_user: str | None = Field(default=None, description="the portal user who opted in")
+    admin_emails: list[str] = Field(
+        default_factory=list, description="who is told when a portal driver cannot be synced"
+    )
+
+    @field_validator("admin_emails")
+    @classmethod
+    def _emails(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not EMAIL.match(value):
+                raise ValueError(f"not an email address: {value!r}")
+        return values
 
     @field_validator("driver_id_field")
     @classmethod

@@ -29,6 +29,7 @@ from fleetbridge.flows.gpsinsight_driveri.rules import (
     clean,
     decide,
     rejection,
+    taken,
 )
 from fleetbridge.vendors.driveri import DriveriClient, DriveriDriver
 from fleetbridge.vendors.gpsinsight import PortalDriver
@@ -100,9 +101,42 @@ def sync_driver(
         decision = Decision("skipped", "stale_event", notes={"applied_updated_at": applied_at})
         _record(ctx, portal, decision, source_event)
         return decision
-    decision = decide(portal, applied_from(mapping), UNKNOWN, delete_mode=ctx.settings.delete_mode)
+    applied = applied_from(mapping)
+    decision = decide(portal, applied, UNKNOWN, delete_mode=ctx.settings.delete_mode)
+    new_id = clean(portal.driveri_id)
+    if decision.steps and new_id and new_id != (mapping.other_id if mapping else None):
+        # A new or changed DriverID: refuse it if another portal driver is linked to it.
+        holder = ctx.mappings.find_by_other_id(DRIVER, new_id)
+        refused = taken(portal, applied, holder.external_id if holder else None)
+        if refused is not None:
+            decision = carry_out(
+                ctx, portal, mapping, refused, source_event=source_event, updated_at=updated_at
+            )
+            _notify_taken(ctx, portal, decision, source_event)
+            return decision
     return carry_out(
         ctx, portal, mapping, decision, source_event=source_event, updated_at=updated_at
+    )
+
+
+def _notify_taken(ctx: FlowContext, portal: Portal, decision: Decision, source_event: str) -> None:
+    """Tell the admins once (the rejection waits for the portal driver to change)."""
+    from fleetbridge.core.notifier import Notifier
+
+    claimed = decision.notes.get("driveri_driver_id")
+    Notifier(ctx.activity).send(
+        ctx.connection,
+        ctx.settings.admin_emails,
+        "failure",
+        {
+            "entity": f"portal driver {portal.portal_id}",
+            "reason": decision.reason,
+            "details": f"Its Driveri DriverID {claimed} is already linked to portal driver "
+            f"{decision.notes.get('claimed_by')}. Give one of them another DriverID in the "
+            "portal: the driver is synced again when it changes.",
+        },
+        entity=f"driver {portal.portal_id}",
+        source_event=source_event,
     )
 
 
