@@ -179,12 +179,13 @@ Workers = dict[str, OnfleetWorker]
 
 def _match(ctx: FlowContext, employee: StrivenEmployee) -> tuple[DriverMatch, Workers]:
     """The match, and the Onfleet workers with the employee's phone (at most one)."""
-    phone, _ = employee_phone(employee, ctx.settings.phone_type)
+    phone, _ = employee_phone(employee, ctx.settings.phone_type, ctx.settings.default_region)
     workers: Workers = {}
     if phone is not None:
         found = ctx.onfleet.list_workers(phones=[phone], filter=["name", "phone", "teams"])
         workers = {w.phone: w for w in found if w.phone}
-    return match_driver(employee, ctx.settings.phone_type, workers), workers
+    match = match_driver(employee, ctx.settings.phone_type, workers, ctx.settings.default_region)
+    return match, workers
 
 
 def _team_ids(ctx: FlowContext, work: TaskWork, employee_id: int, source_event: str) -> list[str]:

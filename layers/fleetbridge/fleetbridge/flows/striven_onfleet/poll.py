@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fleetbridge.core.models import iso
 from fleetbridge.core.queue import WorkMessage, publish_many
@@ -84,11 +85,13 @@ def _poll(ctx: FlowContext, state: dict[str, Any], now: datetime, poll_id: str) 
     linked = linked_drivers(ctx.mappings.list(EMPLOYEE))
     team_writes = follow_membership(ctx, teams, linked, source)  # rule 7, before any driver
     employees = Employees(ctx)
-    until = ctx.striven.local(now)
+    until: str = ctx.striven.local(now)
     since = None
     if state.get("high_water"):
         overlap = timedelta(minutes=settings.poll_overlap_minutes)
-        since = ctx.striven.local(datetime.fromisoformat(state["high_water"]) - overlap)
+        start = mark_instant(state["high_water"], settings.zone) - overlap
+        low, high = local_range(start, now, settings.zone)
+        since, until = ctx.striven.local(low), ctx.striven.local(high)
     read = [0]
     changed = ctx.striven.iter_tasks(
         updated_from=since, updated_to=until, type_ids=settings.task_type_ids
@@ -117,8 +120,45 @@ def _poll(ctx: FlowContext, state: dict[str, Any], now: datetime, poll_id: str) 
         "since": since,
         "until": until,
         "at": iso(now),
-        "state": {"high_water": until, "window_through": hour_of(now)},
+        "state": {"high_water": iso(now), "window_through": hour_of(now)},
     }
+
+
+def mark_instant(value: str, tz: ZoneInfo) -> datetime:
+    """The stored high-water mark as an instant. It is stored in UTC (`iso`); a mark stored by
+    an older version as tenant-local text without offset is read in the tenant's zone."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
+
+
+def _naive(moment: datetime, tz: ZoneInfo) -> datetime:
+    return moment.astimezone(tz).replace(tzinfo=None)
+
+
+def local_range(start: datetime, end: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """Tenant-local bounds (no offset, as Striven searches) holding the local time of every
+    instant from `start` to `end` (both aware).
+
+    Striven stamps `lastUpdatedDate` in local time without offset. When the clocks go back
+    between the two (autumn), the local times of the repeated hour come twice: an update at
+    01:50 CDT is stamped 01:50, later than a poll at 01:05 CST. The range then spans the whole
+    repeated hour (01:00 to 02:00), so such an update is read (the overlap re-reads are
+    idempotent). Spring forward needs nothing: local time only jumps ahead.
+    """
+    low, high = _naive(start, tz), _naive(end, tz)
+    before, after = start.astimezone(tz).utcoffset(), end.astimezone(tz).utcoffset()
+    if before is None or after is None or before <= after:
+        return low, high
+    lo, hi = start, end  # find the moment the clocks went back (to the second)
+    while hi - lo > timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        if mid.astimezone(tz).utcoffset() == before:
+            lo = mid
+        else:
+            hi = mid
+    # the first local time after the change (clocks change on a whole minute)
+    repeated = _naive(hi, tz).replace(second=0, microsecond=0)
+    return min(low, repeated), max(high, repeated + (before - after))
 
 
 def _counted(tasks: Iterable[StrivenTask], count: list[int]) -> Iterator[StrivenTask]:

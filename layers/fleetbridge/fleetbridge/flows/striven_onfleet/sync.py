@@ -136,7 +136,7 @@ def _write(
     wait: bool = True,
 ) -> TaskDecision:
     """Create, update or reassign (the driver first: rule 6)."""
-    task, tz = work.task, ctx.settings.zone
+    task, tz, region = work.task, ctx.settings.zone, ctx.settings.default_region
     assert decision.assignee_id is not None
     try:
         worker_id = ensure_driver(
@@ -149,9 +149,9 @@ def _write(
     onfleet_id = mapping.other_id if mapping and decision.action != "create" else None
     try:
         if onfleet_id is None:
-            created = ctx.onfleet.create_task(task_payload(task, worker_id, tz))
+            created = ctx.onfleet.create_task(task_payload(task, worker_id, tz, region))
         else:
-            body = update_payload(task, worker_id, tz, decision.changed)
+            body = update_payload(task, worker_id, tz, decision.changed, region)
             created = _update(ctx, onfleet_id, body, task, worker_id)
             if created.id != onfleet_id:
                 decision = TaskDecision(
@@ -187,7 +187,10 @@ def _update(
     try:
         return ctx.onfleet.update_task(onfleet_id, body)
     except VendorNotFound:
-        return ctx.onfleet.create_task(task_payload(task, worker_id, ctx.settings.zone))
+        settings = ctx.settings
+        return ctx.onfleet.create_task(
+            task_payload(task, worker_id, settings.zone, settings.default_region)
+        )
 
 
 def _completed(ctx: FlowContext, onfleet_id: str) -> bool:
