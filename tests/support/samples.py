@@ -62,6 +62,7 @@ SAMPLE_STRIVEN_SETTINGS = {
     "notify_recipients": ["dispatch@example.com"],
     "task_type_ids": [1],
     "team_ids": [10],
+    "teams": [{"id": 10, "name": "North", "memberIds": [71]}],
 }
 SAMPLE_STRIVEN_TASK = {
     "id": 7001,

@@ -36,7 +36,9 @@ from fleetbridge.vendors.striven import StrivenEmployee, StrivenTask
 
 ZONE = "America/Chicago"  # UTC-5 in May (CDT)
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)  # 07:00 in Chicago
-SETTINGS = StrivenOnfleetSettings(time_zone=ZONE, task_type_ids=[1, 2], team_ids=[10])
+SETTINGS = StrivenOnfleetSettings(
+    time_zone=ZONE, task_type_ids=[1, 2], team_ids=[10], teams=[{"id": 10, "name": "North"}]
+)
 MEMBERS = {10: {7, 8}, 20: {9}}
 LOCATION = {
     "name": "HQ",
@@ -334,8 +336,37 @@ CASES = [
         "striven_changed",
         ("start", "due"),
     ),
+    # issue 15 item 2: a synced task leaving Open or its assignee
+    Case("synced task in progress", {"status": "In Progress"}, "live", 1, "skip", "unchanged"),
     Case(
-        "synced task in progress", {"status": "In Progress"}, "live", 1, "skip", "status_not_open"
+        "in progress still follows",
+        {"status": "In Progress", "title": "N"},
+        "live",
+        2,
+        "update",
+        "striven_changed",
+        ("title",),
+    ),
+    Case("on hold", {"status": "On Hold"}, "live", 1, "unassign", "on_hold_in_striven"),
+    Case("on hold again", {"status": "On Hold"}, "unassigned", 0, "skip", "unchanged"),
+    Case("reopened", {}, "unassigned", 0, "reassign", "assignee_changed", ("assignment",)),
+    Case("completed", {"status": "Completed"}, "live", 1, "delete", "completed_in_striven"),
+    Case("nobody", {"assignedTo": []}, "live", 1, "unassign", "unassigned_in_striven"),
+    Case(
+        "reassigned outside",
+        {"assignedTo": [{"id": 99}]},
+        "live",
+        1,
+        "unassign",
+        "assignee_not_in_selected_team",
+    ),
+    Case(
+        "type unselected",
+        {"type": {"id": 3, "name": "X"}},
+        "live",
+        1,
+        "delete",
+        "type_not_selected",
     ),
     Case("canceled", {"status": "Canceled"}, "live", 1, "delete", "canceled_in_striven"),
     Case("cancelled spelling", {"status": "Cancelled"}, "live", 0, "delete", "canceled_in_striven"),
@@ -378,7 +409,14 @@ def _synced(kind: str, current: StrivenTask) -> SyncedTask | None:
         "create_failed": SyncedTask(None, status="failed", version=older),
         "failed_older": synced_for(original, status="failed", version=older),
         "deleted": synced_for(original, status="deleted"),
+        "unassigned": _unassigned(original),
     }[kind]
+
+
+def _unassigned(original: StrivenTask) -> SyncedTask:
+    live = synced_for(original)
+    parts = {**(live.parts or {}), "assignment": None}
+    return SyncedTask(live.onfleet_task_id, parts, "unassigned", fingerprint=fingerprint(parts))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

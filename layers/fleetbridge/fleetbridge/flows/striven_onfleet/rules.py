@@ -34,6 +34,10 @@ ONFLEET_COMPLETED = 3
 NOTES_LIMIT = 10_000  # Onfleet's notes limit
 OPEN = "open"
 CANCELED = frozenset({"canceled", "cancelled"})
+COMPLETED = frozenset({"completed", "complete"})
+#: Statuses in which a task already in Onfleet keeps following Striven (its technician is on it:
+#: In Progress keeps the assignment and its updates).
+FOLLOWED = frozenset({OPEN, "in progress"})
 
 SkipReason = Literal[
     "type_not_selected",
@@ -46,12 +50,13 @@ SkipReason = Literal[
 SKIP_REASONS: tuple[str, ...] = get_args(SkipReason)
 #: The content a change of which is written to Onfleet (rule 4), in this order.
 CHANGE_FIELDS = ("assignment", "location", "start", "due", "title")
-TaskAction = Literal["create", "update", "reassign", "delete", "skip", "fail"]
-SyncStatus = Literal["synced", "failed", "deleted", "skipped"]
+TaskAction = Literal["create", "update", "reassign", "unassign", "delete", "skip", "fail"]
+SyncStatus = Literal["synced", "unassigned", "failed", "deleted", "skipped"]
 ACTIVITY: dict[str, Action] = {
     "create": "created",
     "update": "updated",
     "reassign": "updated",
+    "unassign": "updated",
     "delete": "deleted",
     "skip": "skipped",
     "fail": "failed",
@@ -144,10 +149,12 @@ def eligibility(
     now: datetime,
     *,
     check_window: bool = True,
+    statuses: Collection[str] = (OPEN,),
 ) -> SkipReason | None:
     """Rule 1: None when the task may sync, else the first failing condition.
 
-    `team_members` maps Striven team ids to their member employee ids (the team adapter's view).
+    `team_members` maps Striven team ids to their member employee ids (the team adapter's view);
+    `statuses` the status names that may sync (a task already in Onfleet: `FOLLOWED`).
     """
     _require_aware(now)
     if task.type is None or task.type.id not in settings.task_type_ids:
@@ -158,7 +165,7 @@ def eligibility(
         return "not_assigned"
     if selected_assignee(task, settings, team_members) is None:
         return "assignee_not_in_selected_team"
-    if status_name(task) != OPEN:
+    if status_name(task) not in statuses:
         return "status_not_open"
     if task.customer is None or (task.customer.id is None and not task.customer.name):
         return "no_customer"
@@ -341,8 +348,19 @@ def decide_task(
         return TaskDecision("skip", "completed_in_onfleet")
     if synced is not None and synced.status == "failed" and synced.version == task_version(task):
         return TaskDecision("skip", "previously_failed")
+    if live:
+        assert synced is not None
+        leaving = live_transition(task, settings, team_members)
+        if leaving is not None:
+            action, why = leaving
+            if action == "unassign" and synced.status == "unassigned":
+                return TaskDecision("skip", "unchanged")  # unassigned already
+            return TaskDecision(action, why)
 
-    reason = eligibility(task, settings, team_members, now, check_window=not live)
+    statuses = FOLLOWED if live else (OPEN,)
+    reason = eligibility(
+        task, settings, team_members, now, check_window=not live, statuses=statuses
+    )
     if reason is not None:
         return TaskDecision("skip", reason)
     assignee = selected_assignee(task, settings, team_members)
@@ -363,6 +381,36 @@ def decide_task(
     if "assignment" in changed:
         return TaskDecision("reassign", "assignee_changed", assignee.id, changed, parts, current)
     return TaskDecision("update", "striven_changed", assignee.id, changed, parts, current)
+
+
+def live_transition(
+    task: StrivenTask,
+    settings: StrivenOnfleetSettings,
+    team_members: Mapping[int, Collection[int]],
+) -> tuple[TaskAction, str] | None:
+    """What a task already in Onfleet becomes when it leaves the flow's scope (issue 15, item 2),
+    None while it stays in it. Onfleet never keeps an assignment Striven no longer has:
+
+    - its type is no longer selected: deleted (`type_not_selected`);
+    - Completed in Striven: deleted (`completed_in_striven`; the work is done, nobody should go);
+    - On Hold or any other status but Open / In Progress: unassigned, kept for when it reopens
+      (`on_hold_in_striven`);
+    - nobody assigned: unassigned (`unassigned_in_striven`);
+    - assigned only outside the selected teams: unassigned (`assignee_not_in_selected_team`).
+    In Progress keeps the assignment and its updates. Canceled is `decide_task`'s (deleted).
+    """
+    if task.type is None or task.type.id not in settings.task_type_ids:
+        return "delete", "type_not_selected"
+    status = status_name(task)
+    if status in COMPLETED:
+        return "delete", "completed_in_striven"
+    if status not in FOLLOWED:
+        return "unassign", "on_hold_in_striven"
+    if not any(a.id is not None for a in task.assigned_to):
+        return "unassign", "unassigned_in_striven"
+    if selected_assignee(task, settings, team_members) is None:
+        return "unassign", "assignee_not_in_selected_team"
+    return None
 
 
 # ----------------------------------------------------------------------------- rule 6

@@ -14,12 +14,13 @@ message and, at the last attempt, `flow.on_dead_letter` records and emails the f
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
 from fleetbridge.core.errors import ConflictError, VendorConflict, VendorNotFound
 from fleetbridge.core.errors import VendorValidationError as Rejected
-from fleetbridge.core.models import Mapping
+from fleetbridge.core.models import Mapping, fingerprint
 from fleetbridge.flows.striven_onfleet import TASK
 from fleetbridge.flows.striven_onfleet.context import FlowContext
 from fleetbridge.flows.striven_onfleet.drivers import DriverBusy, DriverFailed, ensure_driver
@@ -32,6 +33,7 @@ from fleetbridge.flows.striven_onfleet.rules import (
     eligible_from,
     failure_fingerprint,
     should_notify,
+    status_name,
     task_payload,
     task_version,
     update_payload,
@@ -123,6 +125,8 @@ def sync_task(
         return _failed(ctx, work, mapping, decision, message, source_event)
     if decision.action == "delete":
         return _delete(ctx, work, mapping, decision, source_event)
+    if decision.action == "unassign":
+        return _unassign(ctx, work, mapping, decision, source_event)
     return _write(ctx, work, mapping, decision, source_event, wait)
 
 
@@ -220,12 +224,51 @@ def _delete(
     data = {
         **mapping.data,
         "status": "deleted",
+        "striven_status": status_name(work.task),
         "reason": decision.reason,
         "version": task_version(work.task),
         "failure": None,
         "last_error": None,
     }
     _save(ctx, mapping, work.task.id, mapping.other_id, mapping.fingerprint, data)
+    _record(ctx, work, decision, source_event, mapping.other_id, mapping.data.get("worker_id"))
+    return decision
+
+
+def _unassign(
+    ctx: FlowContext,
+    work: TaskWork,
+    mapping: Mapping | None,
+    decision: TaskDecision,
+    source_event: str,
+) -> TaskDecision:
+    """Issue 15 item 2: Striven no longer has the assignment (on hold, nobody, or someone outside
+    the selected teams): the Onfleet task goes back to the organization's unassigned tasks and
+    is kept for when the task is assigned again (then it is reassigned, not re-created)."""
+    assert mapping is not None and mapping.other_id
+    try:
+        ctx.onfleet.update_task(mapping.other_id, {"container": {"type": "ORGANIZATION"}})
+    except VendorNotFound:
+        pass  # deleted in Onfleet: created again if the task comes back
+    except (Rejected, VendorConflict) as exc:
+        if _completed(ctx, mapping.other_id):
+            return _completed_in_onfleet(ctx, work, mapping, source_event)
+        failed = TaskDecision("fail", "onfleet_rejected")
+        return _failed(ctx, work, mapping, failed, exc.message, source_event)
+    parts = {**(mapping.data.get("parts") or {}), "assignment": None}
+    data = {
+        **mapping.data,
+        "status": "unassigned",
+        "reason": decision.reason,
+        "version": task_version(work.task),
+        "parts": parts,
+        "worker_id": None,
+        "employee_id": None,
+        "striven_status": status_name(work.task),
+        "failure": None,
+        "last_error": None,
+    }
+    _save(ctx, mapping, work.task.id, mapping.other_id, fingerprint(parts), data)
     _record(ctx, work, decision, source_event, mapping.other_id, mapping.data.get("worker_id"))
     return decision
 
@@ -258,6 +301,8 @@ def _skipped(
     """Rule 1's skips (and the quiet ones): stored and recorded only when something is new."""
     task, version = work.task, task_version(work.task)
     if decision.reason in QUIET:
+        if mapping is not None and decision.reason == "unchanged":
+            _note_status(ctx, work, mapping)
         return decision
     live = mapping is not None and bool(mapping.other_id)
     if decision.reason == "not_in_window" and not live:
@@ -275,6 +320,16 @@ def _skipped(
     _save(ctx, mapping, task.id, other, mapping.fingerprint if mapping else None, data)
     _record(ctx, work, decision, source_event, other, old.get("worker_id"))
     return decision
+
+
+def _note_status(ctx: FlowContext, work: TaskWork, mapping: Mapping) -> None:
+    """Keep the Striven status the views show (Open / In Progress) without an Onfleet call."""
+    status = status_name(work.task)
+    if mapping.data.get("striven_status", status) == status:
+        return
+    data = {**mapping.data, "striven_status": status, "version": task_version(work.task)}
+    with suppress(ConflictError):  # another delivery wrote it: it knows the status too
+        _save(ctx, mapping, work.task.id, mapping.other_id, mapping.fingerprint, data)
 
 
 def _retried(mapping: Mapping | None, version: str | None) -> bool:
@@ -371,6 +426,7 @@ def _store_synced(
         "tracking_url": created.tracking_url,
         "worker_id": worker_id,
         "employee_id": decision.assignee_id,
+        "striven_status": status_name(work.task),
     }
     _save(ctx, mapping, work.task.id, created.id, decision.fingerprint, data)
 

@@ -1,0 +1,170 @@
+"""Striven → Onfleet, issue 15 (flow fidelity) items 1-7, through the sandboxes: the harness of
+`test_striven_onfleet_flow.py` (poll schedule → SQS (moto) → worker → Onfleet sandbox)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.conftest import Api
+from tests.integration.test_striven_onfleet_flow import (
+    CREDENTIALS,
+    EMPLOYEES,
+    SETTINGS,
+    TEAMS,
+    ZONE,
+    Harness,
+    create,
+    local,
+    striven_task,
+)
+
+
+@pytest.fixture
+def harness(api: Api, sandbox: httpx.Client, aws: dict[str, Any]) -> Harness:
+    status, body = create(api, team_source="endpoint")
+    assert status == 201, body
+    flow = Harness(api, sandbox, aws, body["id"])
+    flow.seed_striven(
+        settings={"time_zone": ZONE},
+        task_types=[{"id": 1, "name": "Service"}, {"id": 2, "name": "Sales call"}],
+        employees=EMPLOYEES,
+        teams=TEAMS,
+    )
+    return flow
+
+
+def at(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
+    """Move the flow's clock to `moment`."""
+    monkeypatch.setattr("fleetbridge.flows.striven_onfleet.context.utcnow", lambda: moment)
+
+
+# ----------------------------------------------------------------------------- item 7
+def test_item7_an_update_in_the_repeated_autumn_hour_is_read(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chicago, 1 Nov 2026: at 07:00 UTC the clocks go back from 02:00 CDT to 01:00 CST.
+    first = datetime(2026, 11, 1, 6, 50, tzinfo=UTC)  # 01:50 CDT
+    at(monkeypatch, first)
+    harness.seed_striven(
+        tasks=[
+            striven_task(
+                1,
+                startDate=local(2, first),
+                dueDate=local(4, first),
+                lastUpdatedDate="2026-11-01T01:40:00",
+            )
+        ]
+    )
+    harness.poll()
+    assert set(harness.onfleet_tasks()) == {1}
+    # updated at 01:55 CDT (06:55 UTC), stamped "01:55": later, in local text, than the next
+    # poll at 01:05 CST
+    harness.seed_striven(
+        tasks=[
+            striven_task(
+                2,
+                startDate=local(2, first),
+                dueDate=local(4, first),
+                lastUpdatedDate="2026-11-01T01:55:00",
+            )
+        ]
+    )
+    at(monkeypatch, datetime(2026, 11, 1, 7, 5, tzinfo=UTC))  # 01:05 CST
+    harness.poll()
+    assert set(harness.onfleet_tasks()) == {1, 2}
+    search = [r for r in harness.striven_requests() if r["path"].endswith("/v2/tasks/search")]
+    assert search[-1]["body"]["LastUpdatedDateRange"] == {
+        "DateFrom": "2026-11-01T01:00:00.000",
+        "DateTo": "2026-11-01T02:00:00.000",
+    }
+
+
+# ----------------------------------------------------------------------------- item 1
+def test_item1_the_default_team_source_needs_no_endpoint_striven_lacks(
+    api: Api, sandbox: httpx.Client, aws: dict[str, Any]
+) -> None:
+    teams = [{"id": 10, "name": "North", "memberIds": [7, 8]}]
+    settings = {k: v for k, v in SETTINGS.items() if k != "team_source"}  # the default
+    status, body = api(
+        "POST",
+        "/connections",
+        {
+            "flow": "striven-onfleet",
+            "name": "Dispatch",
+            "credentials": CREDENTIALS,
+            "settings": {**settings, "team_ids": [10], "teams": teams},
+        },
+    )
+    assert status == 201, body
+    assert body["settings"].get("team_source", "settings") == "settings"
+    flow = Harness(api, sandbox, aws, body["id"])
+    flow.seed_striven(
+        settings={"time_zone": ZONE},
+        task_types=[{"id": 1, "name": "Service"}],
+        employees=EMPLOYEES,
+        tasks=[striven_task(1), striven_task(2, assignedTo=[11])],
+    )
+    flow.poll()
+    assert set(flow.onfleet_tasks()) == {1}  # 11 is not listed in the team
+    assert flow.reasons("task 2") == [("skipped", "assignee_not_in_selected_team")]
+    onfleet_teams = {t["name"]: t for t in flow.onfleet()["teams"]}
+    assert set(onfleet_teams) == {"North"}
+    paths = {r["path"].split("/striven")[-1] for r in flow.striven_requests()}
+    assert "/v1/teams" not in paths, paths
+
+
+# ----------------------------------------------------------------------------- item 2
+def test_item2_onfleet_never_keeps_an_assignment_striven_no_longer_has(harness: Harness) -> None:
+    harness.seed_striven(tasks=[striven_task(1), striven_task(2), striven_task(3)])
+    harness.poll()
+    ids = {t: harness.task_view(t)["onfleet_task_id"] for t in (1, 2, 3)}
+
+    # reassigned to Fay (team 30, not selected), unassigned, put on hold
+    harness.seed_striven(
+        tasks=[
+            {"id": 1, "assignedTo": [13]},
+            {"id": 2, "assignedTo": []},
+            {"id": 3, "status": "On Hold"},
+        ]
+    )
+    harness.poll()
+    tasks = harness.onfleet_tasks()
+    for task_id, reason in (
+        (1, "assignee_not_in_selected_team"),
+        (2, "unassigned_in_striven"),
+        (3, "on_hold_in_striven"),
+    ):
+        assert tasks[task_id]["id"] == ids[task_id]  # kept, not re-created
+        assert (tasks[task_id]["worker"], tasks[task_id]["state"]) == (None, 0), task_id
+        assert harness.reasons(f"task {task_id}")[-1] == ("updated", reason)
+        view = harness.task_view(task_id)
+        assert (view["sync_state"], view["onfleet_worker_id"]) == ("unassigned", None)
+    assert harness.employee_view(7)["active_tasks"] == []
+    harness.clear_requests()
+    harness.poll()  # nothing new: no Onfleet write
+    assert harness.onfleet_calls(writes_only=True) == []
+
+    # back to a selected team's member and reopened: assigned again; In Progress keeps it
+    harness.seed_striven(
+        tasks=[{"id": 1, "assignedTo": [8]}, {"id": 3, "status": "Open"}, {"id": 2}]
+    )
+    harness.poll()
+    tasks = harness.onfleet_tasks()
+    workers = {w["id"]: w["name"] for w in harness.onfleet()["workers"]}
+    assert workers[tasks[1]["worker"]] == "Bob Stone" and tasks[1]["id"] == ids[1]
+    assert workers[tasks[3]["worker"]] == "Ann Lee" and tasks[3]["state"] == 1
+    assert harness.reasons("task 3")[-1] == ("updated", "assignee_changed")
+    harness.seed_striven(tasks=[{"id": 3, "status": "In Progress"}])
+    harness.poll()
+    assert harness.onfleet_tasks()[3]["worker"] == tasks[3]["worker"]
+
+    # Completed in Striven: the work is done, the Onfleet task is deleted
+    harness.seed_striven(tasks=[{"id": 3, "status": "Completed"}])
+    harness.poll()
+    assert 3 not in harness.onfleet_tasks()
+    assert harness.reasons("task 3")[-1] == ("deleted", "completed_in_striven")
+    assert harness.task_view(3)["sync_state"] == "deleted"
