@@ -168,3 +168,65 @@ def test_item2_onfleet_never_keeps_an_assignment_striven_no_longer_has(harness: 
     assert 3 not in harness.onfleet_tasks()
     assert harness.reasons("task 3")[-1] == ("deleted", "completed_in_striven")
     assert harness.task_view(3)["sync_state"] == "deleted"
+
+
+# ----------------------------------------------------------------------------- item 4
+def test_item4_a_task_waiting_for_its_assignee_syncs_when_the_membership_changes(
+    harness: Harness,
+) -> None:
+    # Fay (13) is only in team 30, not selected; Dee (11) is in North
+    harness.seed_striven(tasks=[striven_task(1, assignedTo=[13]), striven_task(2, assignedTo=[11])])
+    harness.poll()
+    assert harness.reasons("task 1") == [("skipped", "assignee_not_in_selected_team")]
+    harness.seed_striven(tasks=[{"id": 2, "assignedTo": [13]}])  # reassigned outside
+    harness.poll()
+    assert harness.onfleet_tasks()[2]["worker"] is None
+
+    harness.clear_requests()
+    before = len(harness.striven_requests())
+    harness.seed_striven(teams=[{"id": 20, "memberIds": [8, 13]}])  # Fay joins South
+    harness.poll()
+    tasks = harness.onfleet_tasks()
+    workers = {w["id"]: w["name"] for w in harness.onfleet()["workers"]}
+    assert workers[tasks[1]["worker"]] == "Fay Outside"
+    assert workers[tasks[2]["worker"]] == "Fay Outside"
+    assert harness.reasons("task 1")[-1] == ("created", "eligible")
+    assert harness.reasons("task 2")[-1] == ("updated", "assignee_changed")
+    searches = [
+        r for r in harness.striven_requests()[before:] if r["path"].endswith("/tasks/search")
+    ]
+    assert len(searches) == 1  # the usual poll: the waiting tasks were not read again
+
+
+def test_item4_with_the_default_source_a_settings_change_rechecks_waiting_tasks(
+    api: Api, sandbox: httpx.Client, aws: dict[str, Any]
+) -> None:
+    settings = {k: v for k, v in SETTINGS.items() if k != "team_source"}
+    teams = [{"id": 10, "name": "North", "memberIds": [7]}]
+    status, body = api(
+        "POST",
+        "/connections",
+        {
+            "flow": "striven-onfleet",
+            "name": "Dispatch",
+            "credentials": CREDENTIALS,
+            "settings": {**settings, "team_ids": [10], "teams": teams},
+        },
+    )
+    assert status == 201, body
+    flow = Harness(api, sandbox, aws, body["id"])
+    flow.seed_striven(
+        settings={"time_zone": ZONE},
+        task_types=[{"id": 1, "name": "Service"}],
+        employees=EMPLOYEES,
+        tasks=[striven_task(1, assignedTo=[8])],
+    )
+    flow.poll()
+    assert flow.onfleet_tasks() == {}
+    teams[0]["memberIds"] = [7, 8]
+    status, body = api(
+        "PATCH", f"/connections/{flow.connection_id}", {"settings": {"teams": teams}}
+    )
+    assert status == 200, body
+    flow.poll()
+    assert set(flow.onfleet_tasks()) == {1}

@@ -25,7 +25,7 @@ from fleetbridge.flows.striven_onfleet import FLOW_ID
 from fleetbridge.flows.striven_onfleet.settings import StrivenOnfleetSettings
 
 POLL_DUE = "poll_due"
-TASK_EVENTS = frozenset({"task_changed", "window_recheck"})
+TASK_EVENTS = frozenset({"task_changed", "window_recheck", "membership_recheck"})
 
 
 def is_poll_due(connection: Connection, fired_at: datetime) -> bool:

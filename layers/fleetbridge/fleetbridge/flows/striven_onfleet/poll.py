@@ -25,13 +25,14 @@ from zoneinfo import ZoneInfo
 
 from fleetbridge.core.models import iso
 from fleetbridge.core.queue import WorkMessage, publish_many
-from fleetbridge.flows.striven_onfleet import EMPLOYEE
+from fleetbridge.flows.striven_onfleet import EMPLOYEE, waiting
 from fleetbridge.flows.striven_onfleet.context import FlowContext
 from fleetbridge.flows.striven_onfleet.rules import selected_members
 from fleetbridge.flows.striven_onfleet.state import load_state, update_state
 from fleetbridge.flows.striven_onfleet.teams import follow_membership, linked_drivers
 from fleetbridge.flows.striven_onfleet.window import due, forget, hour_of
 from fleetbridge.flows.striven_onfleet.work import (
+    MEMBERSHIP_RECHECK,
     TASK_CHANGED,
     WINDOW_RECHECK,
     assignee_ids,
@@ -112,15 +113,38 @@ def _poll(ctx: FlowContext, state: dict[str, Any], now: datetime, poll_id: str) 
         )
     )
     forget(ctx, due_entries)
+    members = selected_members({t.id: t.member_ids for t in teams}, settings.team_ids)
+    members_fp = waiting.members_fingerprint(members)
+    waiting_entries: list[Any] = []
+    if state.get("members_fp") and state["members_fp"] != members_fp:
+        waiting_entries = waiting.ready(ctx, members)  # item 4: their assignee joined
+    membership_rechecks = publish_many(
+        _messages(
+            ctx,
+            (StrivenTask.model_validate(e.data["task"]) for e in waiting_entries),
+            teams,
+            linked,
+            employees,
+            poll_id,
+            event=MEMBERSHIP_RECHECK,
+            prefix=f"members-{members_fp[:12]}",
+        )
+    )
+    forget(ctx, waiting_entries)
     return {
         "read": read[0],
         "queued": queued,
         "window_rechecks": rechecks,
+        "membership_rechecks": membership_rechecks,
         "team_writes": team_writes,
         "since": since,
         "until": until,
         "at": iso(now),
-        "state": {"high_water": iso(now), "window_through": hour_of(now)},
+        "state": {
+            "high_water": iso(now),
+            "window_through": hour_of(now),
+            "members_fp": members_fp,
+        },
     }
 
 
@@ -176,6 +200,7 @@ def _messages(
     poll_id: str,
     *,
     event: str = TASK_CHANGED,
+    prefix: str | None = None,
 ) -> Iterator[WorkMessage]:
     """One message per chunk of tasks, with the records of assignees not yet linked to a driver."""
     members = selected_members({t.id: t.member_ids for t in teams}, ctx.settings.team_ids)
@@ -189,6 +214,7 @@ def _messages(
             linked,
             event=event,
             poll_id=poll_id,
+            prefix=prefix,
         )
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from fleetbridge.core.errors import ConflictError, VendorConflict, VendorNotFound
 from fleetbridge.core.errors import VendorValidationError as Rejected
 from fleetbridge.core.models import Mapping, fingerprint
-from fleetbridge.flows.striven_onfleet import TASK
+from fleetbridge.flows.striven_onfleet import TASK, waiting
 from fleetbridge.flows.striven_onfleet.context import FlowContext
 from fleetbridge.flows.striven_onfleet.drivers import DriverBusy, DriverFailed, ensure_driver
 from fleetbridge.flows.striven_onfleet.notices import task_failed
@@ -269,6 +269,8 @@ def _unassign(
         "last_error": None,
     }
     _save(ctx, mapping, work.task.id, mapping.other_id, fingerprint(parts), data)
+    if decision.reason == "assignee_not_in_selected_team":
+        waiting.remember(ctx, work.task)  # item 4: assigned again when the assignee joins
     _record(ctx, work, decision, source_event, mapping.other_id, mapping.data.get("worker_id"))
     return decision
 
@@ -309,6 +311,8 @@ def _skipped(
         opens_at = eligible_from(task, ctx.settings.zone)
         if opens_at is not None:
             remember(ctx, task, opens_at)  # rule 2: re-checked when its window opens
+    if decision.reason == "assignee_not_in_selected_team":
+        waiting.remember(ctx, task)  # item 4: re-checked when the membership changes
     old = mapping.data if mapping else {}
     status = old.get("status", "synced") if live else "skipped"
     if old.get("reason") == decision.reason and old.get("version") == version:
