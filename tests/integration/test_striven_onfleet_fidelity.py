@@ -230,3 +230,67 @@ def test_item4_with_the_default_source_a_settings_change_rechecks_waiting_tasks(
     assert status == 200, body
     flow.poll()
     assert set(flow.onfleet_tasks()) == {1}
+
+
+# ----------------------------------------------------------------------------- item 3
+def test_item3_daily_run_fixes_orphaned_tasks_and_deleted_drivers(harness: Harness) -> None:
+    harness.seed_striven(
+        tasks=[
+            striven_task(1),
+            striven_task(2),
+            striven_task(3, assignedTo=[8]),
+            striven_task(4, assignedTo=[8]),
+        ]
+    )
+    harness.poll()
+    ids = {t: harness.task_view(t)["onfleet_task_id"] for t in (1, 2, 3, 4)}
+    bob = harness.employee_view(8)["onfleet_worker_id"]
+    harness.seed_striven(deleted_tasks=[1], tasks=[{"id": 2, "type": 2}])  # gone; unselected type
+    harness.sandbox.delete(
+        f"/onfleet/api/v2/workers/{bob}", auth=("sandbox-onfleet-key", "")
+    ).raise_for_status()
+    harness.poll()  # the poll sees neither
+    assert {1, 2} <= set(harness.onfleet_tasks())
+
+    status, plan = harness.api(
+        "POST", f"/connections/{harness.connection_id}/sync", query={"dry_run": "true"}
+    )
+    assert status == 200, plan
+    planned = {(i["entity"], i["action"], i["reason"]) for i in plan["plan"]["items"]}
+    assert {
+        ("task 1", "deleted", "deleted_in_striven"),
+        ("task 2", "deleted", "type_not_selected"),
+        ("employee 8", "deleted", "driver_deleted_in_onfleet"),
+        ("task 3", "updated", "assignee_changed"),
+        ("task 4", "updated", "assignee_changed"),
+    } <= planned, planned
+    assert {1, 2} <= set(harness.onfleet_tasks())  # a dry run writes nothing
+
+    harness.daily()
+    tasks = harness.onfleet_tasks()
+    assert 1 not in tasks and 2 not in tasks
+    assert harness.reasons("task 1")[-1] == ("deleted", "deleted_in_striven")
+    assert harness.reasons("task 2")[-1] == ("deleted", "type_not_selected")
+    new_bob = harness.employee_view(8)["onfleet_worker_id"]
+    assert new_bob not in (None, bob)
+    assert tasks[3]["worker"] == new_bob and tasks[3]["id"] == ids[3]
+    assert tasks[4]["worker"] == new_bob
+    assert harness.reasons("employee 8")[-2:] == [
+        ("deleted", "driver_deleted_in_onfleet"),
+        ("created", "no_worker_with_phone"),
+    ]
+
+
+def test_item3_a_task_of_a_deleted_driver_makes_a_new_driver_at_once(harness: Harness) -> None:
+    harness.seed_striven(tasks=[striven_task(1)])
+    harness.poll()
+    ann = harness.employee_view(7)["onfleet_worker_id"]
+    harness.sandbox.delete(
+        f"/onfleet/api/v2/workers/{ann}", auth=("sandbox-onfleet-key", "")
+    ).raise_for_status()
+    harness.seed_striven(tasks=[striven_task(2)])
+    harness.poll()
+    new_ann = harness.employee_view(7)["onfleet_worker_id"]
+    assert new_ann != ann
+    assert harness.onfleet_tasks()[2]["worker"] == new_ann
+    assert harness.reasons("task 2") == [("created", "eligible")]

@@ -65,13 +65,17 @@ def handle_message(connection: Connection, message: WorkMessage) -> None:
 
 
 def reconcile(connection: Connection, dry_run: bool) -> Plan:
-    """Daily (and `POST /sync`): the selected teams exist in Onfleet and follow Striven."""
+    """Daily (and `POST /sync`): the selected teams exist in Onfleet and follow Striven; tasks
+    and drivers orphaned by deletions the poll cannot see are fixed (`reconcile.py`)."""
     from fleetbridge.flows.striven_onfleet.context import context_for
+    from fleetbridge.flows.striven_onfleet.reconcile import reconcile_drivers, reconcile_tasks
     from fleetbridge.flows.striven_onfleet.teams import reconcile_teams
 
     ctx = context_for(connection)
     try:
-        items = reconcile_teams(ctx, dry_run=dry_run, source_event="reconcile")
+        items, gone = reconcile_drivers(ctx, dry_run=dry_run, source_event="reconcile")
+        items += reconcile_teams(ctx, dry_run=dry_run, source_event="reconcile")
+        items += reconcile_tasks(ctx, gone, dry_run=dry_run, source_event="reconcile")
         return Plan(dry_run=dry_run, items=items)
     finally:
         ctx.close()

@@ -23,7 +23,12 @@ from fleetbridge.core.errors import VendorValidationError as Rejected
 from fleetbridge.core.models import Mapping, fingerprint
 from fleetbridge.flows.striven_onfleet import TASK, waiting
 from fleetbridge.flows.striven_onfleet.context import FlowContext
-from fleetbridge.flows.striven_onfleet.drivers import DriverBusy, DriverFailed, ensure_driver
+from fleetbridge.flows.striven_onfleet.drivers import (
+    DriverBusy,
+    DriverFailed,
+    ensure_driver,
+    forget_driver,
+)
 from fleetbridge.flows.striven_onfleet.notices import task_failed
 from fleetbridge.flows.striven_onfleet.rules import (
     ONFLEET_COMPLETED,
@@ -138,6 +143,8 @@ def _write(
     decision: TaskDecision,
     source_event: str,
     wait: bool = True,
+    *,
+    retry_driver: bool = True,
 ) -> TaskDecision:
     """Create, update or reassign (the driver first: rule 6)."""
     task, tz, region = work.task, ctx.settings.zone, ctx.settings.default_region
@@ -169,6 +176,11 @@ def _write(
     except (Rejected, VendorConflict) as exc:
         if onfleet_id is not None and _completed(ctx, onfleet_id):
             return _completed_in_onfleet(ctx, work, mapping, source_event)
+        if retry_driver and ctx.onfleet.get_worker(worker_id) is None:
+            # item 3: the driver was deleted in Onfleet; drop the link, make it again, retry once
+            work.drivers.pop(decision.assignee_id, None)
+            forget_driver(ctx, decision.assignee_id, worker_id, source_event=source_event)
+            return _write(ctx, work, mapping, decision, source_event, wait, retry_driver=False)
         failed = TaskDecision("fail", "onfleet_rejected", decision.assignee_id)
         return _failed(ctx, work, mapping, failed, exc.message, source_event)
     try:
