@@ -21,6 +21,8 @@ from tests.integration.test_striven_onfleet_flow import (
     local,
     striven_task,
 )
+from tests.support.events import onfleet_hook_event
+from tests.support.lambdas import invoke
 
 
 @pytest.fixture
@@ -294,3 +296,112 @@ def test_item3_a_task_of_a_deleted_driver_makes_a_new_driver_at_once(harness: Ha
     assert new_ann != ann
     assert harness.onfleet_tasks()[2]["worker"] == new_ann
     assert harness.reasons("task 2") == [("created", "eligible")]
+
+
+# ----------------------------------------------------------------------------- item 5
+HOOK_SECRET = "ab" * 32  # Onfleet's webhook secret is hex
+
+
+def _replay_onfleet_deliveries(flow: Harness, seen: int) -> list[dict[str, Any]]:
+    """Hand the Onfleet sandbox's signed deliveries since `seen` to our receiver, as Onfleet
+    would post them (the sandbox cannot reach the in-process function)."""
+    deliveries = flow.sandbox.get(
+        "/_sandbox/onfleet/webhook-deliveries", params={"wait": "5"}
+    ).json()["deliveries"]
+    answers = []
+    for delivery in deliveries[seen:]:
+        headers = {k.lower(): v for k, v in delivery["headers"].items()}
+        event = onfleet_hook_event(
+            flow.connection_id, delivery["body"].encode(), headers.get("x-onfleet-signature")
+        )
+        answers.append(invoke("onfleet_webhook", event))
+    flow.work()
+    return answers
+
+
+def test_item5_views_follow_onfleet_webhooks_and_count_only_active_tasks(
+    api: Api, sandbox: httpx.Client, aws: dict[str, Any]
+) -> None:
+    status, body = api(
+        "POST",
+        "/connections",
+        {
+            "flow": "striven-onfleet",
+            "name": "Dispatch",
+            "credentials": {**CREDENTIALS, "onfleet_webhook_secret": HOOK_SECRET},
+            "settings": SETTINGS,
+        },
+    )
+    assert status == 201, body
+    assert any("/hooks/onfleet/" in str(url) for url in body.get("webhook_urls", {}).values())
+    flow = Harness(api, sandbox, aws, body["id"])
+    flow.seed_striven(
+        settings={"time_zone": ZONE},
+        task_types=[{"id": 1, "name": "Service"}],
+        employees=EMPLOYEES,
+        teams=TEAMS,
+        tasks=[striven_task(t) for t in (1, 2, 3, 4)],
+    )
+    flow.seed_onfleet(
+        credentials={"api_keys": ["sandbox-onfleet-key"], "webhook_secret": HOOK_SECRET},
+        webhooks=[
+            {
+                "url": "http://127.0.0.1:9/hooks",
+                "events": ["taskCompleted", "taskAssigned", "taskUnassigned", "taskStarted"],
+            }
+        ],
+    )
+    flow.poll()
+    seen = len(flow.sandbox.get("/_sandbox/onfleet/webhook-deliveries").json()["deliveries"])
+    ids = {t: flow.task_view(t)["onfleet_task_id"] for t in (1, 2, 3, 4)}
+
+    # Onfleet's URL check; a forged delivery is refused
+    check = invoke(
+        "onfleet_webhook",
+        onfleet_hook_event(flow.connection_id, b"", None, method="GET", query={"check": "tok123"}),
+    )
+    assert (check["statusCode"], check["body"]) == (200, "tok123")
+    forged = invoke("onfleet_webhook", onfleet_hook_event(flow.connection_id, b"{}", "00" * 64))
+    assert forged["statusCode"] == 401
+
+    # in Onfleet: task 1 completed, task 2 given to Bob by a dispatcher; in Striven: task 3
+    # In Progress (task 4 stays Open)
+    auth = ("sandbox-onfleet-key", "")
+    sandbox.post(
+        f"/onfleet/api/v2/tasks/{ids[1]}/complete",
+        json={"completionDetails": {"success": True}},
+        auth=auth,
+    ).raise_for_status()
+    flow.seed_striven(tasks=[striven_task(9, assignedTo=[8])])  # Bob becomes a driver
+    flow.poll()
+    bob = flow.employee_view(8)["onfleet_worker_id"]
+    sandbox.put(
+        f"/onfleet/api/v2/tasks/{ids[2]}",
+        json={"container": {"type": "WORKER", "worker": bob}},
+        auth=auth,
+    ).raise_for_status()
+    flow.seed_striven(tasks=[{"id": 3, "status": "In Progress"}])
+    flow.poll()
+    answers = _replay_onfleet_deliveries(flow, seen)
+    assert answers and all(a["statusCode"] in (200, 202) for a in answers), answers
+
+    one = flow.task_view(1)
+    assert one["sync_state"] == "completed_in_onfleet" and one["completed_at"]
+    assert flow.reasons("task 1")[-1] == ("updated", "completed_in_onfleet")
+    two = flow.task_view(2)
+    assert (two["onfleet_worker_id"], two["onfleet_worker_name"]) == (bob, "Bob Stone")
+    assert two["assigned_in_onfleet"] is True
+    assert flow.reasons("task 2")[-1] == ("updated", "assigned_in_onfleet")
+
+    ann = flow.employee_view(7)
+    assert [t["striven_task_id"] for t in ann["active_tasks"]] == ["4"]
+    assert [t["striven_task_id"] for t in ann["in_progress_tasks"]] == ["3"]
+    assert ann["onfleet_worker_name"] == "Ann Lee"
+    assert flow.task_view(4)["onfleet_worker_name"] == "Ann Lee"
+    assert "2" in [t["striven_task_id"] for t in flow.employee_view(8)["active_tasks"]]
+
+    # a later Striven update of task 2 (not its assignment) keeps the dispatcher's choice
+    flow.seed_striven(tasks=[{"id": 2, "title": "Task 2, new title"}])
+    flow.poll()
+    assert flow.onfleet_tasks()[2]["worker"] == bob
+    assert flow.task_view(2)["onfleet_worker_id"] == bob

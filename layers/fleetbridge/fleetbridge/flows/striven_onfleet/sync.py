@@ -279,6 +279,9 @@ def _unassign(
         "striven_status": status_name(work.task),
         "failure": None,
         "last_error": None,
+        "written_at": _now_ms(ctx),
+        "assigned_in_onfleet": False,
+        "worker_name": None,
     }
     _save(ctx, mapping, work.task.id, mapping.other_id, fingerprint(parts), data)
     if decision.reason == "assignee_not_in_selected_team":
@@ -443,8 +446,21 @@ def _store_synced(
         "worker_id": worker_id,
         "employee_id": decision.assignee_id,
         "striven_status": status_name(work.task),
+        "written_at": _now_ms(ctx),
     }
+    old = mapping.data if mapping is not None else {}
+    if decision.action == "update" and old.get("assigned_in_onfleet"):
+        # item 5: a dispatcher's assignment in Onfleet stands until Striven's assignment changes
+        data.update({k: old.get(k) for k in ("worker_id", "employee_id", "worker_name")})
+        data["assigned_in_onfleet"] = True
+    if mapping is not None and created.id == mapping.other_id:  # the same Onfleet task
+        data.update({k: old[k] for k in ("onfleet_state", "onfleet_event_at") if k in old})
     _save(ctx, mapping, work.task.id, created.id, decision.fingerprint, data)
+
+
+def _now_ms(ctx: FlowContext) -> int:
+    """Our clock in Onfleet's unit (epoch ms): Onfleet events older than our write are stale."""
+    return int(ctx.clock().timestamp() * 1000)
 
 
 def _record(
