@@ -144,9 +144,9 @@ def _read(ctx: FlowContext, mappings: dict[str, Mapping]) -> dict[int, StrivenTa
             if task.id in wanted:
                 found[task.id] = task
     for task_id in sorted(wanted - set(found)):
-        task = ctx.striven.get_task(task_id)
-        if task is not None:
-            found[task_id] = task
+        read = ctx.striven.get_task(task_id)
+        if read is not None:
+            found[task_id] = read
     return found
 
 

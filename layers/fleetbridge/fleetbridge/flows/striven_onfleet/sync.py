@@ -148,11 +148,10 @@ def _write(
 ) -> TaskDecision:
     """Create, update or reassign (the driver first: rule 6)."""
     task, tz, region = work.task, ctx.settings.zone, ctx.settings.default_region
-    assert decision.assignee_id is not None
+    employee_id = decision.assignee_id
+    assert employee_id is not None
     try:
-        worker_id = ensure_driver(
-            ctx, work, decision.assignee_id, source_event=source_event, wait=wait
-        )
+        worker_id = ensure_driver(ctx, work, employee_id, source_event=source_event, wait=wait)
     except DriverFailed as exc:
         failed = TaskDecision("fail", exc.reason, decision.assignee_id)
         notify = not exc.notified and _retried(mapping, task_version(task))
@@ -178,8 +177,8 @@ def _write(
             return _completed_in_onfleet(ctx, work, mapping, source_event)
         if retry_driver and ctx.onfleet.get_worker(worker_id) is None:
             # item 3: the driver was deleted in Onfleet; drop the link, make it again, retry once
-            work.drivers.pop(decision.assignee_id, None)
-            forget_driver(ctx, decision.assignee_id, worker_id, source_event=source_event)
+            work.drivers.pop(employee_id, None)
+            forget_driver(ctx, employee_id, worker_id, source_event=source_event)
             return _write(ctx, work, mapping, decision, source_event, wait, retry_driver=False)
         failed = TaskDecision("fail", "onfleet_rejected", decision.assignee_id)
         return _failed(ctx, work, mapping, failed, exc.message, source_event)
