@@ -17,6 +17,7 @@ from __future__ import annotations
 from contextlib import suppress
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fleetbridge.core.errors import ConflictError, VendorConflict, VendorNotFound
 from fleetbridge.core.errors import VendorValidationError as Rejected
@@ -66,14 +67,29 @@ def synced_from(mapping: Mapping | None) -> SyncedTask | None:
     )
 
 
-def _older(version: str | None, than: str | None) -> bool:
-    """Whether task version `version` is older than `than` (lastUpdatedDate texts)."""
+def _older(version: str | None, than: str | None, tz: ZoneInfo | None = None) -> bool:
+    """Whether task version `version` is older than `than` (lastUpdatedDate texts).
+
+    Stamps in the tenant's repeated autumn hour (`tz`) cannot be ordered (01:10 CST comes after
+    01:50 CDT): such a version is never called older.
+    """
     if not version or not than:
         return False
     try:
-        return datetime.fromisoformat(version) < datetime.fromisoformat(than)
+        mine, theirs = datetime.fromisoformat(version), datetime.fromisoformat(than)
     except (TypeError, ValueError):
         return False
+    if tz is not None and (_repeated(mine, tz) or _repeated(theirs, tz)):
+        return False
+    return mine < theirs
+
+
+def _repeated(stamp: datetime, tz: ZoneInfo) -> bool:
+    """A naive local time that happens twice in `tz` (the hour the clocks go back)."""
+    if stamp.tzinfo is not None:
+        return False
+    first, second = stamp.replace(tzinfo=tz), stamp.replace(tzinfo=tz, fold=1)
+    return first.utcoffset() != second.utcoffset()
 
 
 def sync_tasks(ctx: FlowContext, works: list[TaskWork], *, source_event: str) -> list[TaskDecision]:
@@ -113,7 +129,9 @@ def sync_task(
     """Decide one task (its `mapping` read by the caller; None: never seen) and carry the
     decision out; returns what was done. `wait`: see `drivers.ensure_driver`."""
     task = work.task
-    if mapping is not None and _older(task_version(task), mapping.data.get("version")):
+    if mapping is not None and _older(
+        task_version(task), mapping.data.get("version"), ctx.settings.zone
+    ):
         return TaskDecision("skip", "stale_snapshot")  # a newer version was handled already
     decision = decide_task(
         task,
