@@ -141,7 +141,7 @@ def reconcile(connection: Connection, dry_run: bool) -> Plan:
     ctx = context_for(connection)
     try:
         items, gone = reconcile_drivers(ctx, dry_run=dry_run, source_event="reconcile")
-        items += reconcile_teams(ctx, dry_run=dry_run, source_event="reconcile")
+        items += reconcile_teams(ctx, dry_run=dry_run, source_event="reconcile", gone=gone)
         items += reconcile_tasks(ctx, gone, dry_run=dry_run, source_event="reconcile")
         return Plan(dry_run=dry_run, items=items)
     finally:
