@@ -98,7 +98,7 @@ def world(tasks: int, employees: int, teams: int) -> dict[str, Any]:
                 "id": e,
                 "firstName": "Driver",
                 "lastName": str(e),
-                "phones": [{"phoneType": "Mobile", "number": f"+1312{e:07d}"}],
+                "phones": [{"phoneType": "Mobile", "number": f"+1312555{e:04d}"}],
             }
             for e in range(1, employees + 1)
         ],
@@ -278,6 +278,7 @@ def main() -> None:
                         "time_zone": ZONE,
                         "task_type_ids": [1],
                         "team_ids": list(range(1, args.teams + 1)),
+                        "teams": seed["teams"],  # the default team source
                         "notify_recipients": ["dispatch@example.com"],
                         "poll_minutes": 1,
                     },

@@ -35,7 +35,8 @@ status, type, customer, assignedTo | assignments, startDate, dueDate, dateCreate
 ``status`` may be a name or id of Open 1, In Progress 2, On Hold 3, Completed 4, Canceled 5;
 ``type`` a task type id; ``assignedTo`` employee ids or ``{id, name}``; ``customer`` ``{id,
 name, phone?}``, an id or null; ``location`` ``{id, name, address: {address1, address2, city,
-state, postalCode, country}, latitude?, longitude?}``. Seeding an existing id changes that
+state, postalCode, country}, latitude?, longitude?}``; ``deleted_tasks`` (ids) deletes tasks.
+Seeding an existing id changes that
 record (the fields given replace those fields): that is how tests edit or cancel a task, e.g.
 ``{"tasks": [{"id": 7, "status": "Canceled"}]}``; its ``lastUpdatedDate`` moves to now unless
 given. ``settings``: ``{"plan": "standard"|"enterprise", "per_minute", "per_day",
@@ -170,13 +171,23 @@ class StrivenSandbox(VendorSandbox):
 
     # ----- settings and quotas ------------------------------------------------------------------
     def seed(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """The framework's seed, plus ``settings`` (applied first: dates use its time zone)."""
+        """The framework's seed, plus ``settings`` (applied first: dates use its time zone) and
+        ``deleted_tasks`` (ids, applied last): tasks deleted as a Striven user can (the API then
+        answers 404 for them and the search no longer returns them)."""
         payload = dict(payload)
         settings = payload.pop("settings", None)
+        deleted = payload.pop("deleted_tasks", None)
         out: dict[str, Any] = {}
         if settings is not None:
             out["settings"] = self.apply_settings(settings)
-        return out | super().seed(payload)
+        out |= super().seed(payload)
+        if deleted is not None:
+            if not isinstance(deleted, list):
+                raise bad_request("deleted_tasks must be a list of task ids")
+            with self.lock:
+                tasks = self.store["tasks"]
+                out["deleted_tasks"] = [i for i in deleted if tasks.pop(str(i), None)]
+        return out
 
     def apply_settings(self, values: Any) -> dict[str, Any]:
         """Validate and apply seeded settings; answers the current settings."""

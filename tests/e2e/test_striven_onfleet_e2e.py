@@ -146,6 +146,11 @@ def world(stack: Any) -> Iterator[World]:
                 "notify_recipients": [NOTIFY],
                 "task_type_ids": [1],
                 "team_ids": [10, 20],
+                # the default team source: Striven's API has no teams endpoint
+                "teams": [
+                    {"id": 10, "name": "E2E North", "memberIds": [1, 2, 5]},
+                    {"id": 20, "name": "E2E South", "memberIds": [3, 4]},
+                ],
                 "poll_minutes": 1,
             },
         },

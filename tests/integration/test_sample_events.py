@@ -15,6 +15,7 @@ from tests.support.samples import (
     SAMPLE_API_KEY,
     SAMPLE_CONNECTION_ID,
     SAMPLE_GPS_CONNECTION_ID,
+    SAMPLE_ONFLEET_WEBHOOK_SECRET,
     SAMPLE_PUSH_SECRET,
     SAMPLE_ROUTER_INPUT,
     SAMPLE_RUN_ID,
@@ -102,6 +103,7 @@ def sample_world(aws: dict[str, Any], sandbox: httpx.Client) -> None:
         "striven_client_id": "sandbox-striven-client",
         "striven_client_secret": "sandbox-striven-secret",
         "onfleet_api_key": "sandbox-onfleet-key",
+        "onfleet_webhook_secret": SAMPLE_ONFLEET_WEBHOOK_SECRET,
     }
     striven_arn = store_credentials(
         secret_name(tenant.id, SAMPLE_STRIVEN_CONNECTION_ID), striven_credentials

@@ -32,6 +32,7 @@ SETTINGS = {
     "task_type_ids": [1],
     "team_ids": [10, 20],
     "phone_type": "Mobile",
+    "team_source": "endpoint",  # the sandbox-only GET /v1/teams: tests edit teams in Striven
 }
 LOCATION = {
     "id": 1,

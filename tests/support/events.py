@@ -106,6 +106,27 @@ def fleetio_hook_event(connection_id: str, body: bytes, secret: str | None) -> d
     )
 
 
+def onfleet_hook_event(
+    connection_id: str,
+    body: bytes,
+    signature: str | None,
+    *,
+    method: str = "POST",
+    query: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """`POST /hooks/onfleet/<id>` with `X-Onfleet-Signature` (or Onfleet's `GET ?check=`)."""
+    headers = {"X-Onfleet-Signature": signature} if signature is not None else {}
+    return http_event(
+        method,
+        f"/hooks/onfleet/{connection_id}",
+        raw_body=body if method == "POST" else None,
+        headers=headers,
+        query=query,
+        route_key=f"{method} /hooks/onfleet/{{connection_id}}",
+        path_parameters={"connection_id": connection_id},
+    )
+
+
 def gpsinsight_push_event(connection_id: str, body: bytes, secret: str | None) -> dict[str, Any]:
     """`POST /hooks/gpsinsight/<id>` signed like the portal push (hex HMAC-SHA256)."""
     headers = {}

@@ -18,6 +18,7 @@ from tests.support.events import (
     gpsinsight_push,
     gpsinsight_push_event,
     http_event,
+    onfleet_hook_event,
     schedule_event,
     sqs_event,
 )
@@ -62,6 +63,7 @@ SAMPLE_STRIVEN_SETTINGS = {
     "notify_recipients": ["dispatch@example.com"],
     "task_type_ids": [1],
     "team_ids": [10],
+    "teams": [{"id": 10, "name": "North", "memberIds": [71]}],
 }
 SAMPLE_STRIVEN_TASK = {
     "id": 7001,
@@ -91,6 +93,7 @@ SAMPLE_STRIVEN_EMPLOYEE = {
 }
 # A routing run of the sample world, queued with a plain router input (the Onfleet sandbox's
 # default key for the integration profile sample).
+SAMPLE_ONFLEET_WEBHOOK_SECRET = "5e" * 32  # hex, as Onfleet gives it
 SAMPLE_RUN_ID = "run_0000000000sample"
 SAMPLE_ROUTER_INPUT = router_input()
 SAMPLE_ONFLEET_KEY = "sandbox-onfleet-key"
@@ -336,6 +339,47 @@ def _striven_message() -> dict[str, Any]:
     return message.model_copy(update={"received_at": "2026-11-23T12:00:00.000Z"}).model_dump()
 
 
+def _onfleet_delivery() -> bytes:
+    """Onfleet's taskCompleted for the sample task (not synced yet: accepted, then ignored)."""
+    task = {
+        "id": "sampleOnfleetTask0000000",
+        "state": 3,
+        "worker": "sampleOnfleetWorker00000",
+        "metadata": [{"name": "strivenTaskId", "type": "number", "value": 7001}],
+    }
+    body = {
+        "actionContext": {"type": "WORKER", "id": "sampleOnfleetWorker00000"},
+        "adminId": None,
+        "taskId": task["id"],
+        "workerId": task["worker"],
+        "time": 1795435200000,
+        "triggerId": 3,
+        "triggerName": "taskCompleted",
+        "data": {"task": task},
+    }
+    return json.dumps(body).encode()
+
+
+def _onfleet_hook_samples() -> list[Sample]:
+    from fleetbridge.core.webhook_auth import sign_hmac_hex
+
+    body = _onfleet_delivery()
+    signed = sign_hmac_hex(body, SAMPLE_ONFLEET_WEBHOOK_SECRET, algorithm="sha512", hex_key=True)
+    conn = SAMPLE_STRIVEN_CONNECTION_ID
+    return [
+        Sample("onfleet_webhook", "task_completed", onfleet_hook_event(conn, body, signed), 202),
+        Sample(
+            "onfleet_webhook",
+            "url_check",
+            onfleet_hook_event(conn, b"", None, method="GET", query={"check": "sample-token"}),
+            200,
+        ),
+        Sample(
+            "onfleet_webhook", "invalid_signature", onfleet_hook_event(conn, body, "00" * 64), 401
+        ),
+    ]
+
+
 def _striven_samples() -> list[Sample]:
     base = f"/connections/{SAMPLE_STRIVEN_CONNECTION_ID}"
     invalid_schedule = {"id": "x", "detail-type": "Object Created", "time": "2026-11-23T06:00:00Z"}
@@ -383,6 +427,7 @@ def _striven_samples() -> list[Sample]:
             {"queued": 1},
         ),
         Sample("striven_onfleet_daily", "invalid_not_a_schedule", invalid_schedule, schedule_error),
+        *_onfleet_hook_samples(),
     ]
 
 

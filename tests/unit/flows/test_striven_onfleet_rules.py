@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from fleetbridge.core.models import fingerprint
+from fleetbridge.core.phones import normalize_phone
 from fleetbridge.flows.striven_onfleet import FLOW_ID, TASK_METADATA
 from fleetbridge.flows.striven_onfleet.rules import (
     SKIP_REASONS,
@@ -22,7 +23,6 @@ from fleetbridge.flows.striven_onfleet.rules import (
     epoch_ms,
     failure_fingerprint,
     match_driver,
-    normalize_phone,
     should_notify,
     task_fingerprint,
     task_parts,
@@ -36,7 +36,9 @@ from fleetbridge.vendors.striven import StrivenEmployee, StrivenTask
 
 ZONE = "America/Chicago"  # UTC-5 in May (CDT)
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)  # 07:00 in Chicago
-SETTINGS = StrivenOnfleetSettings(time_zone=ZONE, task_type_ids=[1, 2], team_ids=[10])
+SETTINGS = StrivenOnfleetSettings(
+    time_zone=ZONE, task_type_ids=[1, 2], team_ids=[10], teams=[{"id": 10, "name": "North"}]
+)
 MEMBERS = {10: {7, 8}, 20: {9}}
 LOCATION = {
     "name": "HQ",
@@ -57,7 +59,7 @@ BASE_TASK: dict[str, Any] = {
     "description": "Basement, blue door",
     "status": {"id": 1, "name": "Open"},
     "type": {"id": 1, "name": "Service"},
-    "customer": {"id": 9, "name": "Acme", "phone": "(555) 201-0000"},
+    "customer": {"id": 9, "name": "Acme", "phone": "(312) 201-0000"},
     "assignedTo": [{"id": 7, "name": "Ann Lee"}],
     "startDate": "2024-05-01T09:00:00",
     "dueDate": "2024-05-01T17:00:00",
@@ -198,7 +200,7 @@ def test_rule3_payload_has_destination_recipient_notes_times_worker_and_metadata
             },
             "location": [-89.6, 39.8],
         },
-        "recipients": [{"name": "Acme", "phone": "+15552010000"}],
+        "recipients": [{"name": "Acme", "phone": "+13122010000"}],
         "notes": "Fix boiler\n\nBasement, blue door",
         "container": {"type": "WORKER", "worker": "W1"},
         "metadata": [
@@ -334,8 +336,37 @@ CASES = [
         "striven_changed",
         ("start", "due"),
     ),
+    # issue 15 item 2: a synced task leaving Open or its assignee
+    Case("synced task in progress", {"status": "In Progress"}, "live", 1, "skip", "unchanged"),
     Case(
-        "synced task in progress", {"status": "In Progress"}, "live", 1, "skip", "status_not_open"
+        "in progress still follows",
+        {"status": "In Progress", "title": "N"},
+        "live",
+        2,
+        "update",
+        "striven_changed",
+        ("title",),
+    ),
+    Case("on hold", {"status": "On Hold"}, "live", 1, "unassign", "on_hold_in_striven"),
+    Case("on hold again", {"status": "On Hold"}, "unassigned", 0, "skip", "unchanged"),
+    Case("reopened", {}, "unassigned", 0, "reassign", "assignee_changed", ("assignment",)),
+    Case("completed", {"status": "Completed"}, "live", 1, "delete", "completed_in_striven"),
+    Case("nobody", {"assignedTo": []}, "live", 1, "unassign", "unassigned_in_striven"),
+    Case(
+        "reassigned outside",
+        {"assignedTo": [{"id": 99}]},
+        "live",
+        1,
+        "unassign",
+        "assignee_not_in_selected_team",
+    ),
+    Case(
+        "type unselected",
+        {"type": {"id": 3, "name": "X"}},
+        "live",
+        1,
+        "delete",
+        "type_not_selected",
     ),
     Case("canceled", {"status": "Canceled"}, "live", 1, "delete", "canceled_in_striven"),
     Case("cancelled spelling", {"status": "Cancelled"}, "live", 0, "delete", "canceled_in_striven"),
@@ -378,7 +409,14 @@ def _synced(kind: str, current: StrivenTask) -> SyncedTask | None:
         "create_failed": SyncedTask(None, status="failed", version=older),
         "failed_older": synced_for(original, status="failed", version=older),
         "deleted": synced_for(original, status="deleted"),
+        "unassigned": _unassigned(original),
     }[kind]
+
+
+def _unassigned(original: StrivenTask) -> SyncedTask:
+    live = synced_for(original)
+    parts = {**(live.parts or {}), "assignment": None}
+    return SyncedTask(live.onfleet_task_id, parts, "unassigned", fingerprint=fingerprint(parts))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -434,37 +472,37 @@ def employee(phones: list[dict[str, Any]], **fields: Any) -> StrivenEmployee:
     return StrivenEmployee.model_validate(values | fields)
 
 
-MOBILE = {"phoneType": {"id": 1, "name": "Mobile"}, "number": "(555) 201-1234", "active": True}
-WORK = {"phoneType": {"id": 2, "name": "Work"}, "number": "555-201-9999", "active": True}
+MOBILE = {"phoneType": {"id": 1, "name": "Mobile"}, "number": "(312) 201-1234", "active": True}
+WORK = {"phoneType": {"id": 2, "name": "Work"}, "number": "312-201-9999", "active": True}
 
 
 @pytest.mark.parametrize(
     ("phones", "workers", "expected"),
     [
-        ([MOBILE], {}, ("create", "no_worker_with_phone", "+15552011234", None)),
+        ([MOBILE], {}, ("create", "no_worker_with_phone", "+13122011234", None)),
         (
             [MOBILE],
-            {"+15552011234": Worker("W1", "ann  LEE")},
-            ("link", "phone_and_name_match", "+15552011234", "W1"),
+            {"+13122011234": Worker("W1", "ann  LEE")},
+            ("link", "phone_and_name_match", "+13122011234", "W1"),
         ),
         (
             [MOBILE],
-            {"+15552011234": Worker("W1", "Anne Lee")},
-            ("conflict", "name_mismatch", "+15552011234", "W1"),
+            {"+13122011234": Worker("W1", "Anne Lee")},
+            ("conflict", "name_mismatch", "+13122011234", "W1"),
         ),
         (
             [MOBILE],
-            {"+15552011234": Worker("W1", None)},
-            ("conflict", "name_mismatch", "+15552011234", "W1"),
+            {"+13122011234": Worker("W1", None)},
+            ("conflict", "name_mismatch", "+13122011234", "W1"),
         ),
         ([WORK], {}, ("fail", "no_phone_of_type", None, None)),
         ([], {}, ("fail", "no_phone_of_type", None, None)),
         ([MOBILE | {"active": False}], {}, ("fail", "no_phone_of_type", None, None)),
         ([MOBILE | {"number": "12"}], {}, ("fail", "invalid_phone", None, None)),
         (
-            [MOBILE | {"number": "555-201-0001"}, MOBILE | {"isPreferred": True}],
+            [MOBILE | {"number": "312-201-0001"}, MOBILE | {"isPreferred": True}],
             {},
-            ("create", "no_worker_with_phone", "+15552011234", None),  # preferred first
+            ("create", "no_worker_with_phone", "+13122011234", None),  # preferred first
         ),
         (
             [MOBILE | {"number": "bad"}, MOBILE | {"number": "+44 20 7946 0000"}],
@@ -482,28 +520,29 @@ def test_rule6_match_driver(
 
 
 def test_rule6_name_match_uses_the_display_or_full_name_and_ignores_accents() -> None:
-    workers = {"+15552011234": Worker("W1", "Ann Lee")}
+    workers = {"+13122011234": Worker("W1", "Ann Lee")}
     named = employee([MOBILE], name="Lee, Ann")
     assert match_driver(named, "Mobile", workers).action == "link"  # first + last matches
-    accented = {"+15552011234": Worker("W1", "Ánn Leé")}
+    accented = {"+13122011234": Worker("W1", "Ánn Leé")}
     match = match_driver(employee([MOBILE]), "Mobile", accented)
     assert (match.action, match.activity) == ("link", "linked")
-    conflict = match_driver(employee([MOBILE]), "Mobile", {"+15552011234": Worker("W1", "Bo")})
+    conflict = match_driver(employee([MOBILE]), "Mobile", {"+13122011234": Worker("W1", "Bo")})
     assert conflict.onfleet_name == "Bo" and conflict.activity == "failed"
 
 
 @pytest.mark.parametrize(
     ("raw", "e164"),
     [
-        ("(555) 201-1234", "+15552011234"),
-        ("555.201.1234", "+15552011234"),
-        ("1-555-201-1234", "+15552011234"),
-        ("+1 555 201 1234", "+15552011234"),
-        ("555-201-1234 x12", "+15552011234"),
-        ("555-201-1234 ext. 12", "+15552011234"),
+        ("(312) 201-1234", "+13122011234"),
+        ("312.201.1234", "+13122011234"),
+        ("1-312-201-1234", "+13122011234"),
+        ("+1 312 201 1234", "+13122011234"),
+        ("312-201-1234 x12", "+13122011234"),
+        ("312-201-1234 ext. 12", "+13122011234"),
         ("+44 20 7946 0000", "+442079460000"),
-        ("0044 20 7946 0000", "+442079460000"),
+        ("011 44 20 7946 0000", "+442079460000"),  # the US international prefix
         ("155-201-1234", None),  # area codes start with 2-9
+        ("(555) 201-1234", None),  # 555 is no area code: libphonenumber knows the plan
         ("201-1234", None),
         ("", None),
         (None, None),
@@ -515,9 +554,20 @@ def test_rule6_e164_normalisation_us_default(raw: str | None, e164: str | None) 
     assert normalize_phone(raw) == e164
 
 
-def test_rule6_other_default_countries_need_a_prefix() -> None:
-    assert normalize_phone("020 7946 0000", default_country_code="44") is None
-    assert normalize_phone("+44 20 7946 0000", default_country_code="44") == "+442079460000"
+def test_rule6_national_numbers_are_read_in_the_connections_default_region() -> None:
+    assert normalize_phone("020 7946 0000") is None  # not a US number
+    assert normalize_phone("020 7946 0000", "GB") == "+442079460000"
+    assert normalize_phone("+1 312 201 1234", "GB") == "+13122011234"  # its own country
+    berlin = employee([MOBILE | {"number": "030 901820"}])
+    assert match_driver(berlin, "Mobile", {}).reason == "invalid_phone"  # US: reason kept
+    match = match_driver(berlin, "Mobile", {}, "DE")
+    assert (match.action, match.phone) == ("create", "+4930901820")
+    base = SETTINGS.model_dump()
+    assert SETTINGS.default_region == "US"
+    german = StrivenOnfleetSettings.model_validate({**base, "default_region": "de"})
+    assert german.default_region == "DE"
+    with pytest.raises(ValidationError):
+        StrivenOnfleetSettings.model_validate({**base, "default_region": "XX"})
 
 
 # ---------------------------------------------------------------- rule 7: teams
@@ -564,7 +614,8 @@ def test_settings_defaults_and_validation() -> None:
     settings = StrivenOnfleetSettings(time_zone="America/New_York")
     assert (settings.phone_type, settings.poll_minutes, settings.page_size) == ("Mobile", 5, 500)
     assert (settings.striven_requests_per_minute, settings.striven_requests_per_day) == (100, 5000)
-    assert settings.team_source == "endpoint" and FLOW_ID == "striven-onfleet"
+    # Striven's public API has no teams endpoint: the default source is the settings' list
+    assert settings.team_source == "settings" and FLOW_ID == "striven-onfleet"
     for bad in (
         {},  # the time zone is required
         {"time_zone": "Mars/Base"},
@@ -573,6 +624,7 @@ def test_settings_defaults_and_validation() -> None:
         {"time_zone": "UTC", "poll_minutes": 0},
         {"time_zone": "UTC", "unknown": 1},
         {"time_zone": "UTC", "team_source": "settings", "team_ids": [1]},
+        {"time_zone": "UTC", "team_ids": [1]},  # the default source: the team must be listed
     ):
         with pytest.raises(ValidationError):
             StrivenOnfleetSettings.model_validate(bad)

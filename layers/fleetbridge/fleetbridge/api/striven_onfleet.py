@@ -22,7 +22,12 @@ class TaskOut(BaseModel):
     short_id: str | None = None
     tracking_url: str | None = None
     onfleet_worker_id: str | None = None
+    onfleet_worker_name: str | None = None
+    assigned_in_onfleet: bool = False
     striven_employee_id: int | None = None
+    striven_status: str | None = None
+    onfleet_state: int | None = None
+    completed_at: int | None = None
     sync_state: str
     reason: str | None = None
     last_error: str | None = None
@@ -34,11 +39,13 @@ class ActiveTask(BaseModel):
     striven_task_id: str
     onfleet_task_id: str | None = None
     short_id: str | None = None
+    striven_status: str | None = None
 
 
 class EmployeeOut(BaseModel):
     striven_employee_id: str
     onfleet_worker_id: str | None = None
+    onfleet_worker_name: str | None = None
     name: str | None = None
     phone: str | None = None
     status: str | None = None
@@ -49,6 +56,7 @@ class EmployeeDetail(EmployeeOut):
     reason: str | None = None
     last_error: str | None = None
     active_tasks: list[ActiveTask]
+    in_progress_tasks: list[ActiveTask] = []
 
 
 class EmployeePage(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from fleetbridge.core.phones import normalize_phone
 from fleetbridge.flows.fleetio_keycafe.context import FlowContext
 from fleetbridge.flows.fleetio_keycafe.rules import Driver
 from fleetbridge.vendors.keycafe import User
@@ -13,7 +14,8 @@ _user_directory: dict[str, tuple[datetime, dict[str, User]]] = {}
 
 
 def find_keycafe_user(ctx: FlowContext, driver: Driver) -> User | None:
-    """The driver's Keycafe account: by email, else by mobile phone.
+    """The driver's Keycafe account: by email, else by mobile phone (both sides in E.164,
+    national numbers read in the connection's `default_region`).
 
     The account's user list is read once and cached for a few minutes, so a burst of bookings
     costs one Keycafe call per 50 users instead of one per booking.
@@ -21,13 +23,8 @@ def find_keycafe_user(ctx: FlowContext, driver: Driver) -> User | None:
     directory = _directory(ctx)
     if driver.email and driver.email.lower() in directory:
         return directory[driver.email.lower()]
-    if driver.mobile and _digits(driver.mobile) in directory:
-        return directory[_digits(driver.mobile)]
-    return None
-
-
-def _digits(phone: str) -> str:
-    return "".join(ch for ch in phone if ch.isdigit())[-10:]
+    mobile = normalize_phone(driver.mobile, ctx.settings.default_region)
+    return directory.get(mobile) if mobile else None  # an unparsable mobile matches no one
 
 
 def _directory(ctx: FlowContext) -> dict[str, User]:
@@ -40,8 +37,9 @@ def _directory(ctx: FlowContext) -> dict[str, User]:
     for user in ctx.keycafe.iter_users():
         if user.email:
             directory[user.email.lower()] = user
-        if user.mobile:
-            directory[_digits(user.mobile)] = user
+        mobile = normalize_phone(user.mobile, ctx.settings.default_region)
+        if mobile:  # E.164 keys: "(312) 555-0107" and "+1 312-555-0107" are one phone
+            directory[mobile] = user
     _user_directory[cache_key] = (now, directory)
     return directory
 

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from fleetbridge.core.phones import DEFAULT_REGION, Region
+
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 Notification = Literal["automatic", "prompt"]
@@ -49,6 +51,10 @@ class FleetioKeycafeSettings(BaseModel):
     )
     keycafe_dashboard_url: str = Field(
         default="https://www.keycafe.com/app", description="where admins create access by hand"
+    )
+    default_region: Region = Field(
+        default=DEFAULT_REGION,
+        description="ISO country of mobile numbers written without + (Keycafe user matching)",
     )
     base_urls: dict[str, str] = Field(default_factory=dict)
 

@@ -17,6 +17,9 @@ STATE_ID = "tasks"
 #: Rule 2 re-check buckets: `window#<UTC hour>` / task id → the snapshot of a task that enters
 #: the 24-hour window in that hour without changing in Striven.
 WINDOW = "window"
+#: Issue 15 item 4: task id → the snapshot of a task skipped (or unassigned) because none of its
+#: assignees is in a selected team; re-checked when the selected teams' membership changes.
+WAITING = "waiting"
 #: Employee mapping statuses that mean "has an Onfleet driver".
 LINKED = frozenset({"linked", "created"})
 #: Metadata name carrying the Striven task id on Onfleet tasks (and employee id on workers).

@@ -118,6 +118,29 @@ class DriverPending(Exception):
     """Another worker is still creating the driver: the chunk is retried later by SQS."""
 
 
+def forget_driver(ctx: FlowContext, employee_id: int, worker_id: str, *, source_event: str) -> bool:
+    """Issue 15 item 3: the employee's driver was deleted in Onfleet. The link is dropped (here
+    and in this process's cache), so the employee's next task matches or creates a driver
+    again; returns whether a link was dropped (another worker may have done it already)."""
+    _LINKS.pop((ctx.connection.id, employee_id), None)
+    mapping = ctx.mappings.get(EMPLOYEE, str(employee_id))
+    if mapping is None or mapping.other_id != worker_id:
+        return False
+    try:
+        ctx.mappings.delete(mapping)
+    except ConflictError:
+        return False
+    ctx.activity.record(
+        ctx.connection,
+        action="deleted",
+        entity=f"employee {employee_id}",
+        source_event=source_event,
+        reason="driver_deleted_in_onfleet",
+        vendor_ids={"striven_employee_id": employee_id, "onfleet_worker_id": worker_id},
+    )
+    return True
+
+
 def _remember(key: tuple[str, int], worker_id: str) -> str:
     if len(_LINKS) > 50_000:
         _LINKS.clear()
@@ -179,12 +202,13 @@ Workers = dict[str, OnfleetWorker]
 
 def _match(ctx: FlowContext, employee: StrivenEmployee) -> tuple[DriverMatch, Workers]:
     """The match, and the Onfleet workers with the employee's phone (at most one)."""
-    phone, _ = employee_phone(employee, ctx.settings.phone_type)
+    phone, _ = employee_phone(employee, ctx.settings.phone_type, ctx.settings.default_region)
     workers: Workers = {}
     if phone is not None:
         found = ctx.onfleet.list_workers(phones=[phone], filter=["name", "phone", "teams"])
         workers = {w.phone: w for w in found if w.phone}
-    return match_driver(employee, ctx.settings.phone_type, workers), workers
+    match = match_driver(employee, ctx.settings.phone_type, workers, ctx.settings.default_region)
+    return match, workers
 
 
 def _team_ids(ctx: FlowContext, work: TaskWork, employee_id: int, source_event: str) -> list[str]:

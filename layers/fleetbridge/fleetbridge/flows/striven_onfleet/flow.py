@@ -13,19 +13,30 @@ to validate settings and credentials.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
-from fleetbridge.core.errors import AuthError, InvalidInputError, VendorError
+from fleetbridge.core.errors import AuthError, InvalidInputError, UnauthorizedError, VendorError
 from fleetbridge.core.models import Connection, fingerprint
 from fleetbridge.core.queue import WorkMessage
-from fleetbridge.core.registry import Flow, Plan, VendorCheck, register
+from fleetbridge.core.registry import (
+    Flow,
+    Plan,
+    VendorCheck,
+    WebhookReply,
+    WebhookRequest,
+    register,
+)
 from fleetbridge.core.scheduler import queue_scheduled
+from fleetbridge.core.webhook_auth import verify_hmac_hex
 from fleetbridge.flows.striven_onfleet import FLOW_ID
 from fleetbridge.flows.striven_onfleet.settings import StrivenOnfleetSettings
 
 POLL_DUE = "poll_due"
-TASK_EVENTS = frozenset({"task_changed", "window_recheck"})
+TASK_EVENTS = frozenset({"task_changed", "window_recheck", "membership_recheck"})
+ONFLEET_TASK = "onfleet_task"
+SIGNATURE_HEADER = "x-onfleet-signature"
 
 
 def is_poll_due(connection: Connection, fired_at: datetime) -> bool:
@@ -42,14 +53,70 @@ def queue_polls(event: dict[str, Any]) -> dict[str, Any]:
     return queue_scheduled(FLOW_ID, event, kind="poll", event_name=POLL_DUE, is_due=is_poll_due)
 
 
+def receive_webhook(
+    connection: Connection, credentials: dict[str, Any], request: WebhookRequest
+) -> WebhookReply:
+    """Onfleet's task webhooks (issue 15 item 5, `onfleet_events.py`).
+
+    `GET ?check=<token>` is Onfleet's URL validation when the webhook is registered: the token
+    is answered as plain text. A POST must carry `X-Onfleet-Signature`, the hex HMAC-SHA512 of
+    the raw body keyed with the connection's `onfleet_webhook_secret` hex-decoded; the watched
+    triggers are queued, the others answered 200 and dropped.
+    """
+    from fleetbridge.flows.striven_onfleet.onfleet_events import WATCHED
+
+    if request.method == "GET":
+        token = str(request.query.get("check") or "")
+        if not token:
+            raise InvalidInputError("Onfleet's URL check carries ?check=<token>", field="check")
+        return WebhookReply(status=200, body=token, content_type="text/plain")
+    secret = str(credentials.get("onfleet_webhook_secret") or "")
+    signature = request.headers.get(SIGNATURE_HEADER)
+    if not verify_hmac_hex(request.body, signature, secret, algorithm="sha512", hex_key=True):
+        raise UnauthorizedError("bad or missing X-Onfleet-Signature")
+    try:
+        delivery = json.loads(request.body)
+        trigger = int(delivery["triggerId"])
+        task_id = str(delivery.get("taskId") or "")
+        at = int(delivery.get("time") or 0)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidInputError("not an Onfleet webhook delivery", field="triggerId") from exc
+    if trigger not in WATCHED or not task_id:
+        return WebhookReply(status=200, body={"ignored": f"trigger {trigger}"})
+    data = delivery.get("data") if isinstance(delivery.get("data"), dict) else {}
+    message = WorkMessage(
+        flow=FLOW_ID,
+        connection_id=connection.id,
+        kind="webhook",
+        event_id=f"onfleet:{trigger}:{task_id}:{at}",
+        event=ONFLEET_TASK,
+        payload={
+            "entity": f"onfleet task {task_id}",
+            "trigger": trigger,
+            "task_id": task_id,
+            "worker_id": delivery.get("workerId"),
+            "time": at,
+            "task": data.get("task") if isinstance(data.get("task"), dict) else {},
+        },
+    )
+    return WebhookReply(status=202, body={"accepted": 1}, messages=[message])
+
+
 def handle_message(connection: Connection, message: WorkMessage) -> None:
-    """A poll, or one task read by a poll (changed, or entering its 24-hour window)."""
+    """A poll, one task read by a poll (changed, entering its 24-hour window, or its assignee
+    joined a selected team), or an Onfleet task event."""
     from fleetbridge.flows.striven_onfleet.context import context_for
 
-    if message.event != POLL_DUE and message.event not in TASK_EVENTS:
+    known = {POLL_DUE, ONFLEET_TASK, *TASK_EVENTS}
+    if message.event not in known:
         raise InvalidInputError(f"unknown {FLOW_ID} message {message.event!r}", field="event")
     ctx = context_for(connection)
     try:
+        if message.event == ONFLEET_TASK:
+            from fleetbridge.flows.striven_onfleet.onfleet_events import apply_onfleet_event
+
+            apply_onfleet_event(ctx, message.payload, f"webhook:{ONFLEET_TASK}")
+            return
         if message.event == POLL_DUE:
             from fleetbridge.flows.striven_onfleet.poll import poll_tasks
 
@@ -65,13 +132,17 @@ def handle_message(connection: Connection, message: WorkMessage) -> None:
 
 
 def reconcile(connection: Connection, dry_run: bool) -> Plan:
-    """Daily (and `POST /sync`): the selected teams exist in Onfleet and follow Striven."""
+    """Daily (and `POST /sync`): the selected teams exist in Onfleet and follow Striven; tasks
+    and drivers orphaned by deletions the poll cannot see are fixed (`reconcile.py`)."""
     from fleetbridge.flows.striven_onfleet.context import context_for
+    from fleetbridge.flows.striven_onfleet.reconcile import reconcile_drivers, reconcile_tasks
     from fleetbridge.flows.striven_onfleet.teams import reconcile_teams
 
     ctx = context_for(connection)
     try:
-        items = reconcile_teams(ctx, dry_run=dry_run, source_event="reconcile")
+        items, gone = reconcile_drivers(ctx, dry_run=dry_run, source_event="reconcile")
+        items += reconcile_teams(ctx, dry_run=dry_run, source_event="reconcile", gone=gone)
+        items += reconcile_tasks(ctx, gone, dry_run=dry_run, source_event="reconcile")
         return Plan(dry_run=dry_run, items=items)
     finally:
         ctx.close()
@@ -155,11 +226,14 @@ FLOW = register(
         title="Striven tasks, employees and teams → Onfleet tasks, drivers and teams",
         vendors=("striven", "onfleet"),
         credential_fields=("striven_client_id", "striven_client_secret", "onfleet_api_key"),
+        optional_credential_fields=("onfleet_webhook_secret",),
         settings_model=StrivenOnfleetSettings,
         test_connection=test_connection,
         handle_message=handle_message,
         reconcile=reconcile,
         validate_on_save=True,
         on_dead_letter=on_dead_letter,
+        receive_webhook=receive_webhook,
+        webhook_vendors=("onfleet",),
     )
 )

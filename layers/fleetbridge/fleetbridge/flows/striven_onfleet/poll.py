@@ -21,16 +21,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fleetbridge.core.models import iso
 from fleetbridge.core.queue import WorkMessage, publish_many
-from fleetbridge.flows.striven_onfleet import EMPLOYEE
+from fleetbridge.flows.striven_onfleet import EMPLOYEE, waiting
 from fleetbridge.flows.striven_onfleet.context import FlowContext
 from fleetbridge.flows.striven_onfleet.rules import selected_members
 from fleetbridge.flows.striven_onfleet.state import load_state, update_state
 from fleetbridge.flows.striven_onfleet.teams import follow_membership, linked_drivers
 from fleetbridge.flows.striven_onfleet.window import due, forget, hour_of
 from fleetbridge.flows.striven_onfleet.work import (
+    MEMBERSHIP_RECHECK,
     TASK_CHANGED,
     WINDOW_RECHECK,
     assignee_ids,
@@ -84,11 +86,13 @@ def _poll(ctx: FlowContext, state: dict[str, Any], now: datetime, poll_id: str) 
     linked = linked_drivers(ctx.mappings.list(EMPLOYEE))
     team_writes = follow_membership(ctx, teams, linked, source)  # rule 7, before any driver
     employees = Employees(ctx)
-    until = ctx.striven.local(now)
+    until: str = ctx.striven.local(now)
     since = None
     if state.get("high_water"):
         overlap = timedelta(minutes=settings.poll_overlap_minutes)
-        since = ctx.striven.local(datetime.fromisoformat(state["high_water"]) - overlap)
+        start = mark_instant(state["high_water"], settings.zone) - overlap
+        low, high = local_range(start, now, settings.zone)
+        since, until = ctx.striven.local(low), ctx.striven.local(high)
     read = [0]
     changed = ctx.striven.iter_tasks(
         updated_from=since, updated_to=until, type_ids=settings.task_type_ids
@@ -109,16 +113,76 @@ def _poll(ctx: FlowContext, state: dict[str, Any], now: datetime, poll_id: str) 
         )
     )
     forget(ctx, due_entries)
+    members = selected_members({t.id: t.member_ids for t in teams}, settings.team_ids)
+    members_fp = waiting.members_fingerprint(members)
+    waiting_entries: list[Any] = []
+    if state.get("members_fp") and state["members_fp"] != members_fp:
+        waiting_entries = waiting.ready(ctx, members)  # item 4: their assignee joined
+    membership_rechecks = publish_many(
+        _messages(
+            ctx,
+            (StrivenTask.model_validate(e.data["task"]) for e in waiting_entries),
+            teams,
+            linked,
+            employees,
+            poll_id,
+            event=MEMBERSHIP_RECHECK,
+            prefix=f"members-{members_fp[:12]}",
+        )
+    )
+    forget(ctx, waiting_entries)
     return {
         "read": read[0],
         "queued": queued,
         "window_rechecks": rechecks,
+        "membership_rechecks": membership_rechecks,
         "team_writes": team_writes,
         "since": since,
         "until": until,
         "at": iso(now),
-        "state": {"high_water": until, "window_through": hour_of(now)},
+        "state": {
+            "high_water": iso(now),
+            "window_through": hour_of(now),
+            "members_fp": members_fp,
+        },
     }
+
+
+def mark_instant(value: str, tz: ZoneInfo) -> datetime:
+    """The stored high-water mark as an instant. It is stored in UTC (`iso`); a mark stored by
+    an older version as tenant-local text without offset is read in the tenant's zone."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
+
+
+def _naive(moment: datetime, tz: ZoneInfo) -> datetime:
+    return moment.astimezone(tz).replace(tzinfo=None)
+
+
+def local_range(start: datetime, end: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """Tenant-local bounds (no offset, as Striven searches) holding the local time of every
+    instant from `start` to `end` (both aware).
+
+    Striven stamps `lastUpdatedDate` in local time without offset. When the clocks go back
+    between the two (autumn), the local times of the repeated hour come twice: an update at
+    01:50 CDT is stamped 01:50, later than a poll at 01:05 CST. The range then spans the whole
+    repeated hour (01:00 to 02:00), so such an update is read (the overlap re-reads are
+    idempotent). Spring forward needs nothing: local time only jumps ahead.
+    """
+    low, high = _naive(start, tz), _naive(end, tz)
+    before, after = start.astimezone(tz).utcoffset(), end.astimezone(tz).utcoffset()
+    if before is None or after is None or before <= after:
+        return low, high
+    lo, hi = start, end  # find the moment the clocks went back (to the second)
+    while hi - lo > timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        if mid.astimezone(tz).utcoffset() == before:
+            lo = mid
+        else:
+            hi = mid
+    # the first local time after the change (clocks change on a whole minute)
+    repeated = _naive(hi, tz).replace(second=0, microsecond=0)
+    return min(low, repeated), max(high, repeated + (before - after))
 
 
 def _counted(tasks: Iterable[StrivenTask], count: list[int]) -> Iterator[StrivenTask]:
@@ -136,6 +200,7 @@ def _messages(
     poll_id: str,
     *,
     event: str = TASK_CHANGED,
+    prefix: str | None = None,
 ) -> Iterator[WorkMessage]:
     """One message per chunk of tasks, with the records of assignees not yet linked to a driver."""
     members = selected_members({t.id: t.member_ids for t in teams}, ctx.settings.team_ids)
@@ -149,6 +214,7 @@ def _messages(
             linked,
             event=event,
             poll_id=poll_id,
+            prefix=prefix,
         )
 
 

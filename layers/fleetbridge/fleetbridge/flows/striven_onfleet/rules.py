@@ -16,7 +16,6 @@ the other conditions still do, and Canceled deletes it.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import Any, Literal, Protocol, get_args
 from zoneinfo import ZoneInfo
 
 from fleetbridge.core.models import Action, fingerprint
+from fleetbridge.core.phones import DEFAULT_REGION, normalize_phone
 from fleetbridge.flows.striven_onfleet import TASK_METADATA
 from fleetbridge.flows.striven_onfleet.settings import StrivenOnfleetSettings
 from fleetbridge.vendors.striven import Location, Ref, StrivenEmployee, StrivenTask
@@ -34,6 +34,10 @@ ONFLEET_COMPLETED = 3
 NOTES_LIMIT = 10_000  # Onfleet's notes limit
 OPEN = "open"
 CANCELED = frozenset({"canceled", "cancelled"})
+COMPLETED = frozenset({"completed", "complete"})
+#: Statuses in which a task already in Onfleet keeps following Striven (its technician is on it:
+#: In Progress keeps the assignment and its updates).
+FOLLOWED = frozenset({OPEN, "in progress"})
 
 SkipReason = Literal[
     "type_not_selected",
@@ -46,12 +50,13 @@ SkipReason = Literal[
 SKIP_REASONS: tuple[str, ...] = get_args(SkipReason)
 #: The content a change of which is written to Onfleet (rule 4), in this order.
 CHANGE_FIELDS = ("assignment", "location", "start", "due", "title")
-TaskAction = Literal["create", "update", "reassign", "delete", "skip", "fail"]
-SyncStatus = Literal["synced", "failed", "deleted", "skipped"]
+TaskAction = Literal["create", "update", "reassign", "unassign", "delete", "skip", "fail"]
+SyncStatus = Literal["synced", "unassigned", "failed", "deleted", "skipped"]
 ACTIVITY: dict[str, Action] = {
     "create": "created",
     "update": "updated",
     "reassign": "updated",
+    "unassign": "updated",
     "delete": "deleted",
     "skip": "skipped",
     "fail": "failed",
@@ -144,10 +149,12 @@ def eligibility(
     now: datetime,
     *,
     check_window: bool = True,
+    statuses: Collection[str] = (OPEN,),
 ) -> SkipReason | None:
     """Rule 1: None when the task may sync, else the first failing condition.
 
-    `team_members` maps Striven team ids to their member employee ids (the team adapter's view).
+    `team_members` maps Striven team ids to their member employee ids (the team adapter's view);
+    `statuses` the status names that may sync (a task already in Onfleet: `FOLLOWED`).
     """
     _require_aware(now)
     if task.type is None or task.type.id not in settings.task_type_ids:
@@ -158,7 +165,7 @@ def eligibility(
         return "not_assigned"
     if selected_assignee(task, settings, team_members) is None:
         return "assignee_not_in_selected_team"
-    if status_name(task) != OPEN:
+    if status_name(task) not in statuses:
         return "status_not_open"
     if task.customer is None or (task.customer.id is None and not task.customer.name):
         return "no_customer"
@@ -166,30 +173,6 @@ def eligibility(
 
 
 # ----------------------------------------------------------------------------- rule 3
-def normalize_phone(value: str | None, default_country_code: str = "1") -> str | None:
-    """E.164 form of a phone number, or None when it cannot be one.
-
-    `+` or `00` prefixed numbers keep their country code (8 to 15 digits). Other numbers are
-    taken as national numbers of `default_country_code`; only NANP ("1", the default: 10 digits,
-    or 11 starting with 1) is understood, which is what Striven's US tenants store. Extensions
-    (`x12`, `ext. 12`, `#12`) are dropped.
-    """
-    if not value or not value.strip():
-        return None
-    text = re.split(r"(?i)\s*(?:ext\.?|x|#)\s*\d+\s*$", value.strip())[0]
-    digits = re.sub(r"\D", "", text)
-    if text.startswith("+") or digits.startswith("00"):
-        digits = digits if text.startswith("+") else digits[2:]
-        return f"+{digits}" if 8 <= len(digits) <= 15 and digits[0] != "0" else None
-    if default_country_code != "1":
-        return None
-    if len(digits) == 11 and digits.startswith("1"):
-        digits = digits[1:]
-    if len(digits) != 10 or digits[0] in "01":  # NANP area codes start with 2-9
-        return None
-    return f"+1{digits}"
-
-
 def destination(location: Location | None) -> dict[str, Any] | None:
     """Onfleet destination `{address, location?}` from a Striven location, None when unusable."""
     if location is None:
@@ -222,10 +205,10 @@ def _notes(task: StrivenTask, with_customer: bool) -> str:
     return "\n\n".join(p for p in parts if p)[:NOTES_LIMIT]
 
 
-def _recipients(task: StrivenTask) -> list[dict[str, Any]]:
+def _recipients(task: StrivenTask, region: str = DEFAULT_REGION) -> list[dict[str, Any]]:
     """The customer as recipient when it has a phone (Onfleet requires one)."""
     customer = task.customer
-    phone = normalize_phone(customer.phone) if customer is not None else None
+    phone = normalize_phone(customer.phone, region) if customer is not None else None
     if customer is None or phone is None:
         return []
     return [{"name": customer.name or f"Customer {customer.id}", "phone": phone}]
@@ -238,7 +221,9 @@ def _times(task: StrivenTask, tz: ZoneInfo | str) -> dict[str, int | None]:
     return {"completeAfter": after, "completeBefore": before}
 
 
-def task_payload(task: StrivenTask, worker_id: str, tz: ZoneInfo | str) -> dict[str, Any]:
+def task_payload(
+    task: StrivenTask, worker_id: str, tz: ZoneInfo | str, region: str = DEFAULT_REGION
+) -> dict[str, Any]:
     """Rule 3: the `POST /tasks` body for an eligible task assigned to `worker_id`.
 
     The customer becomes the recipient when it has a phone; otherwise its name is added to the
@@ -247,7 +232,7 @@ def task_payload(task: StrivenTask, worker_id: str, tz: ZoneInfo | str) -> dict[
     place = destination(task.location)
     if place is None:
         raise ValueError(f"task {task.id} has no usable location")
-    recipients = _recipients(task)
+    recipients = _recipients(task, region)
     body: dict[str, Any] = {
         "destination": place,
         "recipients": recipients,
@@ -262,7 +247,11 @@ def task_payload(task: StrivenTask, worker_id: str, tz: ZoneInfo | str) -> dict[
 
 
 def update_payload(
-    task: StrivenTask, worker_id: str, tz: ZoneInfo | str, changed: Iterable[str]
+    task: StrivenTask,
+    worker_id: str,
+    tz: ZoneInfo | str,
+    changed: Iterable[str],
+    region: str = DEFAULT_REGION,
 ) -> dict[str, Any]:
     """Rule 4: the `PUT /tasks/{id}` body for the changed fields only."""
     changed = set(changed)
@@ -274,7 +263,7 @@ def update_payload(
     if changed & {"start", "due"}:
         body.update(_times(task, tz))  # both: Onfleet checks their order together
     if "title" in changed:
-        body["notes"] = _notes(task, with_customer=not _recipients(task))
+        body["notes"] = _notes(task, with_customer=not _recipients(task, region))
     return body
 
 
@@ -359,8 +348,19 @@ def decide_task(
         return TaskDecision("skip", "completed_in_onfleet")
     if synced is not None and synced.status == "failed" and synced.version == task_version(task):
         return TaskDecision("skip", "previously_failed")
+    if live:
+        assert synced is not None
+        leaving = live_transition(task, settings, team_members)
+        if leaving is not None:
+            action, why = leaving
+            if action == "unassign" and synced.status == "unassigned":
+                return TaskDecision("skip", "unchanged")  # unassigned already
+            return TaskDecision(action, why)
 
-    reason = eligibility(task, settings, team_members, now, check_window=not live)
+    statuses = FOLLOWED if live else (OPEN,)
+    reason = eligibility(
+        task, settings, team_members, now, check_window=not live, statuses=statuses
+    )
     if reason is not None:
         return TaskDecision("skip", reason)
     assignee = selected_assignee(task, settings, team_members)
@@ -381,6 +381,36 @@ def decide_task(
     if "assignment" in changed:
         return TaskDecision("reassign", "assignee_changed", assignee.id, changed, parts, current)
     return TaskDecision("update", "striven_changed", assignee.id, changed, parts, current)
+
+
+def live_transition(
+    task: StrivenTask,
+    settings: StrivenOnfleetSettings,
+    team_members: Mapping[int, Collection[int]],
+) -> tuple[TaskAction, str] | None:
+    """What a task already in Onfleet becomes when it leaves the flow's scope (issue 15, item 2),
+    None while it stays in it. Onfleet never keeps an assignment Striven no longer has:
+
+    - its type is no longer selected: deleted (`type_not_selected`);
+    - Completed in Striven: deleted (`completed_in_striven`; the work is done, nobody should go);
+    - On Hold or any other status but Open / In Progress: unassigned, kept for when it reopens
+      (`on_hold_in_striven`);
+    - nobody assigned: unassigned (`unassigned_in_striven`);
+    - assigned only outside the selected teams: unassigned (`assignee_not_in_selected_team`).
+    In Progress keeps the assignment and its updates. Canceled is `decide_task`'s (deleted).
+    """
+    if task.type is None or task.type.id not in settings.task_type_ids:
+        return "delete", "type_not_selected"
+    status = status_name(task)
+    if status in COMPLETED:
+        return "delete", "completed_in_striven"
+    if status not in FOLLOWED:
+        return "unassign", "on_hold_in_striven"
+    if not any(a.id is not None for a in task.assigned_to):
+        return "unassign", "unassigned_in_striven"
+    if selected_assignee(task, settings, team_members) is None:
+        return "unassign", "assignee_not_in_selected_team"
+    return None
 
 
 # ----------------------------------------------------------------------------- rule 6
@@ -422,8 +452,12 @@ def same_name(a: str | None, b: str | None) -> bool:
     return bool(key(a)) and key(a) == key(b)
 
 
-def employee_phone(employee: StrivenEmployee, phone_type: str) -> tuple[str | None, bool]:
-    """`(E.164 phone, had a number of that type)`: active numbers, preferred ones first."""
+def employee_phone(
+    employee: StrivenEmployee, phone_type: str, region: str = DEFAULT_REGION
+) -> tuple[str | None, bool]:
+    """`(E.164 phone, had a number of that type)`: active numbers, preferred ones first; a
+    number without `+` is read as a national number of `region` (the connection's
+    `default_region`)."""
     wanted = phone_type.strip().casefold()
     numbers = [
         p
@@ -435,7 +469,7 @@ def employee_phone(employee: StrivenEmployee, phone_type: str) -> tuple[str | No
     ]
     numbers.sort(key=lambda p: not p.is_preferred)
     for phone in numbers:
-        normalized = normalize_phone(phone.number)
+        normalized = normalize_phone(phone.number, region)
         if normalized:
             return normalized, True
     return None, bool(numbers)
@@ -445,13 +479,14 @@ def match_driver(
     employee: StrivenEmployee,
     phone_type: str,
     onfleet_workers_by_phone: Mapping[str, NamedWorker],
+    region: str = DEFAULT_REGION,
 ) -> DriverMatch:
     """Rule 6: link on same phone and name, create when the phone is free, else conflict/fail.
 
     `onfleet_workers_by_phone` is keyed by E.164 phone (`GET /workers?phones=` answers that).
     """
     name = employee.display_name
-    phone, had_number = employee_phone(employee, phone_type)
+    phone, had_number = employee_phone(employee, phone_type, region)
     if phone is None:
         reason = "invalid_phone" if had_number else "no_phone_of_type"
         return DriverMatch("fail", reason, name=name)

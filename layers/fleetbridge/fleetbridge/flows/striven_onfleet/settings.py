@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from fleetbridge.core.phones import DEFAULT_REGION, Region
+
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 TeamSourceKind = Literal["endpoint", "settings"]
@@ -44,17 +46,26 @@ class StrivenOnfleetSettings(BaseModel):
     phone_type: str = Field(
         default="Mobile", min_length=1, description="Striven phone type matched to Onfleet phones"
     )
+    default_region: Region = Field(
+        default=DEFAULT_REGION,
+        description="ISO country of phone numbers written without +: Striven phones and "
+        "customer phones are read as national numbers of it",
+    )
     poll_minutes: int = Field(default=5, ge=1, le=60, description="task poll interval")
     poll_overlap_minutes: int = Field(
         default=2, ge=0, le=60, description="re-read this much before the high-water mark"
     )
     page_size: int = Field(default=500, ge=1, le=1000, description="Striven search page size")
     team_source: TeamSourceKind = Field(
-        default="endpoint",
-        description="where teams come from: an API endpoint, or `teams` below",
+        default="settings",
+        description="where teams and members come from: `settings` (the `teams` list below; "
+        "Striven's public API has no teams endpoint) or `endpoint` (`GET /v1/teams`, which only "
+        "our sandbox, or a proxy in front of Striven that adds it, answers)",
     )
     teams: list[TeamSpec] = Field(
-        default_factory=list, description="teams and members when team_source is 'settings'"
+        default_factory=list,
+        description="the selected teams and their Striven employee ids when team_source is "
+        "'settings'; edit them with PATCH /connections/{id}: the next poll applies the change",
     )
     striven_requests_per_minute: int = Field(
         default=100, ge=1, le=10_000, description="Striven plan: Standard 100, Enterprise 500"

@@ -14,15 +14,22 @@ message and, at the last attempt, `flow.on_dead_letter` records and emails the f
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fleetbridge.core.errors import ConflictError, VendorConflict, VendorNotFound
 from fleetbridge.core.errors import VendorValidationError as Rejected
-from fleetbridge.core.models import Mapping
-from fleetbridge.flows.striven_onfleet import TASK
+from fleetbridge.core.models import Mapping, fingerprint
+from fleetbridge.flows.striven_onfleet import TASK, waiting
 from fleetbridge.flows.striven_onfleet.context import FlowContext
-from fleetbridge.flows.striven_onfleet.drivers import DriverBusy, DriverFailed, ensure_driver
+from fleetbridge.flows.striven_onfleet.drivers import (
+    DriverBusy,
+    DriverFailed,
+    ensure_driver,
+    forget_driver,
+)
 from fleetbridge.flows.striven_onfleet.notices import task_failed
 from fleetbridge.flows.striven_onfleet.rules import (
     ONFLEET_COMPLETED,
@@ -32,6 +39,7 @@ from fleetbridge.flows.striven_onfleet.rules import (
     eligible_from,
     failure_fingerprint,
     should_notify,
+    status_name,
     task_payload,
     task_version,
     update_payload,
@@ -59,14 +67,29 @@ def synced_from(mapping: Mapping | None) -> SyncedTask | None:
     )
 
 
-def _older(version: str | None, than: str | None) -> bool:
-    """Whether task version `version` is older than `than` (lastUpdatedDate texts)."""
+def _older(version: str | None, than: str | None, tz: ZoneInfo | None = None) -> bool:
+    """Whether task version `version` is older than `than` (lastUpdatedDate texts).
+
+    Stamps in the tenant's repeated autumn hour (`tz`) cannot be ordered (01:10 CST comes after
+    01:50 CDT): such a version is never called older.
+    """
     if not version or not than:
         return False
     try:
-        return datetime.fromisoformat(version) < datetime.fromisoformat(than)
+        mine, theirs = datetime.fromisoformat(version), datetime.fromisoformat(than)
     except (TypeError, ValueError):
         return False
+    if tz is not None and (_repeated(mine, tz) or _repeated(theirs, tz)):
+        return False
+    return mine < theirs
+
+
+def _repeated(stamp: datetime, tz: ZoneInfo) -> bool:
+    """A naive local time that happens twice in `tz` (the hour the clocks go back)."""
+    if stamp.tzinfo is not None:
+        return False
+    first, second = stamp.replace(tzinfo=tz), stamp.replace(tzinfo=tz, fold=1)
+    return first.utcoffset() != second.utcoffset()
 
 
 def sync_tasks(ctx: FlowContext, works: list[TaskWork], *, source_event: str) -> list[TaskDecision]:
@@ -106,7 +129,9 @@ def sync_task(
     """Decide one task (its `mapping` read by the caller; None: never seen) and carry the
     decision out; returns what was done. `wait`: see `drivers.ensure_driver`."""
     task = work.task
-    if mapping is not None and _older(task_version(task), mapping.data.get("version")):
+    if mapping is not None and _older(
+        task_version(task), mapping.data.get("version"), ctx.settings.zone
+    ):
         return TaskDecision("skip", "stale_snapshot")  # a newer version was handled already
     decision = decide_task(
         task,
@@ -123,6 +148,8 @@ def sync_task(
         return _failed(ctx, work, mapping, decision, message, source_event)
     if decision.action == "delete":
         return _delete(ctx, work, mapping, decision, source_event)
+    if decision.action == "unassign":
+        return _unassign(ctx, work, mapping, decision, source_event)
     return _write(ctx, work, mapping, decision, source_event, wait)
 
 
@@ -134,14 +161,15 @@ def _write(
     decision: TaskDecision,
     source_event: str,
     wait: bool = True,
+    *,
+    retry_driver: bool = True,
 ) -> TaskDecision:
     """Create, update or reassign (the driver first: rule 6)."""
-    task, tz = work.task, ctx.settings.zone
-    assert decision.assignee_id is not None
+    task, tz, region = work.task, ctx.settings.zone, ctx.settings.default_region
+    employee_id = decision.assignee_id
+    assert employee_id is not None
     try:
-        worker_id = ensure_driver(
-            ctx, work, decision.assignee_id, source_event=source_event, wait=wait
-        )
+        worker_id = ensure_driver(ctx, work, employee_id, source_event=source_event, wait=wait)
     except DriverFailed as exc:
         failed = TaskDecision("fail", exc.reason, decision.assignee_id)
         notify = not exc.notified and _retried(mapping, task_version(task))
@@ -149,9 +177,9 @@ def _write(
     onfleet_id = mapping.other_id if mapping and decision.action != "create" else None
     try:
         if onfleet_id is None:
-            created = ctx.onfleet.create_task(task_payload(task, worker_id, tz))
+            created = ctx.onfleet.create_task(task_payload(task, worker_id, tz, region))
         else:
-            body = update_payload(task, worker_id, tz, decision.changed)
+            body = update_payload(task, worker_id, tz, decision.changed, region)
             created = _update(ctx, onfleet_id, body, task, worker_id)
             if created.id != onfleet_id:
                 decision = TaskDecision(
@@ -165,6 +193,11 @@ def _write(
     except (Rejected, VendorConflict) as exc:
         if onfleet_id is not None and _completed(ctx, onfleet_id):
             return _completed_in_onfleet(ctx, work, mapping, source_event)
+        if retry_driver and ctx.onfleet.get_worker(worker_id) is None:
+            # item 3: the driver was deleted in Onfleet; drop the link, make it again, retry once
+            work.drivers.pop(employee_id, None)
+            forget_driver(ctx, employee_id, worker_id, source_event=source_event)
+            return _write(ctx, work, mapping, decision, source_event, wait, retry_driver=False)
         failed = TaskDecision("fail", "onfleet_rejected", decision.assignee_id)
         return _failed(ctx, work, mapping, failed, exc.message, source_event)
     try:
@@ -187,7 +220,10 @@ def _update(
     try:
         return ctx.onfleet.update_task(onfleet_id, body)
     except VendorNotFound:
-        return ctx.onfleet.create_task(task_payload(task, worker_id, ctx.settings.zone))
+        settings = ctx.settings
+        return ctx.onfleet.create_task(
+            task_payload(task, worker_id, settings.zone, settings.default_region)
+        )
 
 
 def _completed(ctx: FlowContext, onfleet_id: str) -> bool:
@@ -217,12 +253,56 @@ def _delete(
     data = {
         **mapping.data,
         "status": "deleted",
+        "striven_status": status_name(work.task),
         "reason": decision.reason,
         "version": task_version(work.task),
         "failure": None,
         "last_error": None,
     }
     _save(ctx, mapping, work.task.id, mapping.other_id, mapping.fingerprint, data)
+    _record(ctx, work, decision, source_event, mapping.other_id, mapping.data.get("worker_id"))
+    return decision
+
+
+def _unassign(
+    ctx: FlowContext,
+    work: TaskWork,
+    mapping: Mapping | None,
+    decision: TaskDecision,
+    source_event: str,
+) -> TaskDecision:
+    """Issue 15 item 2: Striven no longer has the assignment (on hold, nobody, or someone outside
+    the selected teams): the Onfleet task goes back to the organization's unassigned tasks and
+    is kept for when the task is assigned again (then it is reassigned, not re-created)."""
+    assert mapping is not None and mapping.other_id
+    try:
+        ctx.onfleet.update_task(mapping.other_id, {"container": {"type": "ORGANIZATION"}})
+    except VendorNotFound:
+        pass  # deleted in Onfleet: created again if the task comes back
+    except (Rejected, VendorConflict) as exc:
+        if _completed(ctx, mapping.other_id):
+            return _completed_in_onfleet(ctx, work, mapping, source_event)
+        failed = TaskDecision("fail", "onfleet_rejected")
+        return _failed(ctx, work, mapping, failed, exc.message, source_event)
+    parts = {**(mapping.data.get("parts") or {}), "assignment": None}
+    data = {
+        **mapping.data,
+        "status": "unassigned",
+        "reason": decision.reason,
+        "version": task_version(work.task),
+        "parts": parts,
+        "worker_id": None,
+        "employee_id": None,
+        "striven_status": status_name(work.task),
+        "failure": None,
+        "last_error": None,
+        "written_at": _now_ms(ctx),
+        "assigned_in_onfleet": False,
+        "worker_name": None,
+    }
+    _save(ctx, mapping, work.task.id, mapping.other_id, fingerprint(parts), data)
+    if decision.reason == "assignee_not_in_selected_team":
+        waiting.remember(ctx, work.task)  # item 4: assigned again when the assignee joins
     _record(ctx, work, decision, source_event, mapping.other_id, mapping.data.get("worker_id"))
     return decision
 
@@ -255,12 +335,16 @@ def _skipped(
     """Rule 1's skips (and the quiet ones): stored and recorded only when something is new."""
     task, version = work.task, task_version(work.task)
     if decision.reason in QUIET:
+        if mapping is not None and decision.reason == "unchanged":
+            _note_status(ctx, work, mapping)
         return decision
     live = mapping is not None and bool(mapping.other_id)
     if decision.reason == "not_in_window" and not live:
         opens_at = eligible_from(task, ctx.settings.zone)
         if opens_at is not None:
             remember(ctx, task, opens_at)  # rule 2: re-checked when its window opens
+    if decision.reason == "assignee_not_in_selected_team":
+        waiting.remember(ctx, task)  # item 4: re-checked when the membership changes
     old = mapping.data if mapping else {}
     status = old.get("status", "synced") if live else "skipped"
     if old.get("reason") == decision.reason and old.get("version") == version:
@@ -272,6 +356,16 @@ def _skipped(
     _save(ctx, mapping, task.id, other, mapping.fingerprint if mapping else None, data)
     _record(ctx, work, decision, source_event, other, old.get("worker_id"))
     return decision
+
+
+def _note_status(ctx: FlowContext, work: TaskWork, mapping: Mapping) -> None:
+    """Keep the Striven status the views show (Open / In Progress) without an Onfleet call."""
+    status = status_name(work.task)
+    if mapping.data.get("striven_status", status) == status:
+        return
+    data = {**mapping.data, "striven_status": status, "version": task_version(work.task)}
+    with suppress(ConflictError):  # another delivery wrote it: it knows the status too
+        _save(ctx, mapping, work.task.id, mapping.other_id, mapping.fingerprint, data)
 
 
 def _retried(mapping: Mapping | None, version: str | None) -> bool:
@@ -368,8 +462,22 @@ def _store_synced(
         "tracking_url": created.tracking_url,
         "worker_id": worker_id,
         "employee_id": decision.assignee_id,
+        "striven_status": status_name(work.task),
+        "written_at": _now_ms(ctx),
     }
+    old = mapping.data if mapping is not None else {}
+    if decision.action == "update" and old.get("assigned_in_onfleet"):
+        # item 5: a dispatcher's assignment in Onfleet stands until Striven's assignment changes
+        data.update({k: old.get(k) for k in ("worker_id", "employee_id", "worker_name")})
+        data["assigned_in_onfleet"] = True
+    if mapping is not None and created.id == mapping.other_id:  # the same Onfleet task
+        data.update({k: old[k] for k in ("onfleet_state", "onfleet_event_at") if k in old})
     _save(ctx, mapping, work.task.id, created.id, decision.fingerprint, data)
+
+
+def _now_ms(ctx: FlowContext) -> int:
+    """Our clock in Onfleet's unit (epoch ms): Onfleet events older than our write are stale."""
+    return int(ctx.clock().timestamp() * 1000)
 
 
 def _record(

@@ -175,12 +175,18 @@ def _apply(
     return writes
 
 
-def reconcile_teams(ctx: FlowContext, *, dry_run: bool, source_event: str) -> list[PlanItem]:
-    """The daily rule 7 pass over every selected team; the plan (applied unless `dry_run`)."""
+def reconcile_teams(
+    ctx: FlowContext, *, dry_run: bool, source_event: str, gone: Iterable[int] = ()
+) -> list[PlanItem]:
+    """The daily rule 7 pass over every selected team; the plan (applied unless `dry_run`).
+    `gone`: employees whose driver was deleted in Onfleet (a dry run still has their link)."""
     selected = set(ctx.settings.team_ids)
     teams = [t for t in ctx.teams.teams() if t.id in selected]
     listed = ctx.onfleet.list_teams()
-    linked = linked_drivers(ctx.mappings.list(EMPLOYEE))
+    dropped = set(gone)
+    linked = {
+        e: w for e, w in linked_drivers(ctx.mappings.list(EMPLOYEE)).items() if e not in dropped
+    }
     stored = {m.external_id: m for m in ctx.mappings.list(TEAM)}
     items: list[PlanItem] = []
     for team in teams:

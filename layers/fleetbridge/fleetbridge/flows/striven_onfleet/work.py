@@ -30,6 +30,7 @@ from fleetbridge.vendors.striven import StrivenEmployee, StrivenTask, StrivenTea
 
 TASK_CHANGED = "task_changed"
 WINDOW_RECHECK = "window_recheck"
+MEMBERSHIP_RECHECK = "membership_recheck"
 #: Tasks per queued message (1 = one message per task).
 TASKS_PER_MESSAGE = int(os.environ.get("TASKS_PER_MESSAGE", "10"))
 #: Serialized tasks per message at most: ten messages (one SQS batch) stay under 256 KB.
@@ -89,11 +90,13 @@ def tasks_message(
     *,
     event: str = TASK_CHANGED,
     poll_id: str = "",
+    prefix: str | None = None,
 ) -> WorkMessage:
     """The message for a chunk: `teams` are the selected teams, `employees` the records of
     unlinked assignees, `drivers` the Onfleet workers of linked ones (employee id → worker id).
 
     The event id names the tasks' versions: a chunk read twice (the poll overlap) is one message.
+    `prefix` tells re-checks of the same versions apart (e.g. one per membership change).
     """
     assignees = assignee_ids(tasks)
     members = {
@@ -105,7 +108,7 @@ def tasks_message(
         str(e): employees[e].model_dump(mode="json") for e in sorted(assignees) if e in employees
     }
     linked = {str(e): w for e, w in (drivers or {}).items() if e in assignees}
-    prefix = "window" if event == WINDOW_RECHECK else "task"
+    prefix = prefix or ("window" if event == WINDOW_RECHECK else "task")
     versions = [(t.id, task_version(t)) for t in tasks]
     if len(tasks) == 1:
         event_id = f"{prefix}:{tasks[0].id}:{versions[0][1] or 'none'}"
