@@ -108,32 +108,35 @@ def test_only_the_winning_update_s_credentials_are_stored(world: World) -> None:
         answer = world.api("PATCH", f"/connections/{connection['id']}", body=_json(body))
         return answer.status, secret
 
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        results = list(pool.map(patch, range(20)))
-    statuses = sorted(status for status, _ in results)
-    assert statuses == [200] + [409] * 19, statuses
-    winner = next(secret for status, secret in results if status == 200)
-    stored = ConnectionRepository().get(connection["id"])
-    current = client("secretsmanager").get_secret_value(
-        SecretId=stored.secret_arn, VersionStage="AWSCURRENT"
-    )
-    assert json.loads(current["SecretString"])["fleetio_webhook_secret"] == winner
-    assert current["VersionId"] == stored.secret_version
-    # and the webhook receiver now checks signatures with the winner's secret
-    from fleetbridge.core.webhook_auth import sign_hmac_hex
+    try:
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            results = list(pool.map(patch, range(20)))
+        statuses = sorted(status for status, _ in results)
+        assert statuses == [200] + [409] * 19, statuses
+        winner = next(secret for status, secret in results if status == 200)
+        stored = ConnectionRepository().get(connection["id"])
+        current = client("secretsmanager").get_secret_value(
+            SecretId=stored.secret_arn, VersionStage="AWSCURRENT"
+        )
+        assert json.loads(current["SecretString"])["fleetio_webhook_secret"] == winner
+        assert current["VersionId"] == stored.secret_version
+        # and the webhook receiver now checks signatures with the winner's secret
+        from fleetbridge.core.webhook_auth import sign_hmac_hex
 
-    body = b'{"id": "d1", "event": "other", "payload": {"id": 1}, "timestamp": "t"}'
-    signature = sign_hmac_hex(body, winner)
-    answer = world.webhook(
-        "fleetio", connection["id"], body, {"X-Fleetio-Webhook-Signature": signature}
-    )
-    assert answer.status == 200, answer.text
-    restore = {
-        "credentials": {
-            "fleetio_webhook_secret": CREDENTIALS["fleetio-keycafe"]["fleetio_webhook_secret"]
+        body = b'{"id": "d1", "event": "other", "payload": {"id": 1}, "timestamp": "t"}'
+        signature = sign_hmac_hex(body, winner)
+        answer = world.webhook(
+            "fleetio", connection["id"], body, {"X-Fleetio-Webhook-Signature": signature}
+        )
+        assert answer.status == 200, answer.text
+    finally:  # a failure here must not leave later webhook tests a foreign secret
+        restore = {
+            "credentials": {
+                "fleetio_webhook_secret": CREDENTIALS["fleetio-keycafe"]["fleetio_webhook_secret"]
+            }
         }
-    }
-    assert world.api("PATCH", f"/connections/{connection['id']}", body=_json(restore)).status == 200
+        restored = world.api("PATCH", f"/connections/{connection['id']}", body=_json(restore))
+        assert restored.status == 200, restored.text
 
 
 # ------------------------------------------------------------------ 3. malformed input, no 5xx

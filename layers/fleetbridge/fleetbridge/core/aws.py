@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -33,11 +34,22 @@ def client(service: str) -> Any:
     )
 
 
+#: Caches built on a client (idempotency store, worker wrappers): cleared with the clients.
+_DEPENDENT_CACHES: list[Callable[[], None]] = []
+
+
+def clears_with_clients(cache_clear: Callable[[], None]) -> None:
+    """Register a cache holding clients, so `reset_clients` forgets it too."""
+    _DEPENDENT_CACHES.append(cache_clear)
+
+
 def reset_clients() -> None:
     """Forget cached clients and settings (tests that change the environment call this)."""
     client.cache_clear()
     resource.cache_clear()
     get_settings.cache_clear()
+    for cache_clear in _DEPENDENT_CACHES:
+        cache_clear()
 
 
 @cache

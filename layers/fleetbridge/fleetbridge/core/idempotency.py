@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
 )
 
-from fleetbridge.core.aws import client
+from fleetbridge.core.aws import clears_with_clients, client
 from fleetbridge.core.config import get_settings
 
 #: How long a processed event id is remembered (vendors re-deliver within hours, not days).
@@ -22,6 +22,9 @@ def persistence_layer() -> DynamoDBPersistenceLayer:
     return DynamoDBPersistenceLayer(
         table_name=get_settings().idempotency_table, boto3_client=client("dynamodb")
     )
+
+
+clears_with_clients(persistence_layer.cache_clear)
 
 
 def config(event_key_jmespath: str = "event_id") -> IdempotencyConfig:

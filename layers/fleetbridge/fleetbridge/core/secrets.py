@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
@@ -42,9 +41,18 @@ def mask_all(credentials: dict[str, Any]) -> dict[str, str]:
     return {key: mask(value) for key, value in credentials.items()}
 
 
-@cache
+_providers: list[tuple[Any, parameters.SecretsProvider]] = []
+
+
 def _provider() -> parameters.SecretsProvider:
-    return parameters.SecretsProvider(boto3_client=client("secretsmanager"))
+    """The caching provider of the current Secrets Manager client: a new one (empty cache) once
+    `reset_clients` has made a new client, so no value read through an old endpoint survives."""
+    secrets_manager = client("secretsmanager")
+    if not _providers or _providers[0][0] is not secrets_manager:
+        _providers[:] = [
+            (secrets_manager, parameters.SecretsProvider(boto3_client=secrets_manager))
+        ]
+    return _providers[0][1]
 
 
 def store_credentials(name: str, credentials: dict[str, Any], secret_arn: str | None = None) -> str:

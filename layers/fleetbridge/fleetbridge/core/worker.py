@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from fleetbridge.core import idempotency
 from fleetbridge.core.activity import ActivityLog
+from fleetbridge.core.aws import clears_with_clients
 from fleetbridge.core.connections import ConnectionRepository
 from fleetbridge.core.errors import NotFoundError
 from fleetbridge.core.observability import logger
@@ -44,6 +45,9 @@ def _once() -> Callable[..., Any]:
         config=_idempotency_config(),
         persistence_store=idempotency.persistence_layer(),
     )(_handle)
+
+
+clears_with_clients(_once.cache_clear)
 
 
 def _handle(message: dict[str, Any]) -> dict[str, Any]:
