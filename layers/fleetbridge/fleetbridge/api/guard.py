@@ -7,14 +7,13 @@ without a valid key gets 401 whatever its body, and nothing is parsed or written
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from fleetbridge.api.errors import error_response
-from fleetbridge.core.config import get_settings
-from fleetbridge.core.tenants import TenantRepository
+from fleetbridge.api.lazy import LazyApi
+from fleetbridge.core import aws  # noqa: F401  (boto3 at init: every request uses it)
 
 MAX_BODY_BYTES = 1024 * 1024
 PUBLIC_PATHS = frozenset({"/openapi.json", "/docs"})
@@ -36,6 +35,8 @@ def _bearer(event: dict[str, Any]) -> str | None:
 
 def public_base_url(event: dict[str, Any]) -> str:
     """Where this API is reachable: the configured public URL, else the request's host."""
+    from fleetbridge.core.config import get_settings
+
     configured = get_settings().public_url
     if configured:
         return configured
@@ -43,28 +44,32 @@ def public_base_url(event: dict[str, Any]) -> str:
     return f"https://{domain}"
 
 
-def guarded_resolve(
-    app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaContext
-) -> dict[str, Any]:
-    """Reject oversized or unauthenticated requests, then route with the tenant in context."""
+def guarded_resolve(api: LazyApi, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Reject oversized or unauthenticated requests, then route with the tenant in context.
+
+    The resolver and the routers the path needs are loaded after the checks (`api.lazy`).
+    """
     if _body_size(event) > MAX_BODY_BYTES:
         return _plain(413, "payload_too_large", "request body exceeds 1 MB")
     path = event.get("rawPath") or "/"
     tenant = None
     if path not in PUBLIC_PATHS:
         api_key = _bearer(event)
+        from fleetbridge.core.tenants import TenantRepository
+
         tenant = TenantRepository().authenticate(api_key) if api_key else None
         if tenant is None:
             return _plain(401, "unauthorized", "missing or invalid API key")
+    app = api.app_for(path)
     app.append_context(tenant=tenant, base_url=public_base_url(event))
     return app.resolve(event, context)
 
 
 def _plain(status: int, code: str, message: str) -> dict[str, Any]:
-    response = error_response(status, code, message)
+    # the same body as api.errors.error_response, without loading the resolver for it
     return {
-        "statusCode": response.status_code,
+        "statusCode": status,
         "headers": {"Content-Type": "application/json"},
-        "body": response.body,
+        "body": json.dumps({"error": {"code": code, "message": message}}),
         "isBase64Encoded": False,
     }

@@ -1,26 +1,31 @@
 """The one webhook receiver: verify, enqueue, answer fast (DESIGN.md §2).
 
 `POST /hooks/<vendor>/<connection id>` functions call `handle_webhook_event` and nothing else.
+It reads the API Gateway proxy event itself (no Powertools event handler), and what a delivery
+needs (pydantic models, repositories, the flow) is imported on the first delivery, not when the
+function initialises: see README "Benchmarks" for what that moves and why.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fleetbridge.core.connections import ConnectionRepository
+from fleetbridge.core import aws  # noqa: F401  (boto3 at init: every request uses it)
 from fleetbridge.core.errors import FleetbridgeError, NotFoundError, UnauthorizedError
 from fleetbridge.core.observability import logger
-from fleetbridge.core.queue import publish
-from fleetbridge.core.registry import WebhookReply, WebhookRequest, get_flow
-from fleetbridge.core.secrets import load_credentials
+
+if TYPE_CHECKING:
+    from fleetbridge.core.registry import WebhookReply, WebhookRequest
 
 MAX_BODY_BYTES = 1024 * 1024
 
 
 def request_from_event(event: dict[str, Any], vendor: str) -> WebhookRequest:
     """The raw request out of an HTTP API v2 event (the body stays bytes for signatures)."""
+    from fleetbridge.core.registry import WebhookRequest
+
     body = event.get("body") or ""
     raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
     method = event.get("requestContext", {}).get("http", {}).get("method", "POST").upper()
@@ -36,6 +41,11 @@ def request_from_event(event: dict[str, Any], vendor: str) -> WebhookRequest:
 
 def receive(request: WebhookRequest) -> WebhookReply:
     """Verify the delivery with the connection's secret, enqueue its work, say what to answer."""
+    from fleetbridge.core.connections import ConnectionRepository
+    from fleetbridge.core.queue import publish
+    from fleetbridge.core.registry import WebhookReply, get_flow
+    from fleetbridge.core.secrets import load_credentials
+
     connection = ConnectionRepository().get(request.connection_id)
     flow = get_flow(connection.flow)
     if flow.receive_webhook is None or request.vendor not in flow.webhook_vendors:
