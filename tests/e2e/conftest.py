@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from local.stack.process import ServeProcess, StackStartError
+from tests.support.browser import ARTIFACTS_DIR, Browser, chromium, missing
 
 E2E_DIR = Path(__file__).resolve().parent
 
@@ -107,3 +108,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     finally:
         running.close_clients()
         process.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """A headless Chromium (Debian's) for pages the stack serves; screenshots go to
+    `.artifacts/e2e/` (FLEETBRIDGE_ARTIFACTS_DIR overrides the root)."""
+    reason = missing()
+    if reason:
+        pytest.skip(reason)
+    with chromium(ARTIFACTS_DIR / "e2e") as started:
+        yield started
