@@ -221,7 +221,9 @@ def striven_onfleet(stack: LocalStack, api: httpx.Client, sandbox: httpx.Client)
             client_secret=STRIVEN["striven_client_secret"],
         ),
     ).raise_for_status()
-    say("Striven: 12 open tasks (11 starts in 40 h), 5 employees in teams Demo North/South;")
+    say(
+        "Striven: 12 open tasks (task 11 starts in 40 h), 5 employees in teams Demo North and South;"
+    )
     say("Onfleet: an unrelated driver 'Someone Else' already has Driver5's phone")
     connection = (
         api.post(
