@@ -81,8 +81,9 @@ def flush_scoped_metrics() -> None:
             for dim_name, dim_value in dimensions.items():
                 provider.add_dimension(name=dim_name, value=dim_value)
             overall = {k: v for k, v in dimensions.items() if k != "connection_id"}
-            if overall and len(overall) < len(dimensions):
-                # the flow's total (per vendor, per kind) next to each connection's figure
+            if overall:
+                # the flow's total (per vendor, per kind) next to each connection's figure,
+                # without Powertools' `service` dimension: what the dashboard searches
                 provider.add_dimensions(**overall)
             for name, values in named.items():
                 for value in values:
