@@ -13,7 +13,7 @@ AWS_REGION ?= us-east-1
 export AWS_DEFAULT_REGION ?= $(AWS_REGION)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help setup serve demo test lint format unit integration e2e validate bench bench-routing build invoke clean
+.PHONY: help setup venvs browser serve demo test lint format unit integration e2e validate bench bench-routing build invoke clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,12 +35,24 @@ $(SAM_VENV)/.installed:
 	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli
 	touch $@
 
-setup: $(VENV)/.installed $(SAM_VENV)/.installed ## create both virtual environments and install everything
+venvs: $(VENV)/.installed $(SAM_VENV)/.installed
+
+setup: venvs browser ## create both virtual environments and install everything (+ chromium for the browser test)
+
+# Debian's chromium + chromium-driver drive the Swagger UI e2e test (nothing is downloaded at test
+# time). Installed with apt-get when missing (as root, else through sudo); elsewhere the test skips.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif command -v apt-get >/dev/null; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	else echo "chromium/chromedriver not found and no apt-get: the browser e2e test will skip"; fi
 
 serve: $(VENV)/.installed ## start the local stack (moto, API emulator, SQS poller, vendor sandboxes)
 	$(PY) -m local.serve $(SERVE_ARGS)
 
-demo: setup ## start the local stack, seed the sandboxes, drive every flow once and print what happened
+demo: venvs ## start the local stack, seed the sandboxes, drive every flow once and print what happened
 	$(PY) -m local.demo $(ARGS)
 
 lint: $(VENV)/.installed ## ruff check + format check + mypy

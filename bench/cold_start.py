@@ -14,8 +14,13 @@ time of the import are reported too. Runs alternate between baseline and handler
 the machine hits every target alike; medians are printed.
 
 After the import, the subprocess lists the modules it loaded: a handler that pulls in the
-routing engine or a solver package (FORBIDDEN_MODULES) fails the run (exit 1). The 1.3x ratio
-goal is reported, not enforced.
+routing engine or a solver package (FORBIDDEN_MODULES) fails the run (exit 1). The ratio goals
+(webhook receivers 1.3x, the API 1.6x) are reported, not enforced.
+
+What a function defers to its first request (pydantic, the flow, the API's resolver with its
+validation and routers) is not hidden: the same interpreter then runs that first use
+(FIRST_USE: a webhook delivery's modules and its flow; an API request to /connections) and its
+extra import time is reported as "first use ms".
 
     python bench/cold_start.py [--runs 10] [--template template.yaml] [--function ApiFunction]
 """
@@ -39,6 +44,16 @@ from sam_template import resolve as resolve_value
 
 ROOT = Path(__file__).resolve().parent.parent
 RATIO_GOAL = 1.3
+#: per-function goals where they differ from RATIO_GOAL
+RATIO_GOALS = {"ApiFunction": 1.6}
+#: what the first request imports, run after the measured import (see the module docstring)
+API_FIRST_USE = "from fleetbridge.api.lazy import LazyApi; LazyApi().app_for('/connections')\n" + (
+    "import fleetbridge.core.tenants"
+)
+WEBHOOK_FIRST_USE = (
+    "import fleetbridge.core.connections, fleetbridge.core.queue, fleetbridge.core.registry\n"
+    "import fleetbridge.core.secrets\n"
+)
 BASELINE_IMPORTS = ("boto3", "aws_lambda_powertools")
 # Module names (and their submodules) an API or webhook handler must never import.
 FORBIDDEN_MODULES = (
@@ -62,13 +77,14 @@ BASE_ENVIRONMENT = {
 # Passed through from the caller's environment (nothing AWS-related: no profile, no endpoint).
 INHERITED_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 
-# Runs in the measured interpreter (`python -I -c PROBE <path> <imports> <handler>`): path entries
-# joined by os.pathsep, imports by commas, handler "module.attribute" or "". Nothing but os, sys
-# and time (loaded at start-up anyway) is imported before the clock starts. It prints one JSON
-# line: wall and CPU time of the imports, and the name of every loaded module.
+# Runs in the measured interpreter (`python -I -c PROBE <path> <imports> <handler> <first use>`):
+# path entries joined by os.pathsep, imports by commas, handler "module.attribute" or "", first
+# use: code run after the measurement, timed apart. Nothing but os, sys and time (loaded at
+# start-up anyway) is imported before the clock starts. It prints one JSON line: wall and CPU
+# time of the imports, the first use's time, and the name of every loaded module.
 PROBE = """
 import os, sys, time
-path, imports, handler = sys.argv[1:4]
+path, imports, handler, first_use = sys.argv[1:5]
 sys.path[:0] = [entry for entry in path.split(os.pathsep) if entry]
 t0, c0 = time.perf_counter(), time.process_time()
 for name in filter(None, imports.split(",")):
@@ -77,8 +93,13 @@ if handler:
     module, _, attribute = handler.rpartition(".")
     getattr(__import__(module, fromlist=[attribute]), attribute)
 elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+modules = sorted(sys.modules)
+t1 = time.perf_counter()
+exec(first_use)
+first = time.perf_counter() - t1
 import json
-print(json.dumps({"import_ms": elapsed * 1000, "cpu_ms": cpu * 1000, "modules": sorted(sys.modules)}))
+print(json.dumps({"import_ms": elapsed * 1000, "cpu_ms": cpu * 1000, "first_use_ms": first * 1000,
+                  "modules": modules}))
 """
 
 
@@ -91,6 +112,7 @@ class Target:
     environment: dict[str, str]
     handler: str | None = None
     imports: tuple[str, ...] = ()
+    first_use: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,6 +123,7 @@ class Run:
     cpu_ms: float
     wall_ms: float
     modules: list[str]
+    first_use_ms: float = 0.0
 
 
 @dataclass
@@ -110,6 +133,7 @@ class Samples:
     import_ms: list[float] = field(default_factory=list)
     cpu_ms: list[float] = field(default_factory=list)
     wall_ms: list[float] = field(default_factory=list)
+    first_use_ms: list[float] = field(default_factory=list)
     forbidden: set[str] = field(default_factory=set)
     modules: int = 0
 
@@ -117,6 +141,7 @@ class Samples:
         self.import_ms.append(run.import_ms)
         self.cpu_ms.append(run.cpu_ms)
         self.wall_ms.append(run.wall_ms)
+        self.first_use_ms.append(run.first_use_ms)
         self.forbidden.update(forbidden_modules(run.modules))
         self.modules = len(run.modules)
 
@@ -131,6 +156,10 @@ class Samples:
     @property
     def wall_median(self) -> float:
         return statistics.median(self.wall_ms)
+
+    @property
+    def first_use_median(self) -> float:
+        return statistics.median(self.first_use_ms)
 
 
 # ------------------------------------------------------------------ pure helpers
@@ -203,8 +232,36 @@ def http_targets(template: dict[str, Any], base_dir: Path) -> list[Target]:
             **BASE_ENVIRONMENT,
             **lambda_environment(function.logical_id, path[0], function.handler),
         }
-        targets.append(Target(function.logical_id, path, environment, handler=function.handler))
+        targets.append(
+            Target(
+                function.logical_id,
+                path,
+                environment,
+                handler=function.handler,
+                first_use=first_use_code(function),
+            )
+        )
     return targets
+
+
+def webhook_vendor(function: Function) -> str | None:
+    """`fleetio` for a function serving `/hooks/fleetio/{connection_id}`, else None."""
+    for event in function.events.values():
+        path = str(((event or {}).get("Properties") or {}).get("Path", ""))
+        if path.startswith("/hooks/"):
+            return path.split("/")[2]
+    return None
+
+
+def first_use_code(function: Function) -> str:
+    """What the function's first request imports: its flow's module too for a webhook."""
+    vendor = webhook_vendor(function)
+    if vendor is None:
+        return API_FIRST_USE
+    from fleetbridge.core.registry import FLOW_MODULES, get_flow
+
+    modules = [m for f, m in FLOW_MODULES.items() if vendor in get_flow(f).webhook_vendors]
+    return WEBHOOK_FIRST_USE + "".join(f"import {module}\n" for module in modules)
 
 
 def baseline_target() -> Target:
@@ -225,23 +282,28 @@ def without(environment: Mapping[str, str], *names: str) -> dict[str, str]:
     return {key: value for key, value in environment.items() if key not in names}
 
 
-def format_report(
-    results: Mapping[str, Samples], baseline: Samples, goal: float = RATIO_GOAL
-) -> str:
-    """One line per handler: medians of import, baseline, ratio vs goal, wall clock, CPU."""
+def goal_for(name: str) -> float:
+    """The ratio goal of one function."""
+    return RATIO_GOALS.get(name, RATIO_GOAL)
+
+
+def format_report(results: Mapping[str, Samples], baseline: Samples) -> str:
+    """One line per handler: medians of import, baseline, ratio vs goal, first use, wall, CPU."""
     width = max([len("function"), *(len(name) for name in results)])
     lines = [
         f"{'function':<{width}}  {'import ms':>9}  {'baseline ms':>11}  {'ratio':>6}  "
-        f"{'goal':<11}  {'wall ms':>7}  {'baseline wall':>13}  {'cpu ms':>6}  modules"
+        f"{'goal':<11}  {'first use ms':>12}  {'wall ms':>7}  {'baseline wall':>13}  "
+        f"{'cpu ms':>6}  modules"
     ]
     for name, samples in results.items():
         value = ratio(samples.import_median, baseline.import_median)
+        goal = goal_for(name)
         verdict = f"<={goal:g}x {'ok' if value <= goal else 'OVER'}"
         lines.append(
             f"{name:<{width}}  {samples.import_median:>9.1f}  {baseline.import_median:>11.1f}  "
-            f"{value:>5.2f}x  {verdict:<11}  {samples.wall_median:>7.1f}  "
-            f"{baseline.wall_median:>13.1f}  {samples.cpu_median:>6.1f}  "
-            f"{samples.modules} (baseline {baseline.modules})"
+            f"{value:>5.2f}x  {verdict:<11}  {samples.first_use_median:>12.1f}  "
+            f"{samples.wall_median:>7.1f}  {baseline.wall_median:>13.1f}  "
+            f"{samples.cpu_median:>6.1f}  {samples.modules} (baseline {baseline.modules})"
         )
     return "\n".join(lines)
 
@@ -251,7 +313,12 @@ def format_report(
 
 def run_once(python: str, target: Target) -> Run:
     """Import `target` in a fresh, isolated interpreter (`-I`: no cwd, no PYTHON* variables)."""
-    argv = [os.pathsep.join(target.path), ",".join(target.imports), target.handler or ""]
+    argv = [
+        os.pathsep.join(target.path),
+        ",".join(target.imports),
+        target.handler or "",
+        target.first_use,
+    ]
     env = clean_environment(target.environment, os.environ)
     started = time.perf_counter()
     completed = subprocess.run(
@@ -268,7 +335,9 @@ def run_once(python: str, target: Target) -> Run:
             f"{target.name}: import failed (exit {completed.returncode}):\n{completed.stderr}"
         )
     report = json.loads(completed.stdout.strip().splitlines()[-1])
-    return Run(report["import_ms"], report["cpu_ms"], wall_ms, report["modules"])
+    return Run(
+        report["import_ms"], report["cpu_ms"], wall_ms, report["modules"], report["first_use_ms"]
+    )
 
 
 def measure(targets: list[Target], python: str, runs: int, warmup: int) -> dict[str, Samples]:
@@ -328,10 +397,10 @@ def main(argv: list[str] | None = None) -> int:
     over = [
         name
         for name, sample in samples.items()
-        if ratio(sample.import_median, baseline.import_median) > RATIO_GOAL
+        if ratio(sample.import_median, baseline.import_median) > goal_for(name)
     ]
     if over:
-        print(f"ratio goal ({RATIO_GOAL:g}x) missed (reported, not enforced): {', '.join(over)}")
+        print(f"ratio goal missed (reported, not enforced): {', '.join(over)}")
 
     offenders = {name: sample.forbidden for name, sample in samples.items() if sample.forbidden}
     for name, modules in offenders.items():

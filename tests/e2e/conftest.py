@@ -17,6 +17,7 @@ import pytest
 
 from local.stack.process import ServeProcess, StackStartError
 from tests.e2e import secret_scan
+from tests.support.browser import ARTIFACTS_DIR, Browser, chromium, missing
 
 E2E_DIR = Path(__file__).resolve().parent
 
@@ -157,3 +158,14 @@ def _declared_credentials() -> set[str]:
         if source and Path(source).resolve().parent == e2e_dir and isinstance(declared, dict):
             values |= secret_scan.credentials_in({"credentials": declared})
     return values
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """A headless Chromium (Debian's) for pages the stack serves; screenshots go to
+    `.artifacts/e2e/` (FLEETBRIDGE_ARTIFACTS_DIR overrides the root)."""
+    reason = missing()
+    if reason:
+        pytest.skip(reason)
+    with chromium(ARTIFACTS_DIR / "e2e") as started:
+        yield started

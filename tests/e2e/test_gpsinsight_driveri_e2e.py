@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.e2e.test_fleetio_keycafe_e2e import wait_for
+from tests.support.worlds import gps_drivers
 
 pytestmark = pytest.mark.e2e
 
@@ -83,15 +84,7 @@ def world(stack: Any) -> Iterator[World]:
     sandbox.post(
         "/_sandbox/gpsinsight/seed",
         json={
-            "drivers": [
-                {
-                    "firstname": f"First{i}",
-                    "lastname": f"Last{i}",
-                    "email": f"d{i}@e2e.example",
-                    "driveri_driver_id": f"E2E-{i}" if i != DRIVERS else None,
-                }
-                for i in range(1, DRIVERS + 1)
-            ],
+            "drivers": gps_drivers(DRIVERS, label="E2E", email_domain="e2e.example"),
             "webhooks": [
                 {
                     "url": connection["webhook_urls"]["gpsinsight"],

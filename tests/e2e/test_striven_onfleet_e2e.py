@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+
+from tests.support.worlds import onfleet_for_striven, striven_world
 
 pytestmark = pytest.mark.e2e
 
@@ -25,33 +25,6 @@ CREDENTIALS = {
 ZONE = "America/Chicago"
 NOTIFY = "dispatch-e2e@example.com"
 POLL = "StrivenOnfleetPollFunction"
-TASKS = 12  # 1..12; 11 is out of the window, 12 is the name conflict's
-
-
-def local(hours: float) -> str:
-    moment = datetime.now(UTC) + timedelta(hours=hours)
-    return moment.astimezone(ZoneInfo(ZONE)).replace(tzinfo=None).isoformat(timespec="seconds")
-
-
-def striven_task(task_id: int, employee: int, **fields: Any) -> dict[str, Any]:
-    return {
-        "id": task_id,
-        "title": f"Visit {task_id}",
-        "description": "Ring twice",
-        "status": "Open",
-        "type": 1,
-        "customer": {"id": 900 + task_id, "name": f"Customer {task_id}", "phone": "3125550199"},
-        "assignedTo": [employee],
-        "startDate": local(1),
-        "dueDate": local(3),
-        "location": {
-            "name": f"Site {task_id}",
-            "address": {"address1": f"{task_id} Main St", "city": "Springfield", "state": "IL"},
-            "latitude": 39.8 + task_id / 1000,
-            "longitude": -89.6,
-        },
-        **fields,
-    }
 
 
 @dataclass
@@ -90,48 +63,16 @@ def world(stack: Any) -> Iterator[World]:
     sandbox = httpx.Client(base_url=stack.sandbox_url, timeout=30)
     sandbox.post("/_sandbox/reset").raise_for_status()
     sandbox.post(
-        "/_sandbox/onfleet/seed",
-        json={
-            "credentials": {"api_keys": [CREDENTIALS["onfleet_api_key"]]},
-            "teams": [{"id": "teamElsewhere0000000000a", "name": "Elsewhere"}],
-            "workers": [
-                {
-                    "id": "workerSomeoneElse0000000",
-                    "name": "Someone Else",
-                    "phone": "+13125550105",
-                    "teams": ["teamElsewhere0000000000a"],
-                }
-            ],
-        },
+        "/_sandbox/onfleet/seed", json=onfleet_for_striven(CREDENTIALS["onfleet_api_key"])
     ).raise_for_status()
     sandbox.post(
         "/_sandbox/striven/seed",
-        json={
-            "credentials": {
-                "client_id": CREDENTIALS["striven_client_id"],
-                "client_secret": CREDENTIALS["striven_client_secret"],
-            },
-            "settings": {"time_zone": ZONE},
-            "task_types": [{"id": 1, "name": "Service"}],
-            "employees": [
-                {
-                    "id": e,
-                    "firstName": f"Driver{e}",
-                    "lastName": "E2E",
-                    "phones": [{"phoneType": "Mobile", "number": f"312555010{e}"}],
-                }
-                for e in range(1, 6)
-            ],
-            "teams": [
-                {"id": 10, "name": "E2E North", "memberIds": [1, 2, 5]},
-                {"id": 20, "name": "E2E South", "memberIds": [3, 4]},
-            ],
-            "tasks": [striven_task(t, 1 + (t - 1) % 4) for t in range(1, 11)]
-            + [
-                striven_task(11, 1, startDate=local(40), dueDate=local(42)),
-                striven_task(12, 5),
-            ],
-        },
+        json=striven_world(
+            label="E2E",
+            zone=ZONE,
+            client_id=CREDENTIALS["striven_client_id"],
+            client_secret=CREDENTIALS["striven_client_secret"],
+        ),
     ).raise_for_status()
     _, api_key = stack.new_tenant("E2E Dispatch")
     api = stack.client(api_key)

@@ -615,3 +615,32 @@ def test_item13_two_connections_on_one_keycafe_account_keep_their_own_bookings(
     reconcile(flow, other)
     assert len(flow.active_accesses()) == 2  # neither cancelled the other's as an orphan
     assert not flow.activity(action="deleted")
+
+
+# ---------------------------------------------------------------- metrics
+def emf_lines(text: str) -> list[dict[str, Any]]:
+    """The CloudWatch EMF blobs a function printed."""
+    return [json.loads(line) for line in text.splitlines() if line.startswith('{"_aws"')]
+
+
+def test_the_worker_publishes_synced_skipped_and_run_durations_per_connection(
+    flow: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flow.assign()  # booked: synced
+    flow.assign(vehicle_id=3)  # no key: skipped
+    capsys.readouterr()
+    flow.sync()
+    blobs = emf_lines(capsys.readouterr().out)
+    by_metric = {}
+    for blob in blobs:
+        (directive,) = blob["_aws"]["CloudWatchMetrics"]
+        for metric in directive["Metrics"]:
+            by_metric[metric["Name"]] = (blob, directive["Dimensions"])
+    for name in ("Synced", "Skipped", "RunDuration"):
+        blob, dimensions = by_metric[name]
+        assert blob["flow"] == "fleetio-keycafe" and blob["connection_id"] == flow.connection_id
+        assert "connection_id" in dimensions[0] and "connection_id" not in dimensions[1]
+    assert by_metric["Synced"][0]["Synced"] == [1.0]
+    assert by_metric["Skipped"][0]["Skipped"] == [1.0]
+    assert by_metric["RunDuration"][0]["kind"] == "webhook"
+    assert len(by_metric["RunDuration"][0]["RunDuration"]) == 2

@@ -121,13 +121,21 @@ def test_router_input_is_checked_before_queuing(
     assert _queued(aws) == []
 
 
-def test_an_infeasible_run_fails_saying_which_stop_and_why(api: Api, aws: dict[str, Any]) -> None:
+def test_an_infeasible_run_fails_saying_which_stop_and_why(
+    api: Api, aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     body = router_input(
         vehicles=[{"id": "van-1", "capacity": 2}],
         stops=[{"id": "heavy", "position": {"lon": -122.4, "lat": 37.78}, "quantity": -5}],
     )
     run_id = _start(api, "/v0/run", body)
+    capsys.readouterr()
     assert solve_queued(aws) == [{"batchItemFailures": []}]  # a failed run is not retried
+    metrics = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line
+    ]
+    assert [m["Failed"] for m in metrics if "Failed" in m] == [[1.0]]
+    assert [m["flow"] for m in metrics if "RunDuration" in m] == ["routing"]
     status = api("GET", f"/v0/run/{run_id}/status")[1]
     assert status["status"] == "failed"
     assert "'heavy' cannot be served" in status["error"]

@@ -99,11 +99,18 @@ def test_ratio_and_report() -> None:
     assert ratio(130, 100) == pytest.approx(1.3)
     assert ratio(1, 0) == float("inf")
     baseline = Samples(import_ms=[90, 100, 110], cpu_ms=[1], wall_ms=[150], modules=400)
+    baseline.first_use_ms = [0.0]
     fast = Samples(import_ms=[120, 125, 500], cpu_ms=[1], wall_ms=[170], modules=500)
+    fast.first_use_ms = [40.0]
     slow = Samples(import_ms=[200, 210, 220], cpu_ms=[1], wall_ms=[260], modules=700)
-    lines = format_report({"Fast": fast, "Slow": slow}, baseline).splitlines()
-    assert "1.25x  <=1.3x ok" in lines[1]
+    slow.first_use_ms = [90.0]
+    api = Samples(import_ms=[150], cpu_ms=[1], wall_ms=[260], modules=700)
+    api.first_use_ms = [300.0]
+    report = {"Fast": fast, "Slow": slow, "ApiFunction": api}
+    lines = format_report(report, baseline).splitlines()
+    assert "1.25x  <=1.3x ok" in lines[1] and "40.0" in lines[1]  # first use shown
     assert "2.10x  <=1.3x OVER" in lines[2]
+    assert "1.50x  <=1.6x ok" in lines[3]  # the API's own goal
 
 
 def test_a_handler_importing_a_solver_package_fails_the_run(

@@ -3,22 +3,22 @@
 Powertools validates bodies before user middlewares run, so these run before `resolve`: a request
 without a valid key gets 401 whatever its body, and nothing is parsed or written. A body is JSON
 whatever its Content-Type says (curl's default form type included); one we could not store (bad
-UTF-8, deep nesting, huge numbers, lone surrogates) is refused here, naming the field.
+UTF-8, deep nesting, huge numbers, lone surrogates) is refused here, naming the field. The
+resolver and the routers a path needs are loaded only after these checks (`api.lazy`).
 """
 
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from fleetbridge.api.errors import error_response
-from fleetbridge.core.config import get_settings
+from fleetbridge.api.lazy import LazyApi
+from fleetbridge.core import aws  # noqa: F401  (boto3 at init: every request uses it)
 from fleetbridge.core.errors import FleetbridgeError, MalformedInputError
 from fleetbridge.core.payload import parse_json
-from fleetbridge.core.tenants import TenantRepository
 
 MAX_BODY_BYTES = 1024 * 1024
 PUBLIC_PATHS = frozenset({"/openapi.json", "/docs"})
@@ -57,6 +57,8 @@ def _bearer(event: dict[str, Any]) -> str | None:
 
 def public_base_url(event: dict[str, Any]) -> str:
     """Where this API is reachable: the configured public URL, else the request's host."""
+    from fleetbridge.core.config import get_settings
+
     configured = get_settings().public_url
     if configured:
         return configured
@@ -64,9 +66,7 @@ def public_base_url(event: dict[str, Any]) -> str:
     return f"https://{domain}"
 
 
-def guarded_resolve(
-    app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaContext
-) -> dict[str, Any]:
+def guarded_resolve(api: LazyApi, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Reject oversized, unauthenticated or undecodable requests, then route with the tenant."""
     try:
         raw = _raw_body(event)
@@ -77,6 +77,8 @@ def guarded_resolve(
     path = event.get("rawPath") or "/"
     tenant = None
     if path not in PUBLIC_PATHS:
+        from fleetbridge.core.tenants import TenantRepository
+
         api_key = _bearer(event)
         tenant = TenantRepository().authenticate(api_key) if api_key else None
         if tenant is None:
@@ -87,15 +89,17 @@ def guarded_resolve(
         if isinstance(exc, MalformedInputError):
             return _plain(400, "malformed_json", exc.message, exc.field)
         return _plain(422, "validation_error", exc.message, exc.field)
+    app = api.app_for(path)
     app.append_context(tenant=tenant, base_url=public_base_url(event))
     return app.resolve(event, context)
 
 
 def _plain(status: int, code: str, message: str, field: str | None = None) -> dict[str, Any]:
-    response = error_response(status, code, message, field)
+    # the same body as api.errors.error_response, without loading the resolver for it
+    error = {"code": code, "message": message} | ({"field": field} if field else {})
     return {
-        "statusCode": response.status_code,
+        "statusCode": status,
         "headers": {"Content-Type": "application/json"},
-        "body": response.body,
+        "body": json.dumps({"error": error}),
         "isBase64Encoded": False,
     }

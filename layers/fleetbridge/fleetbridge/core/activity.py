@@ -10,9 +10,18 @@ from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from fleetbridge.core.config import get_settings
 from fleetbridge.core.dynamo import decode_cursor, encode_cursor, from_item, table, to_item
 from fleetbridge.core.models import Action, ActivityRecord, Connection, iso, new_id, utcnow
-from fleetbridge.core.observability import logger
+from fleetbridge.core.observability import FAILED, SKIPPED, SYNCED, count, logger
 
 RETENTION = timedelta(days=90)
+#: the metric each decision counts toward (`notified` is an email, not a sync outcome)
+METRIC_OF_ACTION = {
+    "created": SYNCED,
+    "updated": SYNCED,
+    "deleted": SYNCED,
+    "linked": SYNCED,
+    "skipped": SKIPPED,
+    "failed": FAILED,
+}
 
 
 class ActivityLog:
@@ -54,6 +63,9 @@ class ActivityLog:
                 }
             )
         )
+        metric = METRIC_OF_ACTION.get(action)
+        if metric:
+            count(metric, flow=connection.flow, connection_id=connection.id)
         logger.info(
             "activity",
             extra={

@@ -1,4 +1,8 @@
-"""boto3 clients, created once per process and pointed at moto when running locally."""
+"""boto3 clients, created once per process and pointed at moto when running locally.
+
+Importing this module loads boto3 but not the settings (pydantic): the webhook and API functions
+import it at init, since every request uses boto3, and the rest on first use.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,6 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from fleetbridge.core.config import get_settings
-
 _CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10
 )
@@ -19,12 +21,16 @@ _LOCAL_CONFIG = _CONFIG.merge(Config(read_timeout=120))
 
 
 def _config() -> Config:
+    from fleetbridge.core.config import get_settings
+
     return _LOCAL_CONFIG if get_settings().local else _CONFIG
 
 
 @cache
 def client(service: str) -> Any:
     """A cached boto3 client for `service` (endpoint from settings, region from the runtime)."""
+    from fleetbridge.core.config import get_settings
+
     settings = get_settings()
     return boto3.session.Session().client(
         service,  # type: ignore[call-overload]
@@ -45,6 +51,8 @@ def clears_with_clients(cache_clear: Callable[[], None]) -> None:
 
 def reset_clients() -> None:
     """Forget cached clients and settings (tests that change the environment call this)."""
+    from fleetbridge.core.config import get_settings
+
     client.cache_clear()
     resource.cache_clear()
     get_settings.cache_clear()
@@ -55,6 +63,8 @@ def reset_clients() -> None:
 @cache
 def resource(service: str) -> Any:
     """A cached boto3 resource (DynamoDB tables) with the same endpoint rules as `client`."""
+    from fleetbridge.core.config import get_settings
+
     settings = get_settings()
     return boto3.session.Session().resource(
         service,  # type: ignore[call-overload]

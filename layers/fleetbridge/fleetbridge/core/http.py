@@ -31,7 +31,7 @@ from fleetbridge.core.errors import (
     VendorUnavailable,
     VendorValidationError,
 )
-from fleetbridge.core.observability import logger
+from fleetbridge.core.observability import VENDOR_5XX, VENDOR_429, count, logger
 from fleetbridge.core.ratelimit import RateLimiter
 from fleetbridge.core.tracing import tracer
 
@@ -178,6 +178,8 @@ class VendorClient:
                 continue
             if response.is_success:
                 return response
+            if response.status_code == 429 or response.status_code >= 500:
+                count(VENDOR_429 if response.status_code == 429 else VENDOR_5XX, vendor=self.vendor)
             final = self.final_error(response)
             if final is not None:
                 raise final

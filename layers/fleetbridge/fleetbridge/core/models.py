@@ -45,6 +45,8 @@ class Tenant(Record):
     id: str
     name: str
     created_at: str
+    #: a disabled tenant's API keys are refused (operator CLI: `fleetbridge.admin`)
+    enabled: bool = True
 
 
 class Connection(Record):

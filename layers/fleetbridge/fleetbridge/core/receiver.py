@@ -1,6 +1,9 @@
 """The one webhook receiver: verify, enqueue, answer fast (DESIGN.md §2).
 
 `POST /hooks/<vendor>/<connection id>` functions call `handle_webhook_event` and nothing else.
+It reads the API Gateway proxy event itself (no Powertools event handler), and what a delivery
+needs (pydantic models, repositories, the flow) is imported on the first delivery, not when the
+function initialises: see README "Benchmarks" for what that moves and why.
 """
 
 from __future__ import annotations
@@ -9,14 +12,14 @@ import base64
 import binascii
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fleetbridge.core.connections import ConnectionRepository
+from fleetbridge.core import aws  # noqa: F401  (boto3 at init: every request uses it)
 from fleetbridge.core.errors import FleetbridgeError, NotFoundError, UnauthorizedError
 from fleetbridge.core.observability import logger
-from fleetbridge.core.queue import publish
-from fleetbridge.core.registry import WebhookReply, WebhookRequest, get_flow
-from fleetbridge.core.secrets import load_credentials
+
+if TYPE_CHECKING:
+    from fleetbridge.core.registry import WebhookReply, WebhookRequest
 
 #: Vendors' deliveries are a few KB; the work message must also fit an SQS message (256 KB).
 MAX_BODY_BYTES = 128 * 1024
@@ -28,6 +31,8 @@ _CONNECTION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 def request_from_event(event: dict[str, Any], vendor: str) -> WebhookRequest:
     """The raw request out of an HTTP API v2 event (the body stays bytes for signatures)."""
+    from fleetbridge.core.registry import WebhookRequest
+
     body = event.get("body") or ""
     try:
         raw = (
@@ -54,6 +59,11 @@ def receive(request: WebhookRequest) -> WebhookReply:
     An unknown connection, or one without this vendor's webhook, is refused exactly like a bad
     signature (UnauthorizedError), so a stranger cannot tell which ids exist.
     """
+    from fleetbridge.core.connections import ConnectionRepository
+    from fleetbridge.core.queue import publish
+    from fleetbridge.core.registry import WebhookReply, get_flow
+    from fleetbridge.core.secrets import load_credentials
+
     if not _CONNECTION_ID.fullmatch(request.connection_id):
         raise UnauthorizedError("not a connection id")
     try:

@@ -6,6 +6,7 @@ A `<flow>_worker` function calls `process_batch` and nothing else.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -24,7 +25,7 @@ from fleetbridge.core.activity import ActivityLog
 from fleetbridge.core.aws import clears_with_clients
 from fleetbridge.core.connections import ConnectionRepository
 from fleetbridge.core.errors import NotFoundError
-from fleetbridge.core.observability import logger
+from fleetbridge.core.observability import RUN_DURATION, duration, logger, metric_scope
 from fleetbridge.core.queue import WorkMessage
 from fleetbridge.core.registry import get_flow
 
@@ -68,6 +69,16 @@ def _handle(message: dict[str, Any]) -> dict[str, Any]:
 
 def _record_handler(record: SQSRecord) -> Any:
     work = WorkMessage.model_validate_json(record.body)
+    with metric_scope(flow=work.flow, connection_id=work.connection_id):
+        started = time.perf_counter()
+        try:
+            return _handle_record(record, work)
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            duration(RUN_DURATION, elapsed_ms, kind=work.kind)
+
+
+def _handle_record(record: SQSRecord, work: WorkMessage) -> Any:
     logger.append_keys(connection_id=work.connection_id, event_id=work.event_id)
     try:
         return _once()(message=work.model_dump())

@@ -38,7 +38,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from fleetbridge.core import idempotency
 from fleetbridge.core.errors import FleetbridgeError, NotFoundError, VendorError
 from fleetbridge.core.models import Run, iso, utcnow
-from fleetbridge.core.observability import logger
+from fleetbridge.core.observability import (
+    FAILED,
+    RUN_DURATION,
+    count,
+    duration,
+    logger,
+    metric_scope,
+)
 from fleetbridge.core.queue import WorkMessage
 from fleetbridge.core.results import put_result
 from fleetbridge.core.runs import RunRepository
@@ -133,6 +140,7 @@ def execute(message: dict[str, Any], deadline: float) -> dict[str, Any]:
         if isinstance(exc, InfeasibleRun):
             details["infeasible"] = [r.as_dict() for r in exc.reasons[:MAX_INFEASIBLE_LISTED]]
         logger.info("routing run failed", extra={"run_id": run.id, "error_code": exc.code})
+        count(FAILED)
         _finish(run, "failed", error=_error_text(exc), details=details)
         return {"failed": run.id}
     key = put_result(result_key(run), json.dumps(result))
@@ -154,6 +162,15 @@ def _give_up(run_id: str, error: Exception, receives: int) -> None:
 
 def _record_handler(record: SQSRecord, deadline: float) -> Any:
     work = WorkMessage.model_validate_json(record.body)
+    with metric_scope(flow=work.flow):
+        started = time.perf_counter()
+        try:
+            return _handle_record(record, work, deadline)
+        finally:
+            duration(RUN_DURATION, (time.perf_counter() - started) * 1000, kind=work.kind)
+
+
+def _handle_record(record: SQSRecord, work: WorkMessage, deadline: float) -> Any:
     logger.append_keys(run_id=work.event_id)
     try:
         return _once()(message=work.model_dump(), deadline=deadline)

@@ -1,0 +1,101 @@
+"""Small vendor worlds for the sandboxes, shared by the e2e tests and `make demo` (one copy).
+
+Each builder returns the JSON bodies for `POST /_sandbox/<vendor>/seed` (the vendors' own
+shapes, DESIGN.md §4). `label` names the world's people and teams ("E2E" in tests, something
+readable in the demo). The routing world is `tests.support.routing`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+# ---------------------------------------------------------------- Striven → Onfleet
+#: tasks 1..10 are due today; 11 is out of the sync window; 12 belongs to the employee whose
+#: name an unrelated Onfleet driver already has (the name-conflict case)
+STRIVEN_TASKS = 12
+CONFLICT_WORKER = {
+    "id": "workerSomeoneElse0000000",
+    "name": "Someone Else",
+    "phone": "+13125550105",
+    "teams": ["teamElsewhere0000000000a"],
+}
+
+
+def local_time(zone: str, hours: float) -> str:
+    """Now + `hours` as Striven writes dates: local wall time without an offset."""
+    moment = datetime.now(UTC) + timedelta(hours=hours)
+    return moment.astimezone(ZoneInfo(zone)).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def striven_task(task_id: int, employee: int, zone: str, **fields: Any) -> dict[str, Any]:
+    """One open service task assigned to `employee`, starting in an hour."""
+    return {
+        "id": task_id,
+        "title": f"Visit {task_id}",
+        "description": "Ring twice",
+        "status": "Open",
+        "type": 1,
+        "customer": {"id": 900 + task_id, "name": f"Customer {task_id}", "phone": "3125550199"},
+        "assignedTo": [employee],
+        "startDate": local_time(zone, 1),
+        "dueDate": local_time(zone, 3),
+        "location": {
+            "name": f"Site {task_id}",
+            "address": {"address1": f"{task_id} Main St", "city": "Springfield", "state": "IL"},
+            "latitude": 39.8 + task_id / 1000,
+            "longitude": -89.6,
+        },
+        **fields,
+    }
+
+
+def onfleet_for_striven(onfleet_api_key: str) -> dict[str, Any]:
+    """An Onfleet organisation that already has one unrelated driver (and accepts the key)."""
+    return {
+        "credentials": {"api_keys": [onfleet_api_key]},
+        "teams": [{"id": "teamElsewhere0000000000a", "name": "Elsewhere"}],
+        "workers": [CONFLICT_WORKER],
+    }
+
+
+def striven_world(*, label: str, zone: str, client_id: str, client_secret: str) -> dict[str, Any]:
+    """Five employees in two teams and STRIVEN_TASKS tasks (see the constants above)."""
+    return {
+        "credentials": {"client_id": client_id, "client_secret": client_secret},
+        "settings": {"time_zone": zone},
+        "task_types": [{"id": 1, "name": "Service"}],
+        "employees": [
+            {
+                "id": e,
+                "firstName": f"Driver{e}",
+                "lastName": label,
+                "phones": [{"phoneType": "Mobile", "number": f"312555010{e}"}],
+            }
+            for e in range(1, 6)
+        ],
+        "teams": [
+            {"id": 10, "name": f"{label} North", "memberIds": [1, 2, 5]},
+            {"id": 20, "name": f"{label} South", "memberIds": [3, 4]},
+        ],
+        "tasks": [striven_task(t, 1 + (t - 1) % 4, zone) for t in range(1, 11)]
+        + [
+            striven_task(11, 1, zone, startDate=local_time(zone, 40), dueDate=local_time(zone, 42)),
+            striven_task(12, 5, zone),
+        ],
+    }
+
+
+# ---------------------------------------------------------------- GPS Insight → Driveri
+def gps_drivers(count: int, *, label: str, email_domain: str) -> list[dict[str, Any]]:
+    """Portal drivers 1..count with a Driveri DriverID, except the last one (it is skipped)."""
+    return [
+        {
+            "firstname": f"First{i}",
+            "lastname": f"Last{i}",
+            "email": f"d{i}@{email_domain}",
+            "driveri_driver_id": f"{label}-{i}" if i != count else None,
+        }
+        for i in range(1, count + 1)
+    ]
