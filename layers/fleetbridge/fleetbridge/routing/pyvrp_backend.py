@@ -3,8 +3,10 @@
 What maps natively (PyVRP 0.14):
 - windows -> client windows; shifts -> vehicle-type windows; max_duration -> shift_duration;
   initialization_cost -> fixed_cost; unassigned_penalty -> prize of an optional client.
-- quantities <= 0 -> client pickups (used capacity grows: the Nextmv rule); a precedence pair
-  a -> b with quantity(a) = -quantity(b) <= 0 -> a shipment (pickup a, delivery b).
+- quantities (our load model, `checker.start_load`): a stop alone in its unit with a negative
+  quantity -> a client pickup (carried to the route's end), with a positive one -> a client
+  delivery (loaded at the start: PyVRP's own model); a precedence pair a -> b with
+  quantity(a) = -quantity(b) <= 0 -> a shipment (pickup a, delivery b).
 - max_stops -> an extra load dimension counting stops (not with shipments).
 - speed, stop_duration * multiplier and duration-group overheads -> one duration matrix per
   profile, where edge a -> b = travel + service(a) * multiplier + overhead(b | a); the
@@ -15,8 +17,7 @@ What maps natively (PyVRP 0.14):
   required client group; open routes / no start -> a zero-cost dummy depot.
 
 Not expressible (`unsupported()` lists them): max_wait, soft target times, stop groups and
-precedence other than shipment pairs, positive quantities outside shipment pairs, max_stops
-with shipments, max_distance with an explicit duration matrix. With `relaxed=True` these rules
+precedence other than shipment pairs, max_stops with shipments, max_distance with an explicit duration matrix. With `relaxed=True` these rules
 are dropped and the fallback repairs the result.
 
 PyVRP is integral: times and costs are scaled by 10 (0.1 s); travel times round up, window
@@ -28,6 +29,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
+import warnings
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -91,9 +93,6 @@ def unsupported(problem: Problem) -> list[str]:
             reasons["max_wait"] = None
         if stop.target is not None and (stop.earliness_penalty or stop.lateness_penalty):
             reasons["target_time"] = None
-        unit = problem.unit_of[stop.index] if not stop.alternate else None
-        if unit is not None and unit not in shipments and any(q > 0 for q in stop.quantity):
-            reasons["positive quantity outside a pickup/delivery pair"] = None
     for u, members in enumerate(problem.units):
         if len(members) > 1 and u not in shipments:
             reasons["stop groups / precedence beyond pickup-delivery pairs"] = None
@@ -112,6 +111,7 @@ def solve(
     """Routes (`routes[v]` = stop indices) found by PyVRP by `deadline` (a `time.monotonic()`
     value), and statistics."""
     import pyvrp
+    from pyvrp.exceptions import PenaltyBoundWarning
     from pyvrp.stop import MaxRuntime, MultipleCriteria, NoImprovement
 
     build = _build(problem, relaxed=relaxed)
@@ -122,7 +122,10 @@ def solve(
     stop = MultipleCriteria(
         [MaxRuntime(budget), NoImprovement(max(10_000, 2_000 * data.num_clients))]
     )
-    result = pyvrp.solve(data, stop, seed=seed, display=False, collect_stats=False)
+    with warnings.catch_warnings():
+        # PyVRP warns when its penalties peak on a tight instance; the checker judges the plan
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        result = pyvrp.solve(data, stop, seed=seed, display=False, collect_stats=False)
     routes = _routes(build, problem, result.best)
     stats = {
         "iterations": result.num_iterations,
@@ -176,7 +179,6 @@ def _build(problem: Problem, *, relaxed: bool) -> _Build:
 
     notes: list[str] = []
     shipments = _shipment_units(problem)
-    dims = len(problem.dimensions)
     count_dim = any(v.max_stops is not None for v in problem.vehicles) and not shipments
 
     dist_np = _array(problem.dist)
@@ -205,7 +207,10 @@ def _build(problem: Problem, *, relaxed: bool) -> _Build:
             q.append(0 if problem.stops[stop].alternate else 1)
         return q
 
-    zero = [0] * (dims + int(count_dim))
+    def unload(stop: int) -> list[int]:
+        q = [max(0, round(x)) for x in problem.stops[stop].quantity]
+        return [*q, 0] if count_dim else q
+
     clients: list[pyvrp.Client] = []
     client_stop: list[int] = []
     client_owner: list[int | None] = []  # the only vehicle a copy (alternate) may use
@@ -228,7 +233,7 @@ def _build(problem: Problem, *, relaxed: bool) -> _Build:
         clients.append(
             pyvrp.Client(
                 location=len(locs) - 1,
-                delivery=zero,
+                delivery=unload(s),
                 pickup=load(s),
                 tw_early=early,
                 tw_late=late,
@@ -250,7 +255,7 @@ def _build(problem: Problem, *, relaxed: bool) -> _Build:
             clients.append(
                 pyvrp.Client(
                     location=len(locs) - 1,
-                    delivery=zero,
+                    delivery=unload(s),
                     pickup=load(s),
                     tw_early=early,
                     tw_late=late,
@@ -353,7 +358,7 @@ def _build(problem: Problem, *, relaxed: bool) -> _Build:
         distances[p], durations[p] = cost, duration
 
     # --- vehicle types: identical vehicles share one type
-    unlimited = int(sum(max(0, -x) for s in problem.stops for x in s.quantity)) + 1
+    unlimited = int(sum(abs(x) for s in problem.stops for x in s.quantity)) + 1
     types: dict[Hashable, list[int]] = {}
     type_args: dict[Hashable, dict[str, Any]] = {}
     for v, veh in enumerate(problem.vehicles):
