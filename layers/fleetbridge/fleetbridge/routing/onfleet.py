@@ -14,12 +14,14 @@ then `select_requested` and `build_onfleet_input`. Choices the issue leaves open
   is closed at the run's horizon: the earliest start known (completeAfter, shift_start, defaults)
   or the latest end known (completeBefore, shift_end, defaults); with none known, the earliest
   (latest) time in the run minus (plus) one day. The solver only knows closed windows.
-- Quantities: the native `quantity` (negated for pickups) and a metadata number replace one
-  another (metadata wins); a metadata object merges with the native value, which goes under
-  `"default"` unless the object has that key. When anything in the run (stops, vehicles,
-  defaults) is multi-dimension, every scalar becomes `{"default": n}` so the dimensions agree.
-  Capacities merge the same way (never negated). Onfleet's capacity 0 means "never set": no
-  capacity. A quantity 0 or service time 0 sets nothing.
+- Quantities: the native `quantity` is dimension `"default"`; metadata adds dimensions next to
+  it (task value plus metadata -> multi-dimension): a metadata number is dimension
+  `"metadata"`, a metadata object's keys are its dimensions (a `"default"` key beside a native
+  value fails the run). A pickup's quantity is negative however it is set (native, metadata
+  number or object). When anything in the run (stops, vehicles, defaults) is multi-dimension,
+  every scalar becomes `{"default": n}` so the dimensions agree. Capacities combine the same
+  way (never negated). Onfleet's capacity 0 means "never set": no capacity. A quantity 0 or
+  service time 0 sets nothing.
 - `backlog` = `[activeTask] + tasks` (each behind its flag) + metadata `backlog`, deduplicated; a
   task in two backlogs fails the run.
 - Alternate stops: the tasks listed in `onfleet.alternate_stops` become the router's top-level
@@ -85,6 +87,7 @@ __all__ = [
 
 DEFAULT_TASK_PAGE_LIMIT = 50  # x 64 tasks a page = 3,200 tasks scanned
 DEFAULT_DIMENSION = "default"
+METADATA_DIMENSION = "metadata"  # the dimension of a plain-number metadata quantity/capacity
 WORKER_FIELDS = ("id", "name", "tasks", "activeTask", "location", "capacity", "metadata")
 OPEN_SIDE = timedelta(days=1)
 TaskId = Annotated[str, Field(min_length=1)]
@@ -437,12 +440,24 @@ def _integral(value: float, entity: Entity, entity_id: str, attribute: str) -> i
     return int(value)
 
 
-def _merge_quantity(native: int | None, extension: Any) -> int | dict[str, int] | None:
-    if isinstance(extension, dict):
-        if native is None or DEFAULT_DIMENSION in extension:
-            return dict(extension)
-        return {DEFAULT_DIMENSION: native, **extension}
-    return extension if extension is not None else native
+def _merge_quantity(
+    native: int | None, extension: Any, entity: Entity, entity_id: str, attribute: str
+) -> int | dict[str, int] | None:
+    """The native value plus the metadata one, each in its own dimension (see the module doc)."""
+    if extension is None:
+        return native
+    added = dict(extension) if isinstance(extension, dict) else {METADATA_DIMENSION: extension}
+    if native is None:
+        return added
+    if DEFAULT_DIMENSION in added:
+        raise _fail(
+            entity,
+            entity_id,
+            attribute,
+            f': metadata nextmv:0.1:{attribute} names the dimension "{DEFAULT_DIMENSION}", '
+            f"which holds the native {attribute}: give the metadata dimension another name",
+        )
+    return {DEFAULT_DIMENSION: native, **added}
 
 
 def _native_position(entity: Entity, entity_id: str, location: list[float]) -> dict[str, float]:
@@ -498,9 +513,18 @@ def _task_quantity(task: OnfleetTask, ext: dict[str, Any], on: bool, log: _Log) 
             "quantity, negated for a pickup" if task.pickup_task else "quantity",
             value=native,
         )
-    quantity = _merge_quantity(native, ext.get("quantity"))
+    extension = ext.get("quantity")
+    if extension is not None and task.pickup_task:  # a pick-up is negative however it is set
+        if isinstance(extension, dict):
+            extension = {key: -abs(amount) for key, amount in extension.items()}
+        else:
+            extension = -abs(extension)
+    quantity = _merge_quantity(native, extension, "task", task.id, "quantity")
     if "quantity" in ext:
-        log("quantity", "metadata nextmv:0.1:quantity", value=quantity)
+        source = "metadata nextmv:0.1:quantity" + (
+            ", negated for a pickup" if task.pickup_task else ""
+        )
+        log("quantity", source, value=quantity)
     return quantity
 
 
@@ -562,7 +586,7 @@ def _vehicle_capacity(worker: OnfleetWorker, ext: dict[str, Any], on: bool, log:
         log("capacity", "capacity", value=native)
     elif worker.capacity == 0 and on:
         log("capacity", "capacity", note="0 means never set in Onfleet: no capacity")
-    capacity = _merge_quantity(native, ext.get("capacity"))
+    capacity = _merge_quantity(native, ext.get("capacity"), "worker", worker.id, "capacity")
     if "capacity" in ext:
         log("capacity", "metadata nextmv:0.1:capacity", value=capacity)
     return capacity
