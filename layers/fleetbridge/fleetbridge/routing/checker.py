@@ -17,7 +17,7 @@ count), max_distance, max_duration (end - departure from start), compatibility (
 attributes needs a vehicle holding at least one of them), backlog (the stop is served, and by
 that vehicle), precedence (same route, in order), stop groups and precedence chains (all or
 none, on one route), alternates (a vehicle that lists alternate stops visits exactly one of
-them, so it is always used), every stop at most once, mandatory stops (no
+them, so it is always used; with `exclusive_alternate_stops` no two vehicles visit the same one), every stop at most once, mandatory stops (no
 `unassigned_penalty`, or in a backlog) served. A vehicle without `start` begins at its first
 stop; without `end` its route is open (ends at its last stop).
 
@@ -283,6 +283,7 @@ def evaluate_plan(problem: Problem, routes: list[list[int]]) -> PlanEval:
     evals = [evaluate_route(problem, v, seq) for v, seq in enumerate(routes)]
     violations = [x for ev in evals for x in ev.violations]
     route_of: dict[int, int] = {}
+    alternate_on: dict[int, int] = {}
     for v, seq in enumerate(routes):
         veh = problem.vehicles[v]
         alternates = [s for s in seq if problem.stops[s].alternate]
@@ -299,6 +300,16 @@ def evaluate_plan(problem: Problem, routes: list[list[int]]) -> PlanEval:
                 if alternates.count(s) > 1 or s not in veh.alternates:
                     violations.append(
                         Violation("alternate stop not allowed here", problem.stops[s].id, veh.id)
+                    )
+                other = alternate_on.setdefault(s, v)
+                if problem.exclusive_alternates and other != v:
+                    violations.append(
+                        Violation(
+                            f"alternate stop also on the route of {problem.vehicles[other].id!r}"
+                            " (exclusive_alternate_stops)",
+                            problem.stops[s].id,
+                            veh.id,
+                        )
                     )
                 continue
             if s in route_of:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 
@@ -93,6 +93,7 @@ class Problem:
     epoch: datetime | None
     num_regular: int
     has_matrices: bool = False
+    exclusive_alternates: bool = False
     _compatible: dict[tuple[int, int], bool] = field(default_factory=dict, repr=False)
 
     @cached_property
@@ -343,6 +344,9 @@ def build_problem(inp: RouterInput) -> Problem:
     if time is not dist and time == dist:  # one matrix for both: half the memory, and
         time = dist  # max_distance stays expressible for PyVRP
 
+    if inp.exclusive_alternate_stops:
+        vehicles = _share_out_alternates(vehicles, stops, dist)
+
     precedence = _precedence(inp, stop_ids)
     units, unit_of = _units(n, precedence, inp, stop_ids)
     return Problem(
@@ -359,7 +363,57 @@ def build_problem(inp: RouterInput) -> Problem:
         epoch=times.epoch,
         num_regular=n,
         has_matrices=has_dist or has_time,
+        exclusive_alternates=inp.exclusive_alternate_stops,
     )
+
+
+def _share_out_alternates(
+    vehicles: list[VehicleData], stops: list[StopData], dist: list[list[float]]
+) -> list[VehicleData]:
+    """Exclusive alternates: give each alternate stop to one of the vehicles that may use it.
+
+    Every vehicle with alternates needs one of its own (a matching, nearest to its start first);
+    each remaining alternate goes to the allowed vehicle whose start is nearest. Raises
+    `InvalidRouterInput` when there are fewer alternates than vehicles needing one.
+    """
+    needy = [veh for veh in vehicles if veh.alternates]
+
+    def near(veh: VehicleData, alt_loc: int) -> float:
+        return dist[veh.start][alt_loc] if veh.start is not None else 0.0
+
+    loc_of = {a: stops[a].location for veh in needy for a in veh.alternates}
+    owner: dict[int, VehicleData] = {}
+
+    def augment(veh: VehicleData, seen: set[int]) -> bool:
+        for a in sorted(veh.alternates, key=lambda a: near(veh, loc_of[a])):
+            if a in seen:
+                continue
+            seen.add(a)
+            if a not in owner or augment(owner[a], seen):
+                owner[a] = veh
+                return True
+        return False
+
+    for veh in needy:
+        if not augment(veh, set()):
+            raise InvalidRouterInput(
+                f"vehicle {veh.id!r} has no alternate stop of its own: each alternate stop "
+                "serves one vehicle at most and the vehicles sharing its alternates outnumber them",
+                field=f"vehicles[{veh.index}].alternate_stops",
+            )
+    for a in loc_of:
+        if a not in owner:
+            allowed = [veh for veh in needy if a in veh.alternates]
+            owner[a] = min(allowed, key=lambda veh: near(veh, loc_of[a]))
+    mine: dict[int, list[int]] = {}
+    for a, veh in owner.items():
+        mine.setdefault(veh.index, []).append(a)
+    return [
+        replace(veh, alternates=tuple(a for a in veh.alternates if a in mine.get(veh.index, ())))
+        if veh.alternates
+        else veh
+        for veh in vehicles
+    ]
 
 
 def _precedence(inp: RouterInput, ids: dict[str, int]) -> list[tuple[int, int]]:

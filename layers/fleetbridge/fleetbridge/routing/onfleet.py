@@ -25,8 +25,11 @@ then `select_requested` and `build_onfleet_input`. Choices the issue leaves open
 - `backlog` = `[activeTask] + tasks` (each behind its flag) + metadata `backlog`, deduplicated; a
   task in two backlogs fails the run.
 - Alternate stops: the tasks listed in `onfleet.alternate_stops` become the router's top-level
-  `alternate_stops` (full stop objects) instead of `stops`. A vehicle gets the ids in its
-  `nextmv:0.1:alternate_stops` metadata (a subset of the run's), or all of them without it.
+  `alternate_stops` (full stop objects) instead of `stops`, with `exclusive_alternate_stops`
+  (an Onfleet task belongs to one worker: no result puts one on two workers). A vehicle gets
+  the ids in its `nextmv:0.1:alternate_stops` metadata (a subset of the run's), or all of them
+  without it; an alternate task already assigned to a worker in Onfleet (its `worker`, or the
+  worker's `tasks`/`activeTask`) is that worker's only (metadata naming another's fails).
 - `stop_groups` and `duration_groups` pass through with task ids as stop ids; a task may be in
   one stop group at most, and alternate stops may not be grouped.
 - Stops follow `tasks.ids` order and vehicles `workers.ids` order. `defaults`/`options` given as
@@ -335,6 +338,7 @@ class OnfleetTask(_Onfleet):
     """The task fields the transform reads."""
 
     id: str
+    worker: str | None = None
     complete_after: float | None = None
     complete_before: float | None = None
     pickup_task: bool | None = None
@@ -385,6 +389,7 @@ class RouterBuild:
 class _Context:
     routed: set[str]  # requested tasks that are regular stops
     alternates: list[str]
+    alternate_owner: dict[str, str] = field(default_factory=dict)  # assigned in Onfleet
     records: dict[str, dict[str, list[dict[str, Any]]]] = field(
         default_factory=lambda: {"tasks": {}, "workers": {}}
     )
@@ -648,11 +653,35 @@ def _vehicle(worker: OnfleetWorker, flags: WorkerCompatibility, ctx: _Context) -
                 f"onfleet.alternate_stops: {_ids(outside)}",
                 outside,
             )
+        theirs = [
+            i for i in ext["alternate_stops"] if ctx.alternate_owner.get(i, worker.id) != worker.id
+        ]
+        if theirs:
+            raise _fail(
+                "worker",
+                worker.id,
+                "alternate_stops",
+                ": metadata nextmv:0.1:alternate_stops names alternate tasks assigned to another "
+                "worker in Onfleet: "
+                + ", ".join(f"{i} (worker {ctx.alternate_owner[i]})" for i in theirs),
+                theirs,
+            )
         vehicle["alternate_stops"] = ext["alternate_stops"]
         log("alternate_stops", "metadata nextmv:0.1:alternate_stops", value=ext["alternate_stops"])
     elif ctx.alternates:
-        vehicle["alternate_stops"] = list(ctx.alternates)
-        log("alternate_stops", "onfleet.alternate_stops (all of them)", value=ctx.alternates)
+        usable = [i for i in ctx.alternates if ctx.alternate_owner.get(i, worker.id) == worker.id]
+        others = [i for i in ctx.alternates if i not in usable]
+        vehicle["alternate_stops"] = usable
+        log(
+            "alternate_stops",
+            "onfleet.alternate_stops (all but those assigned to other workers)",
+            value=usable,
+            **(
+                {"dropped": others, "note": "assigned to another worker in Onfleet"}
+                if others
+                else {}
+            ),
+        )
 
     for attribute in ext.keys() - {"start", "capacity", "backlog", "alternate_stops"}:
         vehicle[attribute] = ext[attribute]
@@ -731,6 +760,23 @@ def _normalise_dimensions(
     )
 
 
+def _alternate_owners(
+    tasks: Sequence[OnfleetTask], workers: Sequence[OnfleetWorker], alternates: Sequence[str]
+) -> dict[str, str]:
+    """Alternate tasks already assigned in Onfleet (task `worker`, or a worker's `tasks` /
+    `activeTask`), with their worker: only that worker may use them."""
+    wanted = set(alternates)
+    owner = {t.id: t.worker for t in tasks if t.id in wanted and t.worker}
+    for worker in workers:
+        for task_id in [
+            *(worker.tasks or []),
+            *([worker.active_task] if worker.active_task else []),
+        ]:
+            if task_id in wanted:
+                owner.setdefault(task_id, worker.id)
+    return owner
+
+
 def build_onfleet_input(
     tasks: Sequence[Mapping[str, Any]],
     workers: Sequence[Mapping[str, Any]],
@@ -754,16 +800,17 @@ def build_onfleet_input(
     merged_defaults = copy.deepcopy(_deep_merge(defaults or {}, run_request.routing.defaults or {}))
     merged_options = copy.deepcopy(_deep_merge(options or {}, run_request.routing.options or {}))
 
+    parsed_tasks = [_parse(OnfleetTask, "task", item) for item in picked_tasks]
+    parsed_workers = [_parse(OnfleetWorker, "worker", w) for w in picked_workers]
+    ctx.alternate_owner = _alternate_owners(parsed_tasks, parsed_workers, alternates)
     stops: dict[str, dict[str, Any]] = {}
     pending: dict[str, Window] = {}
-    for item in picked_tasks:
-        stop, window = _stop(_parse(OnfleetTask, "task", item), flags.tasks, ctx)
+    for task in parsed_tasks:
+        stop, window = _stop(task, flags.tasks, ctx)
         stops[stop["id"]] = stop
         if window is not None:
             pending[stop["id"]] = window
-    vehicles = [
-        _vehicle(_parse(OnfleetWorker, "worker", w), flags.workers, ctx) for w in picked_workers
-    ]
+    vehicles = [_vehicle(worker, flags.workers, ctx) for worker in parsed_workers]
 
     owner: dict[str, str] = {}
     for vehicle in vehicles:
@@ -791,6 +838,7 @@ def build_onfleet_input(
         router["stop_groups"] = [list(group) for group in selection.stop_groups]
     if alternates:
         router["alternate_stops"] = [stops[i] for i in alternates]
+        router["exclusive_alternate_stops"] = True  # an Onfleet task belongs to one worker
     if selection.duration_groups:
         router["duration_groups"] = [g.model_dump() for g in selection.duration_groups]
     transforms = {**ctx.records, "run": ctx.run_notes}

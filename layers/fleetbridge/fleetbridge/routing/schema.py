@@ -8,7 +8,8 @@ capacities are an integer (dimension "default") or an object of integers per dim
 Extension (DESIGN.md §6): `distance_matrix` (meters) and `duration_matrix` (seconds) are square
 arrays over the location list: the stops in input order, then for each vehicle in input order
 its start and then its end, then (our addition) the alternate stops in input order. They
-override haversine distances and `speed`.
+override haversine distances and `speed`. `exclusive_alternate_stops: true` (set by Onfleet
+runs, where a task belongs to one worker): no alternate stop is visited by two vehicles.
 """
 
 from __future__ import annotations
@@ -169,6 +170,7 @@ class RouterInput(_Model):
     duration_groups: list[DurationGroup] = Field(default_factory=list)
     distance_matrix: Matrix | None = None
     duration_matrix: Matrix | None = None
+    exclusive_alternate_stops: bool = False  # extension: one alternate stop, one vehicle at most
 
     @model_validator(mode="after")
     def _merge_defaults(self) -> RouterInput:
