@@ -71,7 +71,7 @@ def _start(api: Api, path: str, body: Any) -> str:
 # ----------------------------------------------------------------------------- plain router
 def test_router_run_from_post_to_result_and_map(api: Api, aws: dict[str, Any]) -> None:
     run_id = _start(api, "/v0/run", router_input())
-    assert api("GET", f"/v0/run/{run_id}/status")[1]["status"] == "queued"
+    assert api("GET", f"/v0/run/{run_id}/status")[1]["status"] == "requested"
     status, answer = api("GET", f"/v0/run/{run_id}/result")
     assert status == 409 and answer["error"]["code"] == "run_not_finished", answer
 
@@ -163,7 +163,7 @@ def test_onfleet_run_result_then_apply_after_a_dry_run(
     onfleet: Api, aws: dict[str, Any], sandbox: httpx.Client
 ) -> None:
     run_id = _start(onfleet, "/v1/integrations/onfleet/run", onfleet_run_body())
-    assert onfleet("GET", f"/v0/run/{run_id}/status")[1]["status"] == "queued"
+    assert onfleet("GET", f"/v0/run/{run_id}/status")[1]["status"] == "requested"
     assert solve_queued(aws) == [{"batchItemFailures": []}]
     status = onfleet("GET", f"/v0/run/{run_id}/status")[1]
     assert status["status"] == "succeeded", status
@@ -285,25 +285,43 @@ def test_onfleet_down_is_retried_and_the_last_attempt_fails_the_run(
     sandbox.post("/_sandbox/onfleet/faults", json={"status_5xx": 1.0}).raise_for_status()
     first = invoke("routing_solver", sqs_event([message], queue=QUEUE))
     assert len(first["batchItemFailures"]) == 1  # SQS redelivers
-    assert onfleet("GET", f"/v0/run/{run_id}/status")[1]["status"] == "running"
+    assert onfleet("GET", f"/v0/run/{run_id}/status")[1]["status"] == "started"
     last = invoke("routing_solver", sqs_event([message], queue=QUEUE, receive_count=3))
     assert len(last["batchItemFailures"]) == 1  # to the dead-letter queue
     status = onfleet("GET", f"/v0/run/{run_id}/status")[1]
     assert status["status"] == "failed" and "gave up after 3 attempts" in status["error"]
 
 
-def test_an_alternate_both_workers_visit_cannot_be_applied(
+def test_an_alternate_both_workers_want_fails_the_run_naming_the_worker(
     onfleet: Api, aws: dict[str, Any], sandbox: httpx.Client
 ) -> None:
+    # one alternate task, two workers that may each use only it: an Onfleet task belongs to
+    # one worker, so no plan may put it on both (issue 16 item 3)
     shared = {"name": "nextmv:0.1:alternate_stops", "type": "array", "value": ["alt-1"]}
     workers = [{"id": w, "metadata": [shared | {"visibility": ["api"]}]} for w in WORKERS]
     sandbox.post("/_sandbox/onfleet/seed", json={"workers": workers}).raise_for_status()
     body = onfleet_run_body(tasks=["t-1", "alt-1"], alternate_stops=["alt-1"])
     run_id = _start(onfleet, "/v1/integrations/onfleet/run", body)
     assert solve_queued(aws) == [{"batchItemFailures": []}]
-    assert onfleet("GET", f"/v0/run/{run_id}/status")[1]["status"] == "succeeded"
-    for dry_run in (True, False):
-        status, answer = onfleet("POST", f"/v0/run/{run_id}/apply", {"dry_run": dry_run})
-        assert status == 422, answer
-        assert "task alt-1 is on the routes of workers w-ada, w-bob" in answer["error"]["message"]
+    status = onfleet("GET", f"/v0/run/{run_id}/status")[1]
+    assert status["status"] == "failed", status
+    assert "vehicle 'w-bob' has no alternate stop of its own" in status["error"]
     assert onfleet_writes(sandbox) == []
+
+
+def test_a_run_stuck_started_past_any_invocation_is_timed_out(
+    api: Api, aws: dict[str, Any]
+) -> None:
+    from fleetbridge.core.runs import RunRepository
+
+    run_id = _start(api, "/v0/run", router_input())
+    repository = RunRepository()
+    run = repository.get(run_id)
+    started = {**run.details, "started_at": "2020-01-01T00:00:00Z"}
+    repository.save(run.model_copy(update={"status": "running", "details": started}))
+    status = api("GET", f"/v0/run/{run_id}/status")[1]
+    assert status["status"] == "timed_out", status
+    assert status["error"].startswith("timed out")
+    # final: a late redelivery does not solve it
+    assert solve_queued(aws) == [{"batchItemFailures": []}]
+    assert api("GET", f"/v0/run/{run_id}/status")[1]["status"] == "timed_out"

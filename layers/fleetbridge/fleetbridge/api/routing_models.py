@@ -108,7 +108,7 @@ class RunStarted(BaseModel):
 
 
 class RunStatusOut(BaseModel):
-    status: Literal["queued", "running", "succeeded", "failed", "canceled"]
+    status: Literal["requested", "started", "succeeded", "failed", "timed_out", "canceled"]
     error: str | None = None
     infeasible: list[dict[str, Any]] | None = Field(
         default=None, description="per mandatory stop that cannot be served: why"

@@ -11,6 +11,9 @@
   schema, or the router input's schema. What needs Onfleet or the profiles (unknown profile,
   missing ids, the page limit, bad metadata, infeasibility) fails the run with a clear `error`:
   the profile may change between the request and the solve, so the solver checks it anyway.
+- Status words are the legacy Nextmv API's: `requested` (stored `queued`), `started`
+  (`running`), `succeeded`, `failed`, `timed_out` (a run still running after its solver
+  invocation must have ended is recorded failed with error code `timed_out`).
 - The result is readable once the run succeeded; before, or after a failure, it is a 409 that
   says why (`run_not_finished` / `run_failed`).
 """
@@ -18,12 +21,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from fleetbridge.core.errors import ConflictError, InvalidInputError, NotFoundError
-from fleetbridge.core.models import Run, new_id
+from fleetbridge.core.models import Run, iso, new_id, utcnow
 from fleetbridge.core.queue import WorkMessage, publish
 from fleetbridge.core.results import get_result, put_result
 from fleetbridge.core.runs import RunRepository
@@ -32,6 +36,11 @@ ROUTING_QUEUE = "routing"  # the FLEETBRIDGE_QUEUES key of the solver's queue
 KIND_ONFLEET = "onfleet"
 KIND_ROUTER = "router"
 FINISHED = frozenset({"succeeded", "failed", "canceled"})
+#: Stored (platform) status -> the legacy Nextmv word clients poll for.
+NEXTMV_STATUS = {"queued": "requested", "running": "started"}
+TIMED_OUT = "timed_out"
+#: Longer than any solver invocation lives (function timeout 900 s) plus a margin.
+STALE_RUNNING_S = 900 + 120
 
 
 class RunNotFinished(ConflictError):
@@ -122,10 +131,37 @@ def get_run(tenant_id: str, run_id: str) -> Run:
     return run
 
 
+def _timed_out(run: Run) -> Run:
+    """A run still `running` long after any solver invocation could have ended (the function
+    was killed at its timeout): record it as failed, `timed_out`, so nothing solves it again."""
+    started = run.details.get("started_at")
+    if run.status != "running" or not started:
+        return run
+    if (utcnow() - datetime.fromisoformat(started)).total_seconds() < STALE_RUNNING_S:
+        return run
+    details = {**run.details, "error_code": TIMED_OUT, "finished_at": iso(utcnow())}
+    error = (
+        f"timed out: the solver function stopped before the run finished (started {started}); "
+        "lower options.solver.limits.duration or split the run, and submit it again"
+    )
+    changes = {"status": "failed", "error": error, "details": details}
+    try:
+        return RunRepository().save(run.model_copy(update=changes))
+    except ConflictError:  # the solver wrote meanwhile: its word wins
+        return RunRepository().get(run.id, tenant_id=run.tenant_id)
+
+
+def nextmv_status(run: Run) -> str:
+    """The run's status in the legacy Nextmv words (see the module doc)."""
+    if run.status == "failed" and run.details.get("error_code") == TIMED_OUT:
+        return TIMED_OUT
+    return NEXTMV_STATUS.get(run.status, run.status)
+
+
 def run_status(tenant_id: str, run_id: str) -> dict[str, Any]:
     """`{status, error?, infeasible?}` as `GET /v0/run/{id}/status` answers."""
-    run = get_run(tenant_id, run_id)
-    status: dict[str, Any] = {"status": run.status}
+    run = _timed_out(get_run(tenant_id, run_id))
+    status: dict[str, Any] = {"status": nextmv_status(run)}
     if run.error:
         status["error"] = run.error
     if run.details.get("infeasible"):
@@ -140,7 +176,7 @@ def finished_run(tenant_id: str, run_id: str) -> Run:
         raise RunFailed(f"run {run_id} failed: {run.error}")
     if run.status != "succeeded":
         raise RunNotFinished(
-            f"run {run_id} is {run.status}: poll GET /v0/run/{run_id}/status until it succeeded"
+            f"run {run_id} is {nextmv_status(run)}: poll GET /v0/run/{run_id}/status until it succeeded"
         )
     return run
 
