@@ -85,3 +85,21 @@ def explain_missing(problem: Problem, missing: list[int]) -> list[InfeasibleReas
             )
         reasons.append(reason)
     return reasons
+
+
+def explain_unassigned(problem: Problem, unassigned: list[int]) -> list[dict[str, str]]:
+    """Why each unassigned stop is left out: it cannot be served at all, or serving it costs
+    more than its `unassigned_penalty` (or its group / chain could not be fitted)."""
+    out = []
+    for s in unassigned:
+        stop = problem.stops[s]
+        unit = problem.units[problem.unit_of[s]]
+        reason = _alone(problem, s) if len(unit) == 1 else None
+        why = (
+            reason.message
+            if reason
+            else "serving it (with its stop group / precedence chain) costs more than its "
+            "unassigned_penalty, or it did not fit alongside the other stops"
+        )
+        out.append({"id": stop.id, "reason": why})
+    return out

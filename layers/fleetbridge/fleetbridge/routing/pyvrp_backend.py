@@ -105,11 +105,28 @@ def unsupported(problem: Problem) -> list[str]:
     return list(reasons)
 
 
+class _SolutionLimit:
+    """A PyVRP stopping criterion: stop after `limit` improving solutions."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.best, self.found = limit, math.inf, 0
+
+    def __call__(self, best_cost: float) -> bool:
+        if best_cost < self.best:
+            self.best, self.found = best_cost, self.found + 1
+        return self.found >= self.limit
+
+
 def solve(
-    problem: Problem, deadline: float, *, relaxed: bool = False, seed: int = 0
+    problem: Problem,
+    deadline: float,
+    *,
+    relaxed: bool = False,
+    seed: int = 0,
+    solutions: int | None = None,
 ) -> tuple[list[list[int]], dict[str, Any]]:
     """Routes (`routes[v]` = stop indices) found by PyVRP by `deadline` (a `time.monotonic()`
-    value), and statistics."""
+    value), and statistics; `solutions` stops after that many improving solutions."""
     import pyvrp
     from pyvrp.exceptions import PenaltyBoundWarning
     from pyvrp.stop import MaxRuntime, MultipleCriteria, NoImprovement
@@ -119,9 +136,10 @@ def solve(
     # PyVRP checks the clock only after its first local search (~1 ms per client)
     remaining = deadline - time.monotonic()
     budget = max(0.1 * remaining, remaining - STARTUP_S_PER_CLIENT * data.num_clients, 0.01)
-    stop = MultipleCriteria(
-        [MaxRuntime(budget), NoImprovement(max(10_000, 2_000 * data.num_clients))]
-    )
+    criteria: list[Any] = [MaxRuntime(budget), NoImprovement(max(10_000, 2_000 * data.num_clients))]
+    if solutions is not None:
+        criteria.append(_SolutionLimit(solutions))
+    stop = MultipleCriteria(criteria)
     with warnings.catch_warnings():
         # PyVRP warns when its penalties peak on a tight instance; the checker judges the plan
         warnings.simplefilter("ignore", PenaltyBoundWarning)
