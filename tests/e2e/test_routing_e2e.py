@@ -45,7 +45,8 @@ class World:
     def finished(self, run_id: str) -> dict[str, Any]:
         def done() -> dict[str, Any] | None:
             status = self.api.get(f"/v0/run/{run_id}/status").json()
-            return status if status["status"] in ("succeeded", "failed") else None
+            finished = ("succeeded", "failed", "timed_out")
+            return status if status["status"] in finished else None
 
         return wait_for(done, timeout=120, what=f"run {run_id} to finish")
 
@@ -120,6 +121,9 @@ def test_a_bad_run_fails_clearly_and_writes_nothing(world: World) -> None:
     assert (
         status["error"].startswith("onfleet tasks not found: ") and "t-missing" in status["error"]
     )
-    unknown = world.finished(world.start(onfleet_run_body(run_profile="nope")))
-    assert unknown["status"] == "failed" and "run profile 'nope' not found" in unknown["error"]
+    unknown = world.api.post(
+        "/v1/integrations/onfleet/run", json=onfleet_run_body(run_profile="nope")
+    )
+    assert unknown.status_code == 422, unknown.text  # checked at POST (issue 16 item 5)
+    assert "run profile 'nope' not found" in unknown.json()["error"]["message"]
     assert onfleet_writes(world.sandbox) == before

@@ -223,9 +223,46 @@ def test_onfleet_run_result_then_apply_after_a_dry_run(
         ("", onfleet_run_body(workers=["w-ada", "w-zed"]), "onfleet workers not found: w-zed"),
         ("page_limit", onfleet_run_body(), "stopped at 1 pages of GET /tasks/all"),
         ("bad_metadata", onfleet_run_body(), "nextmv:0.1:colour"),
-        ("", onfleet_run_body(run_profile="missing"), "run profile 'missing' not found"),
+        ("t-9", {"serviceTime": -5}, "task t-9: serviceTime -5 is negative"),
+        (
+            "t-9",
+            {"metadata": [{"name": "Nextmv:0.1:quantity", "type": "number", "value": 2}]},
+            'task t-9: metadata "Nextmv:0.1:quantity" must start with lower-case nextmv:',
+        ),
+        (
+            "t-9",
+            {"dependencies": ["t-ghost"]},
+            "task t-9: dependencies name task t-ghost, which Onfleet does not know",
+        ),
+        (
+            "w-ada",
+            {
+                "metadata": [
+                    {
+                        "name": "nextmv:0.1:shift_start",
+                        "type": "string",
+                        "value": "2030-01-01T18:00:00Z",
+                    },
+                    {
+                        "name": "nextmv:0.1:shift_end",
+                        "type": "string",
+                        "value": "2030-01-01T08:00:00Z",
+                    },
+                ]
+            },
+            "worker w-ada: shift_end is before shift_start",
+        ),
     ],
-    ids=["missing task", "missing worker", "page limit", "bad metadata", "unknown profile"],
+    ids=[
+        "missing task",
+        "missing worker",
+        "page limit",
+        "bad metadata",
+        "negative service time",
+        "capital Nextmv",
+        "unknown dependency",
+        "generated input names the worker",
+    ],
 )
 def test_bad_inputs_fail_the_run_clearly_and_write_nothing(
     onfleet: Api,
@@ -251,6 +288,17 @@ def test_bad_inputs_fail_the_run_clearly_and_write_nothing(
             "/_sandbox/onfleet/seed", json={"tasks": [{"id": "t-9", "metadata": [entry]}]}
         ).raise_for_status()
         body = onfleet_run_body(tasks=[*ALL_TASKS, "t-9"])
+    if setup == "t-9":  # a task with the native fields in `body`
+        seeded = {"id": "t-9", "destination": {"location": [-122.41, 37.78]}, **body}
+        sandbox.post("/_sandbox/onfleet/seed", json={"tasks": [seeded]}).raise_for_status()
+        body = onfleet_run_body(tasks=[*ALL_TASKS, "t-9"])
+    if setup == "w-ada":
+        seeded = {
+            "id": "w-ada",
+            **{k: [m | {"visibility": ["api"]} for m in v] for k, v in body.items()},
+        }
+        sandbox.post("/_sandbox/onfleet/seed", json={"workers": [seeded]}).raise_for_status()
+        body = onfleet_run_body()
     run_id = _start(onfleet, "/v1/integrations/onfleet/run", body)
     assert solve_queued(aws) == [{"batchItemFailures": []}]  # failed for good, not retried
     status = onfleet("GET", f"/v0/run/{run_id}/status")[1]
@@ -258,6 +306,53 @@ def test_bad_inputs_fail_the_run_clearly_and_write_nothing(
     assert words in status["error"], status["error"]
     assert onfleet_writes(sandbox) == []
     assert onfleet("GET", f"/v0/run/{run_id}/result")[1]["error"]["code"] == "run_failed"
+
+
+@pytest.mark.parametrize(
+    ("routing", "field", "words"),
+    [
+        (
+            {"run_profile": {"id": "missing"}},
+            "routing.run_profile.id",
+            "run profile 'missing' not found",
+        ),
+        (
+            {"options": {"solver": {"limits": {"duration": "soon"}}}},
+            "routing.options.solver.limits.duration",
+            "is not a duration",
+        ),
+        (
+            {"options": {"solver": {"diagram": {"width": 5}}}},
+            "routing.options.solver.diagram",
+            "is not supported by this engine",
+        ),
+        (
+            {"defaults": {"vehicles": {"speed": -1}}},
+            "routing.defaults.vehicles.speed",
+            "greater than 0",
+        ),
+    ],
+    ids=["unknown run profile", "bad duration", "unsupported option", "bad defaults"],
+)
+def test_onfleet_routing_fields_and_profile_are_checked_at_post(
+    onfleet: Api, aws: dict[str, Any], routing: dict[str, Any], field: str, words: str
+) -> None:
+    body = onfleet_run_body()
+    body["routing"] |= routing
+    status, answer = onfleet("POST", "/v1/integrations/onfleet/run", body)
+    assert status == 422, answer
+    assert answer["error"]["field"] == field and words in answer["error"]["message"], answer
+    assert _queued(aws) == []
+
+
+def test_router_cross_references_are_checked_at_post(api: Api, aws: dict[str, Any]) -> None:
+    body = router_input()
+    body["stops"][0]["precedes"] = ["ghost"]
+    status, answer = api("POST", "/v0/run", body)
+    assert status == 422, answer
+    assert answer["error"]["field"] == "stops[0].precedes[0]"
+    assert "unknown stop id 'ghost'" in answer["error"]["message"]
+    assert _queued(aws) == []
 
 
 def test_onfleet_request_schema_is_checked_before_queuing(

@@ -227,8 +227,15 @@ def _matrix(raw: list[list[float]] | None, size: int, name: str, n_alt: int) -> 
     return True
 
 
-def build_problem(inp: RouterInput) -> Problem:
-    """Check cross-references and build the `Problem`; raises `InvalidRouterInput`."""
+def check_references(inp: RouterInput) -> None:
+    """The checks of `build_problem` (ids, references, matrix shapes, cycles, exclusive
+    alternates) without computing distances: cheap enough for the API at POST."""
+    build_problem(inp, distances=False)
+
+
+def build_problem(inp: RouterInput, *, distances: bool = True) -> Problem:
+    """Check cross-references and build the `Problem`; raises `InvalidRouterInput`.
+    `distances=False` leaves the matrices empty (validation only)."""
     n, n_veh, n_alt = len(inp.stops), len(inp.vehicles), len(inp.alternate_stops)
     stop_ids = _unique([s.id for s in inp.stops], "stop", set())
     alt_ids = _unique([s.id for s in inp.alternate_stops], "alternate_stop", set(stop_ids))
@@ -338,8 +345,10 @@ def build_problem(inp: RouterInput) -> Problem:
 
     if has_dist and inp.distance_matrix is not None:
         dist = inp.distance_matrix
-    else:
+    elif distances:
         dist = _haversine_matrix(positions)
+    else:
+        dist = []
     time = inp.duration_matrix if has_time and inp.duration_matrix is not None else dist
     if time is not dist and time == dist:  # one matrix for both: half the memory, and
         time = dist  # max_distance stays expressible for PyVRP
@@ -379,7 +388,7 @@ def _share_out_alternates(
     needy = [veh for veh in vehicles if veh.alternates]
 
     def near(veh: VehicleData, alt_loc: int) -> float:
-        return dist[veh.start][alt_loc] if veh.start is not None else 0.0
+        return dist[veh.start][alt_loc] if veh.start is not None and dist else 0.0
 
     loc_of = {a: stops[a].location for veh in needy for a in veh.alternates}
     owner: dict[int, VehicleData] = {}

@@ -561,6 +561,10 @@ def _stop(
 
     if (quantity := _task_quantity(task, ext, flags.quantity, log)) is not None:
         stop["quantity"] = quantity
+    if task.service_time is not None and task.service_time < 0 and flags.service_time:
+        raise _fail(
+            "task", task.id, "serviceTime", f": serviceTime {task.service_time:g} is negative"
+        )
     if task.service_time and not flags.service_time:
         log.skipped("stop_duration", "serviceTime", "service_time")
     elif task.service_time:

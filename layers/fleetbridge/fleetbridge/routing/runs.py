@@ -8,9 +8,11 @@
   (the solver's idempotency key) and whose `connection_id` is the tenant (a run belongs to a
   tenant, not to a connection). The API never solves.
 - The API refuses what it can judge alone, with a 422 naming the field: the Onfleet request's
-  schema, or the router input's schema. What needs Onfleet or the profiles (unknown profile,
-  missing ids, the page limit, bad metadata, infeasibility) fails the run with a clear `error`:
-  the profile may change between the request and the solve, so the solver checks it anyway.
+  schema, its `routing.options`/`routing.defaults` and run profile; the router input's schema
+  and cross-references (ids, matrices). What needs Onfleet (missing ids, the page limit, bad
+  metadata or native values, infeasibility) fails the run with a clear `error` naming the
+  task/worker; the profile may change between the request and the solve, so the solver checks
+  it again.
 - Status words are the legacy Nextmv API's: `requested` (stored `queued`), `started`
   (`running`), `succeeded`, `failed`, `timed_out` (a run still running after its solver
   invocation must have ended is recorded failed with error code `timed_out`).
@@ -88,17 +90,36 @@ def parse_onfleet_request(body: Any) -> Any:
         raise InvalidInputError(f"{field or 'body'}: {message}", field=field) from None
 
 
+def check_onfleet_request(tenant_id: str, request: Any) -> None:
+    """What can be judged at POST (a 422 naming the field): `routing.options` and
+    `routing.defaults` against the router schema, and the run profile (it exists, has an
+    Onfleet integration whose profile exists). Onfleet data is only read when the run is solved."""
+    from fleetbridge.routing.profiles_rules import check_routing_defaults_and_options
+    from fleetbridge.routing.profiles_run import onfleet_setup
+
+    routing = request.routing
+    check_routing_defaults_and_options(routing.defaults, routing.options, "routing.")
+    try:
+        onfleet_setup(tenant_id, routing.run_profile.id)
+    except NotFoundError as exc:
+        raise InvalidInputError(exc.message, field="routing.run_profile.id") from None
+
+
 def start_onfleet_run(tenant_id: str, body: dict[str, Any]) -> Run:
     """Validate an Onfleet run request, store it and queue the run."""
     request = parse_onfleet_request(body)
+    check_onfleet_request(tenant_id, request)
     return _queue(tenant_id, KIND_ONFLEET, body, {"run_profile": request.routing.run_profile.id})
 
 
 def start_router_run(tenant_id: str, body: Any) -> Run:
-    """Validate a plain router input with the schema, store it and queue the run."""
+    """Validate a plain router input (schema and cross-references), store it and queue the run."""
+    from fleetbridge.routing.model import check_references
     from fleetbridge.routing.schema import parse_input
 
-    parse_input(body).time_limit_s()  # raises InvalidRouterInput (a 422) naming the field
+    inp = parse_input(body)  # raises InvalidRouterInput (a 422) naming the field
+    inp.time_limit_s()
+    check_references(inp)
     return _queue(tenant_id, KIND_ROUTER, body, {})
 
 
