@@ -686,3 +686,14 @@ def test_transforms_record_skips_and_run_notes() -> None:
         "quantity",
         "metadata nextmv:0.1:quantity",
     ]
+
+
+def test_a_negative_native_service_time_fails_naming_the_task() -> None:
+    with pytest.raises(RunInputError, match=r"^task t1: serviceTime -5 is negative$"):
+        build([of_task("t1", serviceTime=-5)])
+
+
+def test_a_capitalised_nextmv_prefix_fails_instead_of_being_ignored() -> None:
+    entry = ext("quantity", 2) | {"name": "Nextmv:0.1:quantity"}
+    with pytest.raises(RunInputError, match=r'task t1: metadata "Nextmv:0\.1:quantity" must start'):
+        build([of_task("t1", metadata=[entry])])
