@@ -17,6 +17,10 @@ from fleetbridge.core.config import get_settings
 from fleetbridge.core.tenants import TenantRepository
 
 MAX_BODY_BYTES = 1024 * 1024
+#: Routing run bodies (matrices) may use all Lambda's invocation payload allows (6 MB, the
+#: event with its headers included); larger inputs go through `POST /v0/run/uploadurl`.
+MAX_RUN_BODY_BYTES = 6 * 1024 * 1024 - 64 * 1024
+RUN_PATHS = frozenset({"/v0/run", "/v1/integrations/onfleet/run"})
 PUBLIC_PATHS = frozenset({"/openapi.json", "/docs"})
 
 
@@ -47,9 +51,17 @@ def guarded_resolve(
     app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaContext
 ) -> dict[str, Any]:
     """Reject oversized or unauthenticated requests, then route with the tenant in context."""
-    if _body_size(event) > MAX_BODY_BYTES:
-        return _plain(413, "payload_too_large", "request body exceeds 1 MB")
     path = event.get("rawPath") or "/"
+    size = _body_size(event)
+    if path in RUN_PATHS and size > MAX_RUN_BODY_BYTES:
+        return _plain(
+            413,
+            "payload_too_large",
+            f"request body exceeds {MAX_RUN_BODY_BYTES} bytes: get an upload URL with "
+            'POST /v0/run/uploadurl, PUT the input there, then POST /v0/run {"upload_id"}',
+        )
+    if path not in RUN_PATHS and size > MAX_BODY_BYTES:
+        return _plain(413, "payload_too_large", "request body exceeds 1 MB")
     tenant = None
     if path not in PUBLIC_PATHS:
         api_key = _bearer(event)

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
+from typing import Any
 
 from fleetbridge.routing.errors import InvalidRouterInput
 from fleetbridge.routing.schema import Position, Quantity, RouterInput
@@ -210,6 +211,43 @@ def _ref(ids: dict[str, int], ident: str, field: str, what: str = "stop") -> int
     return ids[ident]
 
 
+def _location_ids(inp: RouterInput) -> list[tuple[str, bool]]:
+    """Per location index: its id in a keyed matrix, and whether the matrix must give it."""
+    ids = [(s.id, True) for s in inp.stops]
+    for v in inp.vehicles:
+        ids += [(f"{v.id}-start", v.start is not None), (f"{v.id}-end", v.end is not None)]
+    return ids + [(s.id, True) for s in inp.alternate_stops]
+
+
+def _rows(raw: Any, inp: RouterInput, name: str) -> list[list[float]] | None:
+    """A keyed matrix (`{from id: {to id: value}}`) as rows in location order; rows as given."""
+    if not isinstance(raw, dict):
+        return raw  # type: ignore[no-any-return]
+    ids = _location_ids(inp)
+    known = {ident for ident, _ in ids}
+    if unknown := sorted(set(raw) - known):
+        raise InvalidRouterInput(
+            f"{name} has a row for {unknown[0]!r}, which is no stop, alternate stop or "
+            "<vehicle>-start / <vehicle>-end",
+            field=f"{name}.{unknown[0]}",
+        )
+    rows: list[list[float]] = []
+    for a, need_a in ids:
+        row = raw.get(a) or {}
+        out = []
+        for b, need_b in ids:
+            value = row.get(b)
+            if value is None:
+                if a != b and need_a and need_b:
+                    raise InvalidRouterInput(
+                        f"{name} has no entry from {a!r} to {b!r}", field=f"{name}.{a}.{b}"
+                    )
+                value = 0.0
+            out.append(float(value))
+        rows.append(out)
+    return rows
+
+
 def _matrix(raw: list[list[float]] | None, size: int, name: str, n_alt: int) -> bool:
     if raw is None:
         return False
@@ -241,8 +279,10 @@ def build_problem(inp: RouterInput, *, distances: bool = True) -> Problem:
     alt_ids = _unique([s.id for s in inp.alternate_stops], "alternate_stop", set(stop_ids))
     _unique([v.id for v in inp.vehicles], "vehicle", set())
     size = n + 2 * n_veh + n_alt
-    has_dist = _matrix(inp.distance_matrix, size, "distance_matrix", n_alt)
-    has_time = _matrix(inp.duration_matrix, size, "duration_matrix", n_alt)
+    distance_rows = _rows(inp.distance_matrix, inp, "distance_matrix")
+    duration_rows = _rows(inp.duration_matrix, inp, "duration_matrix")
+    has_dist = _matrix(distance_rows, size, "distance_matrix", n_alt)
+    has_time = _matrix(duration_rows, size, "duration_matrix", n_alt)
 
     times = _Times(
         [v.shift_start for v in inp.vehicles]
@@ -343,13 +383,13 @@ def build_problem(inp: RouterInput, *, distances: bool = True) -> Problem:
             )
         )
 
-    if has_dist and inp.distance_matrix is not None:
-        dist = inp.distance_matrix
+    if has_dist and distance_rows is not None:
+        dist = distance_rows
     elif distances:
         dist = _haversine_matrix(positions)
     else:
         dist = []
-    time = inp.duration_matrix if has_time and inp.duration_matrix is not None else dist
+    time = duration_rows if has_time and duration_rows is not None else dist
     if time is not dist and time == dist:  # one matrix for both: half the memory, and
         time = dist  # max_distance stays expressible for PyVRP
 

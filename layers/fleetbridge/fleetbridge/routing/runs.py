@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any, Literal
 
@@ -31,7 +32,7 @@ from pydantic import ValidationError
 from fleetbridge.core.errors import ConflictError, InvalidInputError, NotFoundError
 from fleetbridge.core.models import Run, iso, new_id, utcnow
 from fleetbridge.core.queue import WorkMessage, publish
-from fleetbridge.core.results import get_result, put_result
+from fleetbridge.core.results import get_result, presigned_url, put_result, result_size
 from fleetbridge.core.runs import RunRepository
 
 ROUTING_QUEUE = "routing"  # the FLEETBRIDGE_QUEUES key of the solver's queue
@@ -41,6 +42,12 @@ FINISHED = frozenset({"succeeded", "failed", "canceled"})
 #: Stored (platform) status -> the legacy Nextmv word clients poll for.
 NEXTMV_STATUS = {"queued": "requested", "running": "started"}
 TIMED_OUT = "timed_out"
+#: Bodies up to Lambda's 6 MB invocation payload are posted directly (api/guard.py); larger
+#: inputs go through an upload URL, results through a result URL.
+MAX_DIRECT_RESULT_BYTES = 5 * 1024 * 1024  # an answer carries the JSON (< 6 MB with headers)
+MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+MAX_CHECKED_UPLOAD_BYTES = 6 * 1024 * 1024  # checked at POST like a direct body; larger: solver
+UPLOAD_URL_EXPIRES_S = 3600
 #: Longer than any solver invocation lives (function timeout 900 s) plus a margin.
 STALE_RUNNING_S = 900 + 120
 
@@ -62,12 +69,17 @@ def result_key(run: Run) -> str:
     return f"routing/{run.tenant_id}/results/{run.id}.json"
 
 
-def load_json(key: str | None) -> Any:
-    """A JSON document of the results bucket (NotFoundError when missing)."""
+def load_bytes(key: str | None) -> bytes:
+    """A stored document of the results bucket (NotFoundError when missing)."""
     raw = get_result(key) if key else None
     if raw is None:
         raise NotFoundError(f"stored document {key} is missing")
-    return json.loads(raw)
+    return raw
+
+
+def load_json(key: str | None) -> Any:
+    """A JSON document of the results bucket (NotFoundError when missing)."""
+    return json.loads(load_bytes(key))
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -112,19 +124,79 @@ def start_onfleet_run(tenant_id: str, body: dict[str, Any]) -> Run:
     return _queue(tenant_id, KIND_ONFLEET, body, {"run_profile": request.routing.run_profile.id})
 
 
-def start_router_run(tenant_id: str, body: Any) -> Run:
-    """Validate a plain router input (schema and cross-references), store it and queue the run."""
+def _check_router_input(body: Any) -> None:
     from fleetbridge.routing.model import check_references
     from fleetbridge.routing.schema import parse_input
 
     inp = parse_input(body)  # raises InvalidRouterInput (a 422) naming the field
     inp.time_limit_s()
     check_references(inp)
+
+
+def upload_key(tenant_id: str, upload_id: str) -> str:
+    """Where an uploaded router input lives in the results bucket."""
+    return f"routing/{tenant_id}/uploads/{upload_id}.json"
+
+
+def create_upload(tenant_id: str) -> dict[str, Any]:
+    """`{upload_id, upload_url, expires_in}`: PUT the router input (JSON) to `upload_url`, then
+    `POST /v0/run` with `{"upload_id"}` (as Nextmv's current API does for large inputs)."""
+    upload_id = new_id("upload")
+    url = presigned_url(upload_key(tenant_id, upload_id), "PUT", UPLOAD_URL_EXPIRES_S)
+    return {"upload_id": upload_id, "upload_url": url, "expires_in": UPLOAD_URL_EXPIRES_S}
+
+
+def _start_uploaded_run(tenant_id: str, body: dict[str, Any]) -> Run:
+    upload_id = body.get("upload_id")
+    if not isinstance(upload_id, str) or not re.fullmatch(r"upload_[0-9a-f]+", upload_id):
+        raise InvalidInputError(
+            "upload_id: not an id POST /v0/run/uploadurl gave", field="upload_id"
+        )
+    if extra := sorted(set(body) - {"upload_id"}):
+        raise InvalidInputError(
+            f"{extra[0]}: with upload_id, the whole input is the uploaded document",
+            field=extra[0],
+        )
+    key = upload_key(tenant_id, upload_id)
+    size = result_size(key)
+    if size is None:
+        raise InvalidInputError(
+            f"upload_id: nothing was uploaded under {upload_id} (PUT the input to its upload_url "
+            "first; the URL expires after an hour)",
+            field="upload_id",
+        )
+    if size > MAX_UPLOAD_BYTES:
+        raise InvalidInputError(
+            f"upload_id: the upload is {size} bytes, more than {MAX_UPLOAD_BYTES}",
+            field="upload_id",
+        )
+    if size <= MAX_CHECKED_UPLOAD_BYTES:  # larger ones are checked by the solver (run fails)
+        try:
+            document = json.loads(load_bytes(key))
+        except ValueError:
+            raise InvalidInputError(
+                "upload_id: the upload is not JSON", field="upload_id"
+            ) from None
+        _check_router_input(document)
+    details = {"upload_id": upload_id, "input_bytes": size}
+    return _queue(tenant_id, KIND_ROUTER, None, details, input_key=key)
+
+
+def start_router_run(tenant_id: str, body: Any) -> Run:
+    """Validate a plain router input (schema and cross-references), store it and queue the run.
+    A body `{"upload_id"}` names an input uploaded through `create_upload` instead."""
+    if isinstance(body, dict) and "upload_id" in body:
+        return _start_uploaded_run(tenant_id, body)
+    _check_router_input(body)
     return _queue(tenant_id, KIND_ROUTER, body, {})
 
 
-def _queue(tenant_id: str, kind: str, body: Any, details: dict[str, Any]) -> Run:
-    key = put_result(f"routing/{tenant_id}/inputs/{new_id('input')}.json", json.dumps(body))
+def _queue(
+    tenant_id: str, kind: str, body: Any, details: dict[str, Any], input_key: str | None = None
+) -> Run:
+    key = input_key or put_result(
+        f"routing/{tenant_id}/inputs/{new_id('input')}.json", json.dumps(body)
+    )
     repository = RunRepository()
     run = repository.create(tenant_id=tenant_id, kind=kind, input_key=key, details=details)
     message = WorkMessage(
@@ -202,9 +274,21 @@ def finished_run(tenant_id: str, run_id: str) -> Run:
     return run
 
 
-def run_result(tenant_id: str, run_id: str) -> dict[str, Any]:
-    """The stored result of a succeeded run (solution under `state`)."""
+def run_result(tenant_id: str, run_id: str, fmt: str = "json") -> dict[str, Any]:
+    """The stored result of a succeeded run (solution under `state`); a result larger than an
+    answer may carry (or `fmt="url"`) as `{run_id, result_url, size_bytes, expires_in}`, a
+    presigned GET of the stored JSON."""
     run = finished_run(tenant_id, run_id)
+    size = result_size(run.result_key) if run.result_key else None
+    if size is None:
+        raise NotFoundError(f"stored document {run.result_key} is missing")
+    if fmt == "url" or size > MAX_DIRECT_RESULT_BYTES:
+        return {
+            "run_id": run.id,
+            "result_url": presigned_url(str(run.result_key), "GET", UPLOAD_URL_EXPIRES_S),
+            "size_bytes": size,
+            "expires_in": UPLOAD_URL_EXPIRES_S,
+        }
     result: dict[str, Any] = load_json(run.result_key)
     return result
 

@@ -7,8 +7,9 @@ capacities are an integer (dimension "default") or an object of integers per dim
 
 Extension (DESIGN.md §6): `distance_matrix` (meters) and `duration_matrix` (seconds) are square
 arrays over the location list: the stops in input order, then for each vehicle in input order
-its start and then its end, then (our addition) the alternate stops in input order. They
-override haversine distances and `speed`. `exclusive_alternate_stops: true` (set by Onfleet
+its start and then its end, then (our addition) the alternate stops in input order; or keyed by
+ids, `{"<from>": {"<to>": value}}`, where a vehicle's start and end are `<vehicle id>-start` and
+`<vehicle id>-end` (as in the result's routes). They override haversine distances and `speed`. `exclusive_alternate_stops: true` (set by Onfleet
 runs, where a task belongs to one worker): no alternate stop is visited by two vehicles.
 """
 
@@ -30,7 +31,8 @@ from pydantic import (
 from fleetbridge.routing.errors import InvalidRouterInput
 
 Quantity = int | dict[str, int]
-Matrix = list[list[Annotated[float, Field(allow_inf_nan=False)]]]
+Cell = Annotated[float, Field(allow_inf_nan=False)]
+Matrix = list[list[Cell]] | dict[str, dict[str, Cell]]  # rows in index order, or keyed by ids
 
 
 def _as_list(value: Any) -> Any:
