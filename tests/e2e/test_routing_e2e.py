@@ -104,8 +104,15 @@ def test_run_from_post_to_result_then_apply(world: World) -> None:
     assert dry.status_code == 200 and dry.json()["delete_tasks"] == result["unused_alternate_tasks"]
     assert onfleet_writes(world.sandbox) == []
 
-    applied = world.api.post(f"/v0/run/{run_id}/apply", json={"dry_run": False})
-    assert applied.status_code == 200 and applied.json()["ok"], applied.text
+    queued = world.api.post(f"/v0/run/{run_id}/apply", json={"dry_run": False})
+    assert queued.status_code == 202, queued.text  # queued work, progress on the status
+
+    def applied() -> dict[str, Any] | None:
+        status = world.api.get(f"/v0/run/{run_id}/status").json().get("apply") or {}
+        return status if status.get("status") in ("succeeded", "failed") else None
+
+    done = wait_for(applied, timeout=120, what=f"run {run_id} to be applied")
+    assert done["ok"], done
     assert worker_tasks(world.sandbox) == containers
 
     svg = world.api.get(f"/v0/run/{run_id}/map", params={"format": "svg"})

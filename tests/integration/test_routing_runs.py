@@ -44,6 +44,14 @@ def _queued(aws: dict[str, Any]) -> list[dict[str, Any]]:
     return bodies
 
 
+def drain(aws: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run the routing function until the queue is empty (applies queue continuations)."""
+    answers: list[dict[str, Any]] = []
+    while batch := solve_queued(aws):
+        answers += batch
+    return answers
+
+
 def solve_queued(aws: dict[str, Any], receive_count: int = 1) -> list[dict[str, Any]]:
     """Run the solver function on each queued message, as the SQS event source would."""
     return [
@@ -192,9 +200,17 @@ def test_onfleet_run_result_then_apply_after_a_dry_run(
     assert dry["delete_tasks"] == result["unused_alternate_tasks"]
     assert onfleet_writes(sandbox) == []
 
-    status, applied = onfleet("POST", f"/v0/run/{run_id}/apply", {"dry_run": False})
-    assert status == 200, applied
+    status, queued = onfleet("POST", f"/v0/run/{run_id}/apply", {"dry_run": False})
+    assert status == 202, queued  # queued work (issue 16 item 7)
+    assert queued["status"] == "queued" and queued["progress"]["containers_total"] == 2
+    assert onfleet_writes(sandbox) == []
+    busy = onfleet("POST", f"/v0/run/{run_id}/apply", {"dry_run": False})
+    assert busy[0] == 409 and "being applied" in busy[1]["error"]["message"]
+    assert drain(aws) == [{"batchItemFailures": []}]  # the worker applies
+    applied = onfleet("GET", f"/v0/run/{run_id}/status")[1]["apply"]
+    assert applied["status"] == "succeeded", applied
     assert applied["ok"] and applied["errors"] == []
+    assert applied["containers_written"] == 2
     assert applied["deleted_tasks"] == result["unused_alternate_tasks"]
     assert worker_tasks(sandbox) == containers
     assert result["unused_alternate_tasks"][0] not in task_ids(sandbox)
@@ -420,3 +436,31 @@ def test_a_run_stuck_started_past_any_invocation_is_timed_out(
     # final: a late redelivery does not solve it
     assert solve_queued(aws) == [{"batchItemFailures": []}]
     assert api("GET", f"/v0/run/{run_id}/status")[1]["status"] == "timed_out"
+
+
+def test_apply_is_resumable_and_exactly_once_per_container(
+    onfleet: Api, aws: dict[str, Any], sandbox: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fleetbridge.routing import apply_worker
+
+    run_id = _start(onfleet, "/v1/integrations/onfleet/run", onfleet_run_body())
+    assert solve_queued(aws) == [{"batchItemFailures": []}]
+    monkeypatch.setattr(apply_worker, "MAX_CONTAINERS_PER_MESSAGE", 1)
+    assert onfleet("POST", f"/v0/run/{run_id}/apply", {"dry_run": False})[0] == 202
+    (first,) = _queued(aws)
+    event = sqs_event([first], queue=QUEUE)
+    assert invoke("routing_solver", event) == {"batchItemFailures": []}
+    progress = onfleet("GET", f"/v0/run/{run_id}/status")[1]["apply"]
+    assert progress["status"] == "applying" and progress["containers_written"] == 1
+    puts = [w for w in onfleet_writes(sandbox) if w.startswith("PUT")]
+    assert len(puts) == 1
+    # the first message is delivered again: its container is not applied a second time
+    assert invoke("routing_solver", sqs_event([first], queue=QUEUE, receive_count=2)) == {
+        "batchItemFailures": []
+    }
+    assert [w for w in onfleet_writes(sandbox) if w.startswith("PUT")] == puts
+    assert drain(aws)  # the continuations (one of them a duplicate of the redelivery's)
+    done = onfleet("GET", f"/v0/run/{run_id}/status")[1]["apply"]
+    assert done["status"] == "succeeded" and done["ok"], done
+    assert done["containers_written"] == 2
+    assert len([w for w in onfleet_writes(sandbox) if w.startswith("PUT")]) == 2

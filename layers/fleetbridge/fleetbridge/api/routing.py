@@ -263,11 +263,14 @@ def run_result(
     summary="Write an Onfleet run's containers to Onfleet, delete unused alternates (opt-in)",
     tags=RUNS,
 )
-def apply_run(run_id: str, body: Annotated[ApplyRequest | None, Body()] = None) -> ApplyOut:
+def apply_run(
+    run_id: str, body: Annotated[ApplyRequest | None, Body()] = None
+) -> tuple[ApplyOut, int]:
     from fleetbridge.routing.runs_apply import apply_run as apply
 
     dry_run = body.dry_run if body is not None else True
-    return ApplyOut.model_validate(apply(_tenant_id(), run_id, dry_run=dry_run))
+    answer = ApplyOut.model_validate(apply(_tenant_id(), run_id, dry_run=dry_run))
+    return answer, 200 if dry_run else 202
 
 
 @router.get("/v0/run/<run_id>/map", summary="The routes as GeoJSON or an SVG picture", tags=RUNS)

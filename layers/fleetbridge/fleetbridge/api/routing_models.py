@@ -113,6 +113,9 @@ class RunStatusOut(BaseModel):
     infeasible: list[dict[str, Any]] | None = Field(
         default=None, description="per mandatory stop that cannot be served: why"
     )
+    apply: dict[str, Any] | None = Field(
+        default=None, description="the queued apply's progress (status, containers written...)"
+    )
 
 
 class ApplyRequest(_Body):
@@ -121,6 +124,8 @@ class ApplyRequest(_Body):
 
 class ApplyOut(BaseModel):
     dry_run: bool
+    status: str | None = Field(default=None, description="queued: poll the run's status")
+    progress: dict[str, Any] | None = None
     containers: list[dict[str, Any]] = Field(description="`{worker, tasks}` to PUT")
     delete_tasks: list[str] = Field(description="unused alternate tasks to DELETE")
     applied_at: str | None = None

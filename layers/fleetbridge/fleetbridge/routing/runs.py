@@ -259,6 +259,8 @@ def run_status(tenant_id: str, run_id: str) -> dict[str, Any]:
         status["error"] = run.error
     if run.details.get("infeasible"):
         status["infeasible"] = run.details["infeasible"]
+    if run.details.get("apply"):
+        status["apply"] = run.details["apply"]
     return status
 
 
