@@ -86,7 +86,7 @@ def test_router_run_from_post_to_result_and_map(api: Api, aws: dict[str, Any]) -
     assert solve_queued(aws) == [{"batchItemFailures": []}]
     assert api("GET", f"/v0/run/{run_id}/status") == (
         200,
-        {"status": "succeeded", "error": None, "infeasible": None},
+        {"status": "succeeded", "error": None, "infeasible": None, "apply": None},
     )
     status, result = api("GET", f"/v0/run/{run_id}/result")
     assert status == 200, result
