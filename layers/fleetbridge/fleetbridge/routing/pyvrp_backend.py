@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import itertools
 import math
+import multiprocessing
+import os
 import time
 import warnings
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +46,8 @@ SCALE = 10
 BIG = 10**9  # scaled cost of an edge into a stop the vehicle may not serve (1e8 s)
 MAX_PROFILE_CELLS = 40_000_000  # profiles x locations^2 kept in memory at most
 STARTUP_S_PER_CLIENT = 1e-3
+MAX_WORKERS = 6  # Lambda's most vCPUs
+PARALLEL_MIN_CLIENTS = 200  # smaller problems settle in seconds: one search is enough
 
 
 @dataclass
@@ -117,6 +121,81 @@ class _SolutionLimit:
         return self.found >= self.limit
 
 
+def workers() -> int:
+    """Processes to search with: `FLEETBRIDGE_SOLVER_WORKERS`, else the vCPUs this process may
+    use (Lambda gives up to 6 with its memory setting), at most `MAX_WORKERS`."""
+    configured = os.environ.get("FLEETBRIDGE_SOLVER_WORKERS", "")
+    if configured.isdigit() and int(configured) > 0:
+        return min(int(configured), MAX_WORKERS)
+    return max(1, min(len(os.sched_getaffinity(0)), MAX_WORKERS))
+
+
+def _search(
+    build: _Build, problem: Problem, stop: Any, seed: int
+) -> tuple[list[list[int]], dict[str, Any], float]:
+    """One PyVRP search: routes, statistics and a rank (lower is better; feasible first)."""
+    import pyvrp
+    from pyvrp.exceptions import PenaltyBoundWarning
+
+    with warnings.catch_warnings():
+        # PyVRP warns when its penalties peak on a tight instance; the checker judges the plan
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        result = pyvrp.solve(build.data, stop, seed=seed, display=False, collect_stats=False)
+    feasible = result.best.is_feasible()
+    stats = {
+        "iterations": result.num_iterations,
+        "pyvrp_feasible": feasible,
+        "pyvrp_cost": result.cost() / SCALE if feasible else None,
+        "notes": build.notes,
+    }
+    rank = result.cost() if feasible else math.inf
+    return _routes(build, problem, result.best), stats, rank
+
+
+def _parallel(
+    build: _Build,
+    problem: Problem,
+    make_stop: Callable[[], Any],
+    seed: int,
+    count: int,
+    deadline: float,
+) -> tuple[list[list[int]], dict[str, Any]]:
+    """`count` searches with different seeds in forked processes (Process + Pipe: Lambda has
+    no /dev/shm for pools); the best plan wins. A child that fails is ignored."""
+    context = multiprocessing.get_context("fork")
+    children = []
+    for k in range(1, count):
+        receiver, sender = context.Pipe(duplex=False)
+
+        def child(conn: Any = sender, child_seed: int = seed + k) -> None:
+            try:
+                conn.send(_search(build, problem, make_stop(), child_seed))
+            except BaseException:  # the parent keeps its own plan
+                conn.send(None)
+            finally:
+                conn.close()
+
+        process = context.Process(target=child, daemon=True)
+        process.start()
+        sender.close()
+        children.append((process, receiver))
+    best = _search(build, problem, make_stop(), seed)
+    found = [best]
+    for process, receiver in children:
+        try:
+            wait = max(0.2, deadline - time.monotonic())  # a late child is not waited for
+            answer = receiver.recv() if receiver.poll(wait) else None
+        except EOFError:
+            answer = None
+        process.join(timeout=1.0)
+        if process.is_alive():
+            process.kill()
+        if answer is not None:
+            found.append(answer)
+    routes, stats, _ = min(found, key=lambda item: item[2])
+    return routes, {**stats, "workers": count, "workers_answered": len(found)}
+
+
 def solve(
     problem: Problem,
     deadline: float,
@@ -126,9 +205,8 @@ def solve(
     solutions: int | None = None,
 ) -> tuple[list[list[int]], dict[str, Any]]:
     """Routes (`routes[v]` = stop indices) found by PyVRP by `deadline` (a `time.monotonic()`
-    value), and statistics; `solutions` stops after that many improving solutions."""
-    import pyvrp
-    from pyvrp.exceptions import PenaltyBoundWarning
+    value), and statistics; `solutions` stops after that many improving solutions. Problems of
+    `PARALLEL_MIN_CLIENTS` clients or more are searched by `workers()` processes at once."""
     from pyvrp.stop import MaxRuntime, MultipleCriteria, NoImprovement
 
     build = _build(problem, relaxed=relaxed)
@@ -136,21 +214,18 @@ def solve(
     # PyVRP checks the clock only after its first local search (~1 ms per client)
     remaining = deadline - time.monotonic()
     budget = max(0.1 * remaining, remaining - STARTUP_S_PER_CLIENT * data.num_clients, 0.01)
-    criteria: list[Any] = [MaxRuntime(budget), NoImprovement(max(10_000, 2_000 * data.num_clients))]
-    if solutions is not None:
-        criteria.append(_SolutionLimit(solutions))
-    stop = MultipleCriteria(criteria)
-    with warnings.catch_warnings():
-        # PyVRP warns when its penalties peak on a tight instance; the checker judges the plan
-        warnings.simplefilter("ignore", PenaltyBoundWarning)
-        result = pyvrp.solve(data, stop, seed=seed, display=False, collect_stats=False)
-    routes = _routes(build, problem, result.best)
-    stats = {
-        "iterations": result.num_iterations,
-        "pyvrp_feasible": result.best.is_feasible(),
-        "pyvrp_cost": result.cost() / SCALE if result.best.is_feasible() else None,
-        "notes": build.notes,
-    }
+
+    def make_stop() -> Any:
+        patience = max(10_000, 2_000 * data.num_clients)
+        criteria: list[Any] = [MaxRuntime(budget), NoImprovement(patience)]
+        if solutions is not None:
+            criteria.append(_SolutionLimit(solutions))
+        return MultipleCriteria(criteria)
+
+    count = workers() if data.num_clients >= PARALLEL_MIN_CLIENTS and solutions is None else 1
+    if count > 1:
+        return _parallel(build, problem, make_stop, seed, count, deadline)
+    routes, stats, _ = _search(build, problem, make_stop(), seed)
     return routes, stats
 
 
