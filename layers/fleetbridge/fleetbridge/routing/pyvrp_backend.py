@@ -47,6 +47,7 @@ BIG = 10**9  # scaled cost of an edge into a stop the vehicle may not serve (1e8
 MAX_PROFILE_CELLS = 40_000_000  # profiles x locations^2 kept in memory at most
 STARTUP_S_PER_CLIENT = 1e-3
 MAX_WORKERS = 6  # Lambda's most vCPUs
+LAMBDA_MB_PER_VCPU = 1769  # Lambda gives one full vCPU per 1,769 MB of memory
 PARALLEL_MIN_CLIENTS = 200  # smaller problems settle in seconds: one search is enough
 
 
@@ -122,12 +123,20 @@ class _SolutionLimit:
 
 
 def workers() -> int:
-    """Processes to search with: `FLEETBRIDGE_SOLVER_WORKERS`, else the vCPUs this process may
-    use (Lambda gives up to 6 with its memory setting), at most `MAX_WORKERS`."""
+    """Processes to search with: `FLEETBRIDGE_SOLVER_WORKERS` if set, else the whole vCPUs the
+    Lambda memory setting buys (one per 1,769 MB: 2,048 MB gives 1, 10,240 MB gives 5), else 1;
+    never more than the CPUs this process may use nor `MAX_WORKERS`. Searches sharing a CPU
+    are each slower, so only dedicated vCPUs count (measured: 2 searches on 2 busy cores are
+    worse than one)."""
     configured = os.environ.get("FLEETBRIDGE_SOLVER_WORKERS", "")
+    memory = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
     if configured.isdigit() and int(configured) > 0:
-        return min(int(configured), MAX_WORKERS)
-    return max(1, min(len(os.sched_getaffinity(0)), MAX_WORKERS))
+        wanted = int(configured)
+    elif memory.isdigit():
+        wanted = int(memory) // LAMBDA_MB_PER_VCPU
+    else:
+        wanted = 1
+    return max(1, min(wanted, len(os.sched_getaffinity(0)), MAX_WORKERS))
 
 
 def _search(
