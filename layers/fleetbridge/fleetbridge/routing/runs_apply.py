@@ -87,15 +87,21 @@ def apply_run(tenant_id: str, run_id: str, *, dry_run: bool) -> dict[str, Any]:
         "ok": None,
     }
     details = {**run.details, "apply": progress}
-    RunRepository().save(run.model_copy(update={"details": details}))
-    publish(
-        WorkMessage(
-            flow=ROUTING_QUEUE,
-            connection_id=tenant_id,
-            kind="apply",
-            event_id=f"{run_id}:apply:{attempt}:0",
-            event="apply",
-            payload={"run_id": run_id, "tenant_id": tenant_id, "attempt": attempt, "start": 0},
-        )
+    repository = RunRepository()
+    saved = repository.save(run.model_copy(update={"details": details}))
+    message = WorkMessage(
+        flow=ROUTING_QUEUE,
+        connection_id=tenant_id,
+        kind="apply",
+        event_id=f"{run_id}:apply:{attempt}:0",
+        event="apply",
+        payload={"run_id": run_id, "tenant_id": tenant_id, "attempt": attempt, "start": 0},
     )
+    try:
+        publish(message)
+    except Exception:  # never leave an apply queued that nobody will do (it would block retries)
+        failed = {**progress, "status": "failed", "ok": False}
+        failed["errors"] = [{"error": "the apply could not be queued; request it again"}]
+        repository.save(saved.model_copy(update={"details": {**details, "apply": failed}}))
+        raise
     return {**plan, "status": "queued", "progress": progress}
