@@ -13,7 +13,15 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "vrptw"
+#: `../shared/data/vrptw` of the checkout (one level further up from a worktree under wt/).
+DATA_DIR = next(
+    (
+        p / "shared" / "data" / "vrptw"
+        for p in Path(__file__).resolve().parents[2:4]
+        if (p / "shared" / "data" / "vrptw").is_dir()
+    ),
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "vrptw",
+)
 TOLERANCE = 1e-6
 
 

@@ -45,7 +45,8 @@ class World:
     def finished(self, run_id: str) -> dict[str, Any]:
         def done() -> dict[str, Any] | None:
             status = self.api.get(f"/v0/run/{run_id}/status").json()
-            return status if status["status"] in ("succeeded", "failed") else None
+            finished = ("succeeded", "failed", "timed_out")
+            return status if status["status"] in finished else None
 
         return wait_for(done, timeout=120, what=f"run {run_id} to finish")
 
@@ -103,8 +104,15 @@ def test_run_from_post_to_result_then_apply(world: World) -> None:
     assert dry.status_code == 200 and dry.json()["delete_tasks"] == result["unused_alternate_tasks"]
     assert onfleet_writes(world.sandbox) == []
 
-    applied = world.api.post(f"/v0/run/{run_id}/apply", json={"dry_run": False})
-    assert applied.status_code == 200 and applied.json()["ok"], applied.text
+    queued = world.api.post(f"/v0/run/{run_id}/apply", json={"dry_run": False})
+    assert queued.status_code == 202, queued.text  # queued work, progress on the status
+
+    def applied() -> dict[str, Any] | None:
+        status = world.api.get(f"/v0/run/{run_id}/status").json().get("apply") or {}
+        return status if status.get("status") in ("succeeded", "failed") else None
+
+    done = wait_for(applied, timeout=120, what=f"run {run_id} to be applied")
+    assert done["ok"], done
     assert worker_tasks(world.sandbox) == containers
 
     svg = world.api.get(f"/v0/run/{run_id}/map", params={"format": "svg"})
@@ -120,6 +128,9 @@ def test_a_bad_run_fails_clearly_and_writes_nothing(world: World) -> None:
     assert (
         status["error"].startswith("onfleet tasks not found: ") and "t-missing" in status["error"]
     )
-    unknown = world.finished(world.start(onfleet_run_body(run_profile="nope")))
-    assert unknown["status"] == "failed" and "run profile 'nope' not found" in unknown["error"]
+    unknown = world.api.post(
+        "/v1/integrations/onfleet/run", json=onfleet_run_body(run_profile="nope")
+    )
+    assert unknown.status_code == 422, unknown.text  # checked at POST (issue 16 item 5)
+    assert "run profile 'nope' not found" in unknown.json()["error"]["message"]
     assert onfleet_writes(world.sandbox) == before

@@ -44,6 +44,14 @@ def _queued(aws: dict[str, Any]) -> list[dict[str, Any]]:
     return bodies
 
 
+def drain(aws: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run the routing function until the queue is empty (applies queue continuations)."""
+    answers: list[dict[str, Any]] = []
+    while batch := solve_queued(aws):
+        answers += batch
+    return answers
+
+
 def solve_queued(aws: dict[str, Any], receive_count: int = 1) -> list[dict[str, Any]]:
     """Run the solver function on each queued message, as the SQS event source would."""
     return [
@@ -71,14 +79,14 @@ def _start(api: Api, path: str, body: Any) -> str:
 # ----------------------------------------------------------------------------- plain router
 def test_router_run_from_post_to_result_and_map(api: Api, aws: dict[str, Any]) -> None:
     run_id = _start(api, "/v0/run", router_input())
-    assert api("GET", f"/v0/run/{run_id}/status")[1]["status"] == "queued"
+    assert api("GET", f"/v0/run/{run_id}/status")[1]["status"] == "requested"
     status, answer = api("GET", f"/v0/run/{run_id}/result")
     assert status == 409 and answer["error"]["code"] == "run_not_finished", answer
 
     assert solve_queued(aws) == [{"batchItemFailures": []}]
     assert api("GET", f"/v0/run/{run_id}/status") == (
         200,
-        {"status": "succeeded", "error": None, "infeasible": None},
+        {"status": "succeeded", "error": None, "infeasible": None, "apply": None},
     )
     status, result = api("GET", f"/v0/run/{run_id}/result")
     assert status == 200, result
@@ -171,7 +179,7 @@ def test_onfleet_run_result_then_apply_after_a_dry_run(
     onfleet: Api, aws: dict[str, Any], sandbox: httpx.Client
 ) -> None:
     run_id = _start(onfleet, "/v1/integrations/onfleet/run", onfleet_run_body())
-    assert onfleet("GET", f"/v0/run/{run_id}/status")[1]["status"] == "queued"
+    assert onfleet("GET", f"/v0/run/{run_id}/status")[1]["status"] == "requested"
     assert solve_queued(aws) == [{"batchItemFailures": []}]
     status = onfleet("GET", f"/v0/run/{run_id}/status")[1]
     assert status["status"] == "succeeded", status
@@ -200,9 +208,17 @@ def test_onfleet_run_result_then_apply_after_a_dry_run(
     assert dry["delete_tasks"] == result["unused_alternate_tasks"]
     assert onfleet_writes(sandbox) == []
 
-    status, applied = onfleet("POST", f"/v0/run/{run_id}/apply", {"dry_run": False})
-    assert status == 200, applied
+    status, queued = onfleet("POST", f"/v0/run/{run_id}/apply", {"dry_run": False})
+    assert status == 202, queued  # queued work (issue 16 item 7)
+    assert queued["status"] == "queued" and queued["progress"]["containers_total"] == 2
+    assert onfleet_writes(sandbox) == []
+    busy = onfleet("POST", f"/v0/run/{run_id}/apply", {"dry_run": False})
+    assert busy[0] == 409 and "being applied" in busy[1]["error"]["message"]
+    assert drain(aws) == [{"batchItemFailures": []}]  # the worker applies
+    applied = onfleet("GET", f"/v0/run/{run_id}/status")[1]["apply"]
+    assert applied["status"] == "succeeded", applied
     assert applied["ok"] and applied["errors"] == []
+    assert applied["containers_written"] == 2
     assert applied["deleted_tasks"] == result["unused_alternate_tasks"]
     assert worker_tasks(sandbox) == containers
     assert result["unused_alternate_tasks"][0] not in task_ids(sandbox)
@@ -231,9 +247,46 @@ def test_onfleet_run_result_then_apply_after_a_dry_run(
         ("", onfleet_run_body(workers=["w-ada", "w-zed"]), "onfleet workers not found: w-zed"),
         ("page_limit", onfleet_run_body(), "stopped at 1 pages of GET /tasks/all"),
         ("bad_metadata", onfleet_run_body(), "nextmv:0.1:colour"),
-        ("", onfleet_run_body(run_profile="missing"), "run profile 'missing' not found"),
+        ("t-9", {"serviceTime": -5}, "task t-9: serviceTime -5 is negative"),
+        (
+            "t-9",
+            {"metadata": [{"name": "Nextmv:0.1:quantity", "type": "number", "value": 2}]},
+            'task t-9: metadata "Nextmv:0.1:quantity" must start with lower-case nextmv:',
+        ),
+        (
+            "t-9",
+            {"dependencies": ["t-ghost"]},
+            "task t-9: dependencies name task t-ghost, which Onfleet does not know",
+        ),
+        (
+            "w-ada",
+            {
+                "metadata": [
+                    {
+                        "name": "nextmv:0.1:shift_start",
+                        "type": "string",
+                        "value": "2030-01-01T18:00:00Z",
+                    },
+                    {
+                        "name": "nextmv:0.1:shift_end",
+                        "type": "string",
+                        "value": "2030-01-01T08:00:00Z",
+                    },
+                ]
+            },
+            "worker w-ada: shift_end is before shift_start",
+        ),
     ],
-    ids=["missing task", "missing worker", "page limit", "bad metadata", "unknown profile"],
+    ids=[
+        "missing task",
+        "missing worker",
+        "page limit",
+        "bad metadata",
+        "negative service time",
+        "capital Nextmv",
+        "unknown dependency",
+        "generated input names the worker",
+    ],
 )
 def test_bad_inputs_fail_the_run_clearly_and_write_nothing(
     onfleet: Api,
@@ -259,6 +312,17 @@ def test_bad_inputs_fail_the_run_clearly_and_write_nothing(
             "/_sandbox/onfleet/seed", json={"tasks": [{"id": "t-9", "metadata": [entry]}]}
         ).raise_for_status()
         body = onfleet_run_body(tasks=[*ALL_TASKS, "t-9"])
+    if setup == "t-9":  # a task with the native fields in `body`
+        seeded = {"id": "t-9", "destination": {"location": [-122.41, 37.78]}, **body}
+        sandbox.post("/_sandbox/onfleet/seed", json={"tasks": [seeded]}).raise_for_status()
+        body = onfleet_run_body(tasks=[*ALL_TASKS, "t-9"])
+    if setup == "w-ada":
+        seeded = {
+            "id": "w-ada",
+            **{k: [m | {"visibility": ["api"]} for m in v] for k, v in body.items()},
+        }
+        sandbox.post("/_sandbox/onfleet/seed", json={"workers": [seeded]}).raise_for_status()
+        body = onfleet_run_body()
     run_id = _start(onfleet, "/v1/integrations/onfleet/run", body)
     assert solve_queued(aws) == [{"batchItemFailures": []}]  # failed for good, not retried
     status = onfleet("GET", f"/v0/run/{run_id}/status")[1]
@@ -266,6 +330,53 @@ def test_bad_inputs_fail_the_run_clearly_and_write_nothing(
     assert words in status["error"], status["error"]
     assert onfleet_writes(sandbox) == []
     assert onfleet("GET", f"/v0/run/{run_id}/result")[1]["error"]["code"] == "run_failed"
+
+
+@pytest.mark.parametrize(
+    ("routing", "field", "words"),
+    [
+        (
+            {"run_profile": {"id": "missing"}},
+            "routing.run_profile.id",
+            "run profile 'missing' not found",
+        ),
+        (
+            {"options": {"solver": {"limits": {"duration": "soon"}}}},
+            "routing.options.solver.limits.duration",
+            "is not a duration",
+        ),
+        (
+            {"options": {"solver": {"diagram": {"width": 5}}}},
+            "routing.options.solver.diagram",
+            "is not supported by this engine",
+        ),
+        (
+            {"defaults": {"vehicles": {"speed": -1}}},
+            "routing.defaults.vehicles.speed",
+            "greater than 0",
+        ),
+    ],
+    ids=["unknown run profile", "bad duration", "unsupported option", "bad defaults"],
+)
+def test_onfleet_routing_fields_and_profile_are_checked_at_post(
+    onfleet: Api, aws: dict[str, Any], routing: dict[str, Any], field: str, words: str
+) -> None:
+    body = onfleet_run_body()
+    body["routing"] |= routing
+    status, answer = onfleet("POST", "/v1/integrations/onfleet/run", body)
+    assert status == 422, answer
+    assert answer["error"]["field"] == field and words in answer["error"]["message"], answer
+    assert _queued(aws) == []
+
+
+def test_router_cross_references_are_checked_at_post(api: Api, aws: dict[str, Any]) -> None:
+    body = router_input()
+    body["stops"][0]["precedes"] = ["ghost"]
+    status, answer = api("POST", "/v0/run", body)
+    assert status == 422, answer
+    assert answer["error"]["field"] == "stops[0].precedes[0]"
+    assert "unknown stop id 'ghost'" in answer["error"]["message"]
+    assert _queued(aws) == []
 
 
 def test_onfleet_request_schema_is_checked_before_queuing(
@@ -293,25 +404,71 @@ def test_onfleet_down_is_retried_and_the_last_attempt_fails_the_run(
     sandbox.post("/_sandbox/onfleet/faults", json={"status_5xx": 1.0}).raise_for_status()
     first = invoke("routing_solver", sqs_event([message], queue=QUEUE))
     assert len(first["batchItemFailures"]) == 1  # SQS redelivers
-    assert onfleet("GET", f"/v0/run/{run_id}/status")[1]["status"] == "running"
+    assert onfleet("GET", f"/v0/run/{run_id}/status")[1]["status"] == "started"
     last = invoke("routing_solver", sqs_event([message], queue=QUEUE, receive_count=3))
     assert len(last["batchItemFailures"]) == 1  # to the dead-letter queue
     status = onfleet("GET", f"/v0/run/{run_id}/status")[1]
     assert status["status"] == "failed" and "gave up after 3 attempts" in status["error"]
 
 
-def test_an_alternate_both_workers_visit_cannot_be_applied(
+def test_an_alternate_both_workers_want_fails_the_run_naming_the_worker(
     onfleet: Api, aws: dict[str, Any], sandbox: httpx.Client
 ) -> None:
+    # one alternate task, two workers that may each use only it: an Onfleet task belongs to
+    # one worker, so no plan may put it on both (issue 16 item 3)
     shared = {"name": "nextmv:0.1:alternate_stops", "type": "array", "value": ["alt-1"]}
     workers = [{"id": w, "metadata": [shared | {"visibility": ["api"]}]} for w in WORKERS]
     sandbox.post("/_sandbox/onfleet/seed", json={"workers": workers}).raise_for_status()
     body = onfleet_run_body(tasks=["t-1", "alt-1"], alternate_stops=["alt-1"])
     run_id = _start(onfleet, "/v1/integrations/onfleet/run", body)
     assert solve_queued(aws) == [{"batchItemFailures": []}]
-    assert onfleet("GET", f"/v0/run/{run_id}/status")[1]["status"] == "succeeded"
-    for dry_run in (True, False):
-        status, answer = onfleet("POST", f"/v0/run/{run_id}/apply", {"dry_run": dry_run})
-        assert status == 422, answer
-        assert "task alt-1 is on the routes of workers w-ada, w-bob" in answer["error"]["message"]
+    status = onfleet("GET", f"/v0/run/{run_id}/status")[1]
+    assert status["status"] == "failed", status
+    assert "vehicle 'w-bob' has no alternate stop of its own" in status["error"]
     assert onfleet_writes(sandbox) == []
+
+
+def test_a_run_stuck_started_past_any_invocation_is_timed_out(
+    api: Api, aws: dict[str, Any]
+) -> None:
+    from fleetbridge.core.runs import RunRepository
+
+    run_id = _start(api, "/v0/run", router_input())
+    repository = RunRepository()
+    run = repository.get(run_id)
+    started = {**run.details, "started_at": "2020-01-01T00:00:00Z"}
+    repository.save(run.model_copy(update={"status": "running", "details": started}))
+    status = api("GET", f"/v0/run/{run_id}/status")[1]
+    assert status["status"] == "timed_out", status
+    assert status["error"].startswith("timed out")
+    # final: a late redelivery does not solve it
+    assert solve_queued(aws) == [{"batchItemFailures": []}]
+    assert api("GET", f"/v0/run/{run_id}/status")[1]["status"] == "timed_out"
+
+
+def test_apply_is_resumable_and_exactly_once_per_container(
+    onfleet: Api, aws: dict[str, Any], sandbox: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fleetbridge.routing import apply_worker
+
+    run_id = _start(onfleet, "/v1/integrations/onfleet/run", onfleet_run_body())
+    assert solve_queued(aws) == [{"batchItemFailures": []}]
+    monkeypatch.setattr(apply_worker, "MAX_CONTAINERS_PER_MESSAGE", 1)
+    assert onfleet("POST", f"/v0/run/{run_id}/apply", {"dry_run": False})[0] == 202
+    (first,) = _queued(aws)
+    event = sqs_event([first], queue=QUEUE)
+    assert invoke("routing_solver", event) == {"batchItemFailures": []}
+    progress = onfleet("GET", f"/v0/run/{run_id}/status")[1]["apply"]
+    assert progress["status"] == "applying" and progress["containers_written"] == 1
+    puts = [w for w in onfleet_writes(sandbox) if w.startswith("PUT")]
+    assert len(puts) == 1
+    # the first message is delivered again: its container is not applied a second time
+    assert invoke("routing_solver", sqs_event([first], queue=QUEUE, receive_count=2)) == {
+        "batchItemFailures": []
+    }
+    assert [w for w in onfleet_writes(sandbox) if w.startswith("PUT")] == puts
+    assert drain(aws)  # the continuations (one of them a duplicate of the redelivery's)
+    done = onfleet("GET", f"/v0/run/{run_id}/status")[1]["apply"]
+    assert done["status"] == "succeeded" and done["ok"], done
+    assert done["containers_written"] == 2
+    assert len([w for w in onfleet_writes(sandbox) if w.startswith("PUT")]) == 2

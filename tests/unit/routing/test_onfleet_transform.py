@@ -419,19 +419,30 @@ def test_metadata_precedes_outside_the_run_fails() -> None:
     assert caught.value.attribute == "precedes" and caught.value.ids == ("ghost",)
 
 
-def test_metadata_quantity_number_replaces_the_native_one() -> None:
+def test_metadata_quantity_number_adds_a_dimension_next_to_the_native_one() -> None:
     task = of_task("t1", quantity=3, metadata=[ext("quantity", 7)])
-    assert stop_of(build([task]))["quantity"] == 7
+    assert stop_of(build([task]))["quantity"] == {"default": 3, "metadata": 7}
+    alone = of_task("t1", metadata=[ext("quantity", 7)])
+    assert stop_of(build([alone]))["quantity"] == {"metadata": 7}
 
 
-def test_metadata_quantity_object_merges_native_under_default() -> None:
-    task = of_task("t1", quantity=3, pickupTask=True, metadata=[ext("quantity", {"cold": -1})])
+def test_metadata_quantity_object_adds_its_dimensions_and_a_pickup_is_negative() -> None:
+    task = of_task("t1", quantity=3, pickupTask=True, metadata=[ext("quantity", {"cold": 1})])
     assert stop_of(build([task]))["quantity"] == {"default": -3, "cold": -1}
+    number = of_task("t1", pickupTask=True, metadata=[ext("quantity", 2)])
+    assert stop_of(build([number]))["quantity"] == {"metadata": -2}
+    already = of_task("t1", pickupTask=True, metadata=[ext("quantity", {"cold": -4})])
+    assert stop_of(build([already]))["quantity"] == {"cold": -4}
 
 
-def test_metadata_quantity_with_its_own_default_wins() -> None:
+def test_metadata_quantity_default_key_beside_a_native_one_fails() -> None:
     task = of_task("t1", quantity=3, metadata=[ext("quantity", {"default": 1, "cold": 2})])
-    assert stop_of(build([task]))["quantity"] == {"default": 1, "cold": 2}
+    with pytest.raises(
+        RunInputError, match=r'task t1: metadata nextmv:0\.1:quantity names the dimension "default"'
+    ):
+        build([task])
+    alone = of_task("t1", metadata=[ext("quantity", {"default": 1, "cold": 2})])
+    assert stop_of(build([alone]))["quantity"] == {"default": 1, "cold": 2}
 
 
 def test_one_multi_dimension_quantity_turns_every_scalar_into_default() -> None:
@@ -485,11 +496,12 @@ def test_worker_capacity_flag_off() -> None:
     assert "capacity" not in vehicle_of(result)
 
 
-def test_metadata_capacity_merges_like_quantity() -> None:
+def test_metadata_capacity_adds_dimensions_like_quantity() -> None:
     worker = of_worker("w1", capacity=12, metadata=[ext("capacity", {"cold": 4})])
     assert vehicle_of(build([of_task("t1")], [worker]))["capacity"] == {"default": 12, "cold": 4}
     worker = of_worker("w1", capacity=12, metadata=[ext("capacity", 20)])
-    assert vehicle_of(build([of_task("t1")], [worker]))["capacity"] == 20
+    capacity = vehicle_of(build([of_task("t1")], [worker]))["capacity"]
+    assert capacity == {"default": 12, "metadata": 20}
 
 
 def test_active_task_and_tasks_become_the_backlog() -> None:
@@ -674,3 +686,14 @@ def test_transforms_record_skips_and_run_notes() -> None:
         "quantity",
         "metadata nextmv:0.1:quantity",
     ]
+
+
+def test_a_negative_native_service_time_fails_naming_the_task() -> None:
+    with pytest.raises(RunInputError, match=r"^task t1: serviceTime -5 is negative$"):
+        build([of_task("t1", serviceTime=-5)])
+
+
+def test_a_capitalised_nextmv_prefix_fails_instead_of_being_ignored() -> None:
+    entry = ext("quantity", 2) | {"name": "Nextmv:0.1:quantity"}
+    with pytest.raises(RunInputError, match=r'task t1: metadata "Nextmv:0\.1:quantity" must start'):
+        build([of_task("t1", metadata=[entry])])

@@ -86,8 +86,10 @@ def test_capacity_must_stay_within_zero_and_capacity() -> None:
         [stop("a", 1, quantity=-2), stop("b", 2, quantity=-2), stop("c", 3, quantity=3)],
         defaults={"vehicles": {"capacity": 3}},
     )
-    assert fields(p, [[0, 1, 2]]) == ["stops[1].quantity"]  # 4 > 3
-    assert fields(p, [[2, 0, 1]])[0] == "stops[2].quantity"  # gives back what it lacks
+    assert fields(p, [[0, 1]]) == ["stops[1].quantity"]  # picks up 4 > 3
+    # c is a drop-off no pick-up of its unit supplies: on board from the start (3)
+    assert fields(p, [[2, 0]]) == []  # 3 -> 0 -> 2
+    assert fields(p, [[0, 2]]) == ["stops[0].quantity"]  # 3 -> 5 at a
 
 
 def test_route_limits() -> None:

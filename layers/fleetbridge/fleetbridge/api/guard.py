@@ -21,6 +21,10 @@ from fleetbridge.core.errors import FleetbridgeError, MalformedInputError
 from fleetbridge.core.payload import parse_json
 
 MAX_BODY_BYTES = 1024 * 1024
+#: Routing run bodies (matrices) may use all Lambda's invocation payload allows (6 MB, the
+#: event with its headers included); larger inputs go through `POST /v0/run/uploadurl`.
+MAX_RUN_BODY_BYTES = 6 * 1024 * 1024 - 64 * 1024
+RUN_PATHS = frozenset({"/v0/run", "/v1/integrations/onfleet/run"})
 PUBLIC_PATHS = frozenset({"/openapi.json", "/docs"})
 
 
@@ -72,9 +76,18 @@ def guarded_resolve(api: LazyApi, event: dict[str, Any], context: LambdaContext)
         raw = _raw_body(event)
     except FleetbridgeError as exc:
         return _plain(400, exc.code, exc.message, exc.field)
-    if len(raw) > MAX_BODY_BYTES:
-        return _plain(413, "payload_too_large", "request body exceeds 1 MB", "body")
     path = event.get("rawPath") or "/"
+    size = len(raw)
+    if path in RUN_PATHS and size > MAX_RUN_BODY_BYTES:
+        return _plain(
+            413,
+            "payload_too_large",
+            f"request body exceeds {MAX_RUN_BODY_BYTES} bytes: get an upload URL with "
+            'POST /v0/run/uploadurl, PUT the input there, then POST /v0/run {"upload_id"}',
+            "body",
+        )
+    if path not in RUN_PATHS and size > MAX_BODY_BYTES:
+        return _plain(413, "payload_too_large", "request body exceeds 1 MB", "body")
     tenant = None
     if path not in PUBLIC_PATHS:
         from fleetbridge.core.tenants import TenantRepository

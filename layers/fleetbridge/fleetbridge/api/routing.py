@@ -223,6 +223,19 @@ def start_router_run(body: Annotated[dict[str, Any], Body()]) -> tuple[RunStarte
     return _started(start(_tenant_id(), body).id)
 
 
+@router.post(
+    "/v0/run/uploadurl",
+    summary="An upload URL for a large router input (then POST /v0/run with its upload_id)",
+    description="Answers `{upload_id, upload_url, expires_in}`: PUT the JSON input to "
+    '`upload_url` (a presigned S3 URL, one hour), then `POST /v0/run` with `{"upload_id"}`.',
+    tags=RUNS,
+)
+def create_upload_url() -> tuple[dict[str, Any], int]:
+    from fleetbridge.routing.runs import create_upload
+
+    return create_upload(_tenant_id()), 201
+
+
 @router.get("/v0/run/<run_id>/status", summary="A run's status", tags=RUNS)
 def run_status(run_id: str) -> RunStatusOut:
     from fleetbridge.routing.runs import run_status as status
@@ -233,12 +246,16 @@ def run_status(run_id: str) -> RunStatusOut:
 @router.get(
     "/v0/run/<run_id>/result",
     summary="A succeeded run's result (solution under `state`)",
+    description="A result over 5 MB (or `?format=url`) is answered as `{run_id, result_url, "
+    "size_bytes, expires_in}`: a presigned GET of the stored JSON.",
     tags=RUNS,
 )
-def run_result(run_id: str) -> dict[str, Any]:
+def run_result(
+    run_id: str, format: Annotated[Literal["json", "url"], Query()] = "json"
+) -> dict[str, Any]:
     from fleetbridge.routing.runs import run_result as result
 
-    return result(_tenant_id(), run_id)
+    return result(_tenant_id(), run_id, format)
 
 
 @router.post(
@@ -246,11 +263,14 @@ def run_result(run_id: str) -> dict[str, Any]:
     summary="Write an Onfleet run's containers to Onfleet, delete unused alternates (opt-in)",
     tags=RUNS,
 )
-def apply_run(run_id: str, body: Annotated[ApplyRequest | None, Body()] = None) -> ApplyOut:
+def apply_run(
+    run_id: str, body: Annotated[ApplyRequest | None, Body()] = None
+) -> tuple[ApplyOut, int]:
     from fleetbridge.routing.runs_apply import apply_run as apply
 
     dry_run = body.dry_run if body is not None else True
-    return ApplyOut.model_validate(apply(_tenant_id(), run_id, dry_run=dry_run))
+    answer = ApplyOut.model_validate(apply(_tenant_id(), run_id, dry_run=dry_run))
+    return answer, 200 if dry_run else 202
 
 
 @router.get("/v0/run/<run_id>/map", summary="The routes as GeoJSON or an SVG picture", tags=RUNS)

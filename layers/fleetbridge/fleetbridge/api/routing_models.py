@@ -130,10 +130,13 @@ class RunStarted(BaseModel):
 
 
 class RunStatusOut(BaseModel):
-    status: Literal["queued", "running", "succeeded", "failed", "canceled"]
+    status: Literal["requested", "started", "succeeded", "failed", "timed_out", "canceled"]
     error: str | None = None
     infeasible: list[dict[str, Any]] | None = Field(
         default=None, description="per mandatory stop that cannot be served: why"
+    )
+    apply: dict[str, Any] | None = Field(
+        default=None, description="the queued apply's progress (status, containers written...)"
     )
 
 
@@ -143,6 +146,8 @@ class ApplyRequest(_Body):
 
 class ApplyOut(BaseModel):
     dry_run: bool
+    status: str | None = Field(default=None, description="queued: poll the run's status")
+    progress: dict[str, Any] | None = None
     containers: list[dict[str, Any]] = Field(description="`{worker, tasks}` to PUT")
     delete_tasks: list[str] = Field(description="unused alternate tasks to DELETE")
     applied_at: str | None = None

@@ -12,15 +12,24 @@ Schedule of a route (deterministic):
    0) is computed, then the departure is delayed by as much of the waiting as the windows allow.
 
 Rules checked: hard windows (on service start), shift end (arrival at the end, or the last
-departure of an open route), max_wait per stop, capacity (used = minus the running sum of
-quantities, within [0, capacity] per dimension), max_stops (input stops; alternates do not
+departure of an open route), max_wait per stop, capacity (the load model below), max_stops (input stops; alternates do not
 count), max_distance, max_duration (end - departure from start), compatibility (a stop with
 attributes needs a vehicle holding at least one of them), backlog (the stop is served, and by
 that vehicle), precedence (same route, in order), stop groups and precedence chains (all or
 none, on one route), alternates (a vehicle that lists alternate stops visits exactly one of
-them, so it is always used), every stop at most once, mandatory stops (no
+them, so it is always used; with `exclusive_alternate_stops` no two vehicles visit the same one), every stop at most once, mandatory stops (no
 `unassigned_penalty`, or in a backlog) served. A vehicle without `start` begins at its first
 stop; without `end` its route is open (ends at its last stop).
+
+Load model (per dimension; docs/routing.md "Quantities and capacities"): a negative quantity is
+picked up (the load grows by it), a positive one dropped off (the load shrinks by it). The vehicle
+leaves its start loaded with the goods its drop-offs need that no earlier pick-up of the same
+unit (stop group / precedence chain) supplies: per unit on the route, the largest running sum of
+its quantities in route order, at least 0 (a lone drop-off: its quantity; a pick-up -> drop-off
+pair: 0). The load at the start and after every stop must stay within capacity; it never goes
+below 0 by construction. A dimension the vehicle does not list is unlimited. For inputs written
+the Nextmv way (pickups negative, drop-offs only after the pick-ups they complete) this is
+Nextmv's rule exactly.
 
 Objective = travel time (s) + earliness/lateness penalties (per second of service start before /
 after `target_time`) + `initialization_cost` of every used vehicle + `unassigned_penalty` of
@@ -116,6 +125,34 @@ def route_cost(problem: Problem, v: int, seq: list[int]) -> float | None:
     return None if ev.violations else ev.cost
 
 
+def start_load(problem: Problem, seq: list[int]) -> list[float]:
+    """Per dimension, what the vehicle carries when it leaves its start (see the module doc)."""
+    dims = len(problem.dimensions)
+    load = [0.0] * dims
+    if not dims:
+        return load
+    stops, units, unit_of = problem.stops, problem.units, problem.unit_of
+    running: dict[int, list[float]] = {}  # units of several stops: running sum so far
+    peak: dict[int, list[float]] = {}
+    for s in seq:
+        quantity = stops[s].quantity
+        unit = unit_of[s] if s < problem.num_regular else -1
+        if unit < 0 or len(units[unit]) == 1:
+            for d, q in enumerate(quantity):
+                if q > 0:
+                    load[d] += q
+            continue
+        total = running.setdefault(unit, [0.0] * dims)
+        top = peak.setdefault(unit, [0.0] * dims)
+        for d, q in enumerate(quantity):
+            total[d] += q
+            top[d] = max(top[d], total[d])
+    for top in peak.values():
+        for d, q in enumerate(top):
+            load[d] += q
+    return load
+
+
 def evaluate_route(
     problem: Problem, v: int, seq: list[int], *, stop_at_first: bool = False
 ) -> RouteEval:
@@ -176,7 +213,15 @@ def evaluate_route(
 
     # pass 2: the schedule we report, with the rules on it
     t = ev.start_time = earliest + slide
-    used = [0.0] * len(problem.dimensions)
+    used = start_load(problem, seq)
+    for d, load in enumerate(used):
+        if load > veh.capacity[d] + EPS and fail(
+            f"capacity {problem.dimensions[d]!r} exceeded at the start: its drop-offs need "
+            f"{load:g} on board, capacity {veh.capacity[d]:g}",
+            seq[0] if len(seq) == 1 else None,
+            "quantity" if len(seq) == 1 else f"vehicles[{veh.index}].capacity",
+        ):
+            return ev
     for s, (travel, overhead) in zip(seq, legs, strict=True):
         stop = stops[s]
         arrival = t + travel
@@ -194,7 +239,7 @@ def evaluate_route(
             ev.soft_penalty += max(0.0, service - stop.target) * stop.lateness_penalty
         for d, q in enumerate(stop.quantity):
             used[d] -= q
-            over = q and (used[d] < -EPS or used[d] > veh.capacity[d] + EPS)
+            over = q < 0 and used[d] > veh.capacity[d] + EPS
             if over and fail(f"capacity {problem.dimensions[d]!r} exceeded", s, "quantity"):
                 return ev
         if not problem.compatible(v, s) and fail("not allowed on this vehicle", s):
@@ -238,6 +283,7 @@ def evaluate_plan(problem: Problem, routes: list[list[int]]) -> PlanEval:
     evals = [evaluate_route(problem, v, seq) for v, seq in enumerate(routes)]
     violations = [x for ev in evals for x in ev.violations]
     route_of: dict[int, int] = {}
+    alternate_on: dict[int, int] = {}
     for v, seq in enumerate(routes):
         veh = problem.vehicles[v]
         alternates = [s for s in seq if problem.stops[s].alternate]
@@ -254,6 +300,16 @@ def evaluate_plan(problem: Problem, routes: list[list[int]]) -> PlanEval:
                 if alternates.count(s) > 1 or s not in veh.alternates:
                     violations.append(
                         Violation("alternate stop not allowed here", problem.stops[s].id, veh.id)
+                    )
+                other = alternate_on.setdefault(s, v)
+                if problem.exclusive_alternates and other != v:
+                    violations.append(
+                        Violation(
+                            f"alternate stop also on the route of {problem.vehicles[other].id!r}"
+                            " (exclusive_alternate_stops)",
+                            problem.stops[s].id,
+                            veh.id,
+                        )
                     )
                 continue
             if s in route_of:

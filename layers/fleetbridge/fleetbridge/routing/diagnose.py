@@ -48,9 +48,7 @@ def precheck(problem: Problem) -> list[InfeasibleReason]:
     that can reach none of their alternate stops."""
     reasons: list[InfeasibleReason] = []
     for unit_index, unit in enumerate(problem.units):
-        # a drop-off (positive quantity) needs a pick-up first: it cannot be judged alone
-        gives_back = any(q > 0 for s in unit for q in problem.stops[s].quantity)
-        if len(unit) == 1 and problem.unit_penalty(unit_index) is None and not gives_back:
+        if len(unit) == 1 and problem.unit_penalty(unit_index) is None:
             reason = _alone(problem, unit[0])
             if reason:
                 reasons.append(reason)
@@ -75,15 +73,7 @@ def explain_missing(problem: Problem, missing: list[int]) -> list[InfeasibleReas
     reasons = []
     for s in missing:
         unit = problem.units[problem.unit_of[s]]
-        alone = len(unit) == 1 and not any(q > 0 for q in problem.stops[s].quantity)
-        reason = _alone(problem, s) if alone else None
-        if reason is None and any(q > 0 for q in problem.stops[s].quantity):
-            reason = InfeasibleReason(
-                problem.stops[s].id,
-                "its positive quantity gives capacity back: some stop with a negative quantity "
-                "must come before it on the same route (a drop-off needs its pick-up)",
-                field=f"{problem.stops[s].field}.quantity",
-            )
+        reason = _alone(problem, s) if len(unit) == 1 else None
         if reason is None:
             together = " (with its stop group / precedence chain)" if len(unit) > 1 else ""
             reason = InfeasibleReason(
@@ -95,3 +85,21 @@ def explain_missing(problem: Problem, missing: list[int]) -> list[InfeasibleReas
             )
         reasons.append(reason)
     return reasons
+
+
+def explain_unassigned(problem: Problem, unassigned: list[int]) -> list[dict[str, str]]:
+    """Why each unassigned stop is left out: it cannot be served at all, or serving it costs
+    more than its `unassigned_penalty` (or its group / chain could not be fitted)."""
+    out = []
+    for s in unassigned:
+        stop = problem.stops[s]
+        unit = problem.units[problem.unit_of[s]]
+        reason = _alone(problem, s) if len(unit) == 1 else None
+        why = (
+            reason.message
+            if reason
+            else "serving it (with its stop group / precedence chain) costs more than its "
+            "unassigned_penalty, or it did not fit alongside the other stops"
+        )
+        out.append({"id": stop.id, "reason": why})
+    return out

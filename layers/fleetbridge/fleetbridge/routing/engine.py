@@ -29,7 +29,7 @@ from fleetbridge.routing.checker import evaluate_plan
 from fleetbridge.routing.diagnose import explain_missing, precheck
 from fleetbridge.routing.errors import InfeasibleRun
 from fleetbridge.routing.model import Problem, build_problem
-from fleetbridge.routing.schema import parse_input
+from fleetbridge.routing.schema import Options, parse_input
 from fleetbridge.routing.solution import render
 
 DEFAULT_TIME_LIMIT_S = 10.0
@@ -46,7 +46,9 @@ def solve(router_input: dict[str, Any], *, time_limit_s: float | None = None) ->
     """Solve a Nextmv router input and return `{"state": ..., "statistics": ...}`.
 
     The time limit is `time_limit_s`, else `options.solver.limits.duration`, else 10 s (at most
-    600 s). Raises `InvalidRouterInput` for bad input and `InfeasibleRun` when a stop without
+    600 s). `options.solver.limits.solutions` stops the search after that many improving
+    solutions; `options.solver.verbosity` (or `options.diagnostics`) adds
+    `statistics.diagnostics` (see `solution.render`). Raises `InvalidRouterInput` for bad input and `InfeasibleRun` when a stop without
     `unassigned_penalty` cannot be served (with each stop's reason and, when a plan was
     searched for, the best partial plan in `partial`).
     """
@@ -61,28 +63,36 @@ def solve(router_input: dict[str, Any], *, time_limit_s: float | None = None) ->
 
     deadline = started + limit - _finish_margin(limit, problem)
     gaps = pyvrp_backend.unsupported(problem)
+    options = inp.options or Options()
+    solutions = options.solution_limit()
     stats: dict[str, Any] = {"time_limit_s": limit, "unsupported_by_pyvrp": gaps}
+    if solutions is not None:
+        stats["solution_limit"] = solutions
     if not problem.stops:
         routes: list[list[int]] = [[] for _ in problem.vehicles]
         stats["backend"] = "none"
     elif not gaps:
-        routes, stats["pyvrp"] = pyvrp_backend.solve(problem, deadline)
+        routes, stats["pyvrp"] = pyvrp_backend.solve(problem, deadline, solutions=solutions)
         stats["backend"] = "pyvrp"
         if not evaluate_plan(problem, routes).feasible:
-            routes, stats["search"] = fallback.solve(problem, deadline, start=routes)
+            routes, stats["search"] = fallback.solve(
+                problem, deadline, start=routes, solutions=solutions
+            )
             stats["backend"] = "pyvrp+repair"
     else:
         now = time.monotonic()
         relaxed_deadline = now + RELAXED_SHARE * (deadline - now)
-        seed, stats["pyvrp"] = pyvrp_backend.solve(problem, relaxed_deadline, relaxed=True)
-        routes, stats["search"] = fallback.solve(problem, deadline, start=seed)
+        seed, stats["pyvrp"] = pyvrp_backend.solve(
+            problem, relaxed_deadline, relaxed=True, solutions=solutions
+        )
+        routes, stats["search"] = fallback.solve(problem, deadline, start=seed, solutions=solutions)
         stats["backend"] = "pyvrp-relaxed+search"
 
     plan = evaluate_plan(problem, routes)
     stats["duration_s"] = round(time.monotonic() - started, 3)
     if plan.violations:  # the search only keeps checked plans: a bug if we get here
         raise RuntimeError(f"plan failed the checker: {plan.violations[0]}")
-    answer = render(problem, plan, stats)
+    answer = render(problem, plan, stats, verbosity=options.verbosity())
     if plan.missing:
         raise InfeasibleRun(explain_missing(problem, plan.missing), partial=answer)
     return answer

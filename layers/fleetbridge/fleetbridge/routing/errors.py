@@ -40,12 +40,16 @@ class InfeasibleRun(FleetbridgeError):
     code = "infeasible"
 
     def __init__(
-        self, reasons: list[InfeasibleReason], *, partial: dict[str, Any] | None = None
+        self,
+        reasons: list[InfeasibleReason],
+        *,
+        partial: dict[str, Any] | None = None,
+        noun: str = "stop",
     ) -> None:
         first = reasons[0]
         more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
         super().__init__(
-            f"stop {first.stop!r} cannot be served: {first.message}{more}", field=first.field
+            f"{noun} {first.stop!r} cannot be served: {first.message}{more}", field=first.field
         )
         self.reasons = reasons
         self.partial = partial

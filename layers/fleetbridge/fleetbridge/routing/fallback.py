@@ -305,9 +305,15 @@ class _Search:
 
 
 def solve(
-    problem: Problem, deadline: float, *, start: list[list[int]] | None = None, seed: int = 0
+    problem: Problem,
+    deadline: float,
+    *,
+    start: list[list[int]] | None = None,
+    seed: int = 0,
+    solutions: int | None = None,
 ) -> tuple[list[list[int]], dict[str, Any]]:
-    """The best plan found by `deadline` (a `time.monotonic()` value), and statistics."""
+    """The best plan found by `deadline` (a `time.monotonic()` value), and statistics;
+    `solutions` stops after that many improvements of the starting plan."""
     search = _Search(problem, random.Random(seed))
     state = search.repair(start or [])
     search.recreate(state)
@@ -316,7 +322,10 @@ def solve(
     began, iterations, since_best = time.monotonic(), 0, 0
     span = max(1e-3, deadline - began)
     patience = 500 + 50 * len(problem.units)  # small problems settle long before the limit
+    improvements = 0
     while time.monotonic() < deadline and since_best < patience:
+        if solutions is not None and improvements >= solutions:
+            break
         iterations += 1
         since_best += 1
         candidate = state.copy()
@@ -329,4 +338,5 @@ def solve(
             state, current_total = candidate, total
         if total < best_total - 1e-9:
             best, best_total, since_best = candidate.copy(), total, 0
+            improvements += 1
     return best.routes, {"iterations": iterations, "objective": round(best_total, 3)}

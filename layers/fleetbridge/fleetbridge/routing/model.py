@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
+from typing import Any
 
 from fleetbridge.routing.errors import InvalidRouterInput
 from fleetbridge.routing.schema import Position, Quantity, RouterInput
@@ -93,6 +94,7 @@ class Problem:
     epoch: datetime | None
     num_regular: int
     has_matrices: bool = False
+    exclusive_alternates: bool = False
     _compatible: dict[tuple[int, int], bool] = field(default_factory=dict, repr=False)
 
     @cached_property
@@ -209,6 +211,43 @@ def _ref(ids: dict[str, int], ident: str, field: str, what: str = "stop") -> int
     return ids[ident]
 
 
+def _location_ids(inp: RouterInput) -> list[tuple[str, bool]]:
+    """Per location index: its id in a keyed matrix, and whether the matrix must give it."""
+    ids = [(s.id, True) for s in inp.stops]
+    for v in inp.vehicles:
+        ids += [(f"{v.id}-start", v.start is not None), (f"{v.id}-end", v.end is not None)]
+    return ids + [(s.id, True) for s in inp.alternate_stops]
+
+
+def _rows(raw: Any, inp: RouterInput, name: str) -> list[list[float]] | None:
+    """A keyed matrix (`{from id: {to id: value}}`) as rows in location order; rows as given."""
+    if not isinstance(raw, dict):
+        return raw  # type: ignore[no-any-return]
+    ids = _location_ids(inp)
+    known = {ident for ident, _ in ids}
+    if unknown := sorted(set(raw) - known):
+        raise InvalidRouterInput(
+            f"{name} has a row for {unknown[0]!r}, which is no stop, alternate stop or "
+            "<vehicle>-start / <vehicle>-end",
+            field=f"{name}.{unknown[0]}",
+        )
+    rows: list[list[float]] = []
+    for a, need_a in ids:
+        row = raw.get(a) or {}
+        out = []
+        for b, need_b in ids:
+            value = row.get(b)
+            if value is None:
+                if a != b and need_a and need_b:
+                    raise InvalidRouterInput(
+                        f"{name} has no entry from {a!r} to {b!r}", field=f"{name}.{a}.{b}"
+                    )
+                value = 0.0
+            out.append(float(value))
+        rows.append(out)
+    return rows
+
+
 def _matrix(raw: list[list[float]] | None, size: int, name: str, n_alt: int) -> bool:
     if raw is None:
         return False
@@ -226,15 +265,24 @@ def _matrix(raw: list[list[float]] | None, size: int, name: str, n_alt: int) -> 
     return True
 
 
-def build_problem(inp: RouterInput) -> Problem:
-    """Check cross-references and build the `Problem`; raises `InvalidRouterInput`."""
+def check_references(inp: RouterInput) -> None:
+    """The checks of `build_problem` (ids, references, matrix shapes, cycles, exclusive
+    alternates) without computing distances: cheap enough for the API at POST."""
+    build_problem(inp, distances=False)
+
+
+def build_problem(inp: RouterInput, *, distances: bool = True) -> Problem:
+    """Check cross-references and build the `Problem`; raises `InvalidRouterInput`.
+    `distances=False` leaves the matrices empty (validation only)."""
     n, n_veh, n_alt = len(inp.stops), len(inp.vehicles), len(inp.alternate_stops)
     stop_ids = _unique([s.id for s in inp.stops], "stop", set())
     alt_ids = _unique([s.id for s in inp.alternate_stops], "alternate_stop", set(stop_ids))
     _unique([v.id for v in inp.vehicles], "vehicle", set())
     size = n + 2 * n_veh + n_alt
-    has_dist = _matrix(inp.distance_matrix, size, "distance_matrix", n_alt)
-    has_time = _matrix(inp.duration_matrix, size, "duration_matrix", n_alt)
+    distance_rows = _rows(inp.distance_matrix, inp, "distance_matrix")
+    duration_rows = _rows(inp.duration_matrix, inp, "duration_matrix")
+    has_dist = _matrix(distance_rows, size, "distance_matrix", n_alt)
+    has_time = _matrix(duration_rows, size, "duration_matrix", n_alt)
 
     times = _Times(
         [v.shift_start for v in inp.vehicles]
@@ -335,13 +383,18 @@ def build_problem(inp: RouterInput) -> Problem:
             )
         )
 
-    if has_dist and inp.distance_matrix is not None:
-        dist = inp.distance_matrix
-    else:
+    if has_dist and distance_rows is not None:
+        dist = distance_rows
+    elif distances:
         dist = _haversine_matrix(positions)
-    time = inp.duration_matrix if has_time and inp.duration_matrix is not None else dist
+    else:
+        dist = []
+    time = duration_rows if has_time and duration_rows is not None else dist
     if time is not dist and time == dist:  # one matrix for both: half the memory, and
         time = dist  # max_distance stays expressible for PyVRP
+
+    if inp.exclusive_alternate_stops:
+        vehicles = _share_out_alternates(vehicles, stops, dist)
 
     precedence = _precedence(inp, stop_ids)
     units, unit_of = _units(n, precedence, inp, stop_ids)
@@ -359,7 +412,57 @@ def build_problem(inp: RouterInput) -> Problem:
         epoch=times.epoch,
         num_regular=n,
         has_matrices=has_dist or has_time,
+        exclusive_alternates=inp.exclusive_alternate_stops,
     )
+
+
+def _share_out_alternates(
+    vehicles: list[VehicleData], stops: list[StopData], dist: list[list[float]]
+) -> list[VehicleData]:
+    """Exclusive alternates: give each alternate stop to one of the vehicles that may use it.
+
+    Every vehicle with alternates needs one of its own (a matching, nearest to its start first);
+    each remaining alternate goes to the allowed vehicle whose start is nearest. Raises
+    `InvalidRouterInput` when there are fewer alternates than vehicles needing one.
+    """
+    needy = [veh for veh in vehicles if veh.alternates]
+
+    def near(veh: VehicleData, alt_loc: int) -> float:
+        return dist[veh.start][alt_loc] if veh.start is not None and dist else 0.0
+
+    loc_of = {a: stops[a].location for veh in needy for a in veh.alternates}
+    owner: dict[int, VehicleData] = {}
+
+    def augment(veh: VehicleData, seen: set[int]) -> bool:
+        for a in sorted(veh.alternates, key=lambda a: near(veh, loc_of[a])):
+            if a in seen:
+                continue
+            seen.add(a)
+            if a not in owner or augment(owner[a], seen):
+                owner[a] = veh
+                return True
+        return False
+
+    for veh in needy:
+        if not augment(veh, set()):
+            raise InvalidRouterInput(
+                f"vehicle {veh.id!r} has no alternate stop of its own: each alternate stop "
+                "serves one vehicle at most and the vehicles sharing its alternates outnumber them",
+                field=f"vehicles[{veh.index}].alternate_stops",
+            )
+    for a in loc_of:
+        if a not in owner:
+            allowed = [veh for veh in needy if a in veh.alternates]
+            owner[a] = min(allowed, key=lambda veh: near(veh, loc_of[a]))
+    mine: dict[int, list[int]] = {}
+    for a, veh in owner.items():
+        mine.setdefault(veh.index, []).append(a)
+    return [
+        replace(veh, alternates=tuple(a for a in veh.alternates if a in mine.get(veh.index, ())))
+        if veh.alternates
+        else veh
+        for veh in vehicles
+    ]
 
 
 def _precedence(inp: RouterInput, ids: dict[str, int]) -> list[tuple[int, int]]:

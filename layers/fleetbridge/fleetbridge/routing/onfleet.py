@@ -14,17 +14,22 @@ then `select_requested` and `build_onfleet_input`. Choices the issue leaves open
   is closed at the run's horizon: the earliest start known (completeAfter, shift_start, defaults)
   or the latest end known (completeBefore, shift_end, defaults); with none known, the earliest
   (latest) time in the run minus (plus) one day. The solver only knows closed windows.
-- Quantities: the native `quantity` (negated for pickups) and a metadata number replace one
-  another (metadata wins); a metadata object merges with the native value, which goes under
-  `"default"` unless the object has that key. When anything in the run (stops, vehicles,
-  defaults) is multi-dimension, every scalar becomes `{"default": n}` so the dimensions agree.
-  Capacities merge the same way (never negated). Onfleet's capacity 0 means "never set": no
-  capacity. A quantity 0 or service time 0 sets nothing.
+- Quantities: the native `quantity` is dimension `"default"`; metadata adds dimensions next to
+  it (task value plus metadata -> multi-dimension): a metadata number is dimension
+  `"metadata"`, a metadata object's keys are its dimensions (a `"default"` key beside a native
+  value fails the run). A pickup's quantity is negative however it is set (native, metadata
+  number or object). When anything in the run (stops, vehicles, defaults) is multi-dimension,
+  every scalar becomes `{"default": n}` so the dimensions agree. Capacities combine the same
+  way (never negated). Onfleet's capacity 0 means "never set": no capacity. A quantity 0 or
+  service time 0 sets nothing.
 - `backlog` = `[activeTask] + tasks` (each behind its flag) + metadata `backlog`, deduplicated; a
   task in two backlogs fails the run.
 - Alternate stops: the tasks listed in `onfleet.alternate_stops` become the router's top-level
-  `alternate_stops` (full stop objects) instead of `stops`. A vehicle gets the ids in its
-  `nextmv:0.1:alternate_stops` metadata (a subset of the run's), or all of them without it.
+  `alternate_stops` (full stop objects) instead of `stops`, with `exclusive_alternate_stops`
+  (an Onfleet task belongs to one worker: no result puts one on two workers). A vehicle gets
+  the ids in its `nextmv:0.1:alternate_stops` metadata (a subset of the run's), or all of them
+  without it; an alternate task already assigned to a worker in Onfleet (its `worker`, or the
+  worker's `tasks`/`activeTask`) is that worker's only (metadata naming another's fails).
 - `stop_groups` and `duration_groups` pass through with task ids as stop ids; a task may be in
   one stop group at most, and alternate stops may not be grouped.
 - Stops follow `tasks.ids` order and vehicles `workers.ids` order. `defaults`/`options` given as
@@ -85,6 +90,7 @@ __all__ = [
 
 DEFAULT_TASK_PAGE_LIMIT = 50  # x 64 tasks a page = 3,200 tasks scanned
 DEFAULT_DIMENSION = "default"
+METADATA_DIMENSION = "metadata"  # the dimension of a plain-number metadata quantity/capacity
 WORKER_FIELDS = ("id", "name", "tasks", "activeTask", "location", "capacity", "metadata")
 OPEN_SIDE = timedelta(days=1)
 TaskId = Annotated[str, Field(min_length=1)]
@@ -332,6 +338,7 @@ class OnfleetTask(_Onfleet):
     """The task fields the transform reads."""
 
     id: str
+    worker: str | None = None
     complete_after: float | None = None
     complete_before: float | None = None
     pickup_task: bool | None = None
@@ -382,6 +389,7 @@ class RouterBuild:
 class _Context:
     routed: set[str]  # requested tasks that are regular stops
     alternates: list[str]
+    alternate_owner: dict[str, str] = field(default_factory=dict)  # assigned in Onfleet
     records: dict[str, dict[str, list[dict[str, Any]]]] = field(
         default_factory=lambda: {"tasks": {}, "workers": {}}
     )
@@ -437,12 +445,24 @@ def _integral(value: float, entity: Entity, entity_id: str, attribute: str) -> i
     return int(value)
 
 
-def _merge_quantity(native: int | None, extension: Any) -> int | dict[str, int] | None:
-    if isinstance(extension, dict):
-        if native is None or DEFAULT_DIMENSION in extension:
-            return dict(extension)
-        return {DEFAULT_DIMENSION: native, **extension}
-    return extension if extension is not None else native
+def _merge_quantity(
+    native: int | None, extension: Any, entity: Entity, entity_id: str, attribute: str
+) -> int | dict[str, int] | None:
+    """The native value plus the metadata one, each in its own dimension (see the module doc)."""
+    if extension is None:
+        return native
+    added = dict(extension) if isinstance(extension, dict) else {METADATA_DIMENSION: extension}
+    if native is None:
+        return added
+    if DEFAULT_DIMENSION in added:
+        raise _fail(
+            entity,
+            entity_id,
+            attribute,
+            f': metadata nextmv:0.1:{attribute} names the dimension "{DEFAULT_DIMENSION}", '
+            f"which holds the native {attribute}: give the metadata dimension another name",
+        )
+    return {DEFAULT_DIMENSION: native, **added}
 
 
 def _native_position(entity: Entity, entity_id: str, location: list[float]) -> dict[str, float]:
@@ -498,9 +518,18 @@ def _task_quantity(task: OnfleetTask, ext: dict[str, Any], on: bool, log: _Log) 
             "quantity, negated for a pickup" if task.pickup_task else "quantity",
             value=native,
         )
-    quantity = _merge_quantity(native, ext.get("quantity"))
+    extension = ext.get("quantity")
+    if extension is not None and task.pickup_task:  # a pick-up is negative however it is set
+        if isinstance(extension, dict):
+            extension = {key: -abs(amount) for key, amount in extension.items()}
+        else:
+            extension = -abs(extension)
+    quantity = _merge_quantity(native, extension, "task", task.id, "quantity")
     if "quantity" in ext:
-        log("quantity", "metadata nextmv:0.1:quantity", value=quantity)
+        source = "metadata nextmv:0.1:quantity" + (
+            ", negated for a pickup" if task.pickup_task else ""
+        )
+        log("quantity", source, value=quantity)
     return quantity
 
 
@@ -532,6 +561,10 @@ def _stop(
 
     if (quantity := _task_quantity(task, ext, flags.quantity, log)) is not None:
         stop["quantity"] = quantity
+    if task.service_time is not None and task.service_time < 0 and flags.service_time:
+        raise _fail(
+            "task", task.id, "serviceTime", f": serviceTime {task.service_time:g} is negative"
+        )
     if task.service_time and not flags.service_time:
         log.skipped("stop_duration", "serviceTime", "service_time")
     elif task.service_time:
@@ -562,7 +595,7 @@ def _vehicle_capacity(worker: OnfleetWorker, ext: dict[str, Any], on: bool, log:
         log("capacity", "capacity", value=native)
     elif worker.capacity == 0 and on:
         log("capacity", "capacity", note="0 means never set in Onfleet: no capacity")
-    capacity = _merge_quantity(native, ext.get("capacity"))
+    capacity = _merge_quantity(native, ext.get("capacity"), "worker", worker.id, "capacity")
     if "capacity" in ext:
         log("capacity", "metadata nextmv:0.1:capacity", value=capacity)
     return capacity
@@ -624,11 +657,35 @@ def _vehicle(worker: OnfleetWorker, flags: WorkerCompatibility, ctx: _Context) -
                 f"onfleet.alternate_stops: {_ids(outside)}",
                 outside,
             )
+        theirs = [
+            i for i in ext["alternate_stops"] if ctx.alternate_owner.get(i, worker.id) != worker.id
+        ]
+        if theirs:
+            raise _fail(
+                "worker",
+                worker.id,
+                "alternate_stops",
+                ": metadata nextmv:0.1:alternate_stops names alternate tasks assigned to another "
+                "worker in Onfleet: "
+                + ", ".join(f"{i} (worker {ctx.alternate_owner[i]})" for i in theirs),
+                theirs,
+            )
         vehicle["alternate_stops"] = ext["alternate_stops"]
         log("alternate_stops", "metadata nextmv:0.1:alternate_stops", value=ext["alternate_stops"])
     elif ctx.alternates:
-        vehicle["alternate_stops"] = list(ctx.alternates)
-        log("alternate_stops", "onfleet.alternate_stops (all of them)", value=ctx.alternates)
+        usable = [i for i in ctx.alternates if ctx.alternate_owner.get(i, worker.id) == worker.id]
+        others = [i for i in ctx.alternates if i not in usable]
+        vehicle["alternate_stops"] = usable
+        log(
+            "alternate_stops",
+            "onfleet.alternate_stops (all but those assigned to other workers)",
+            value=usable,
+            **(
+                {"dropped": others, "note": "assigned to another worker in Onfleet"}
+                if others
+                else {}
+            ),
+        )
 
     for attribute in ext.keys() - {"start", "capacity", "backlog", "alternate_stops"}:
         vehicle[attribute] = ext[attribute]
@@ -707,6 +764,23 @@ def _normalise_dimensions(
     )
 
 
+def _alternate_owners(
+    tasks: Sequence[OnfleetTask], workers: Sequence[OnfleetWorker], alternates: Sequence[str]
+) -> dict[str, str]:
+    """Alternate tasks already assigned in Onfleet (task `worker`, or a worker's `tasks` /
+    `activeTask`), with their worker: only that worker may use them."""
+    wanted = set(alternates)
+    owner = {t.id: t.worker for t in tasks if t.id in wanted and t.worker}
+    for worker in workers:
+        for task_id in [
+            *(worker.tasks or []),
+            *([worker.active_task] if worker.active_task else []),
+        ]:
+            if task_id in wanted:
+                owner.setdefault(task_id, worker.id)
+    return owner
+
+
 def build_onfleet_input(
     tasks: Sequence[Mapping[str, Any]],
     workers: Sequence[Mapping[str, Any]],
@@ -730,16 +804,17 @@ def build_onfleet_input(
     merged_defaults = copy.deepcopy(_deep_merge(defaults or {}, run_request.routing.defaults or {}))
     merged_options = copy.deepcopy(_deep_merge(options or {}, run_request.routing.options or {}))
 
+    parsed_tasks = [_parse(OnfleetTask, "task", item) for item in picked_tasks]
+    parsed_workers = [_parse(OnfleetWorker, "worker", w) for w in picked_workers]
+    ctx.alternate_owner = _alternate_owners(parsed_tasks, parsed_workers, alternates)
     stops: dict[str, dict[str, Any]] = {}
     pending: dict[str, Window] = {}
-    for item in picked_tasks:
-        stop, window = _stop(_parse(OnfleetTask, "task", item), flags.tasks, ctx)
+    for task in parsed_tasks:
+        stop, window = _stop(task, flags.tasks, ctx)
         stops[stop["id"]] = stop
         if window is not None:
             pending[stop["id"]] = window
-    vehicles = [
-        _vehicle(_parse(OnfleetWorker, "worker", w), flags.workers, ctx) for w in picked_workers
-    ]
+    vehicles = [_vehicle(worker, flags.workers, ctx) for worker in parsed_workers]
 
     owner: dict[str, str] = {}
     for vehicle in vehicles:
@@ -767,6 +842,7 @@ def build_onfleet_input(
         router["stop_groups"] = [list(group) for group in selection.stop_groups]
     if alternates:
         router["alternate_stops"] = [stops[i] for i in alternates]
+        router["exclusive_alternate_stops"] = True  # an Onfleet task belongs to one worker
     if selection.duration_groups:
         router["duration_groups"] = [g.model_dump() for g in selection.duration_groups]
     transforms = {**ctx.records, "run": ctx.run_notes}

@@ -1,7 +1,8 @@
 """The `nextmv:0.1:<attribute>` metadata extensions on Onfleet tasks and workers (issue 7, §7).
 
 Onfleet metadata is an array of `{"name", "type", "subtype"?, "visibility", "value"}`. Entries
-whose name starts with `nextmv:` are ours; every other entry is ignored. Choices made here:
+whose name starts with `nextmv:` are ours; every other entry is ignored, except one starting
+with `nextmv:` in another case (`Nextmv:`), which fails the run rather than being ignored. Choices made here:
 
 - Only version `0.1` exists: another version, an unknown attribute, a worker attribute on a task
   (or the reverse) and the same attribute twice all fail the run, naming the task/worker and entry.
@@ -244,8 +245,10 @@ def parse_extensions(
 
     for entry in metadata or ():
         name = entry.get("name") if isinstance(entry, Mapping) else None
-        if not isinstance(name, str) or not name.startswith(PREFIX):
+        if not isinstance(name, str) or not name.lower().startswith(PREFIX):
             continue
+        if not name.startswith(PREFIX):  # "Nextmv:", "NEXTMV:": a typo, never silently ignored
+            raise fail(name, f"must start with lower-case {PREFIX} (got {name[: len(PREFIX)]!r})")
         version, _, attribute = name[len(PREFIX) :].partition(":")
         if version != VERSION:
             raise fail(name, f"has an unsupported version (only nextmv:{VERSION}:<attribute>)")

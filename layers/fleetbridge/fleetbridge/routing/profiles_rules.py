@@ -59,15 +59,19 @@ def compatibility_flags(compatibility: Any) -> dict[str, Any]:
 
 def check_defaults_and_options(defaults: Any, options: Any) -> None:
     """Run profile `defaults`/`options` must fit the router input schema (422 naming the field)."""
-    from fleetbridge.routing.schema import Defaults, Options, parse_duration
+    check_routing_defaults_and_options(defaults, options, "")
+
+
+def check_routing_defaults_and_options(defaults: Any, options: Any, prefix: str) -> None:
+    """`defaults`/`options` against the router input schema, fields named under `prefix`
+    (e.g. "routing." for an Onfleet run request); options this engine does not honour are
+    refused by name."""
+    from fleetbridge.routing.schema import Defaults, check_options
 
     if defaults is not None:
-        _validated(Defaults, defaults, "defaults")
+        _validated(Defaults, defaults, f"{prefix}defaults")
     if options is not None:
-        parsed = _validated(Options, options, "options")
-        limits = getattr(getattr(parsed, "solver", None), "limits", None)
-        if limits is not None and limits.duration is not None:
-            parse_duration(limits.duration, field="options.solver.limits.duration")
+        check_options(options, f"{prefix}options")
 
 
 def check_immutable_id(path_id: str, body_id: str | None) -> None:

@@ -3,8 +3,10 @@
 What maps natively (PyVRP 0.14):
 - windows -> client windows; shifts -> vehicle-type windows; max_duration -> shift_duration;
   initialization_cost -> fixed_cost; unassigned_penalty -> prize of an optional client.
-- quantities <= 0 -> client pickups (used capacity grows: the Nextmv rule); a precedence pair
-  a -> b with quantity(a) = -quantity(b) <= 0 -> a shipment (pickup a, delivery b).
+- quantities (our load model, `checker.start_load`): a stop alone in its unit with a negative
+  quantity -> a client pickup (carried to the route's end), with a positive one -> a client
+  delivery (loaded at the start: PyVRP's own model); a precedence pair a -> b with
+  quantity(a) = -quantity(b) <= 0 -> a shipment (pickup a, delivery b).
 - max_stops -> an extra load dimension counting stops (not with shipments).
 - speed, stop_duration * multiplier and duration-group overheads -> one duration matrix per
   profile, where edge a -> b = travel + service(a) * multiplier + overhead(b | a); the
@@ -15,8 +17,7 @@ What maps natively (PyVRP 0.14):
   required client group; open routes / no start -> a zero-cost dummy depot.
 
 Not expressible (`unsupported()` lists them): max_wait, soft target times, stop groups and
-precedence other than shipment pairs, positive quantities outside shipment pairs, max_stops
-with shipments, max_distance with an explicit duration matrix. With `relaxed=True` these rules
+precedence other than shipment pairs, max_stops with shipments, max_distance with an explicit duration matrix. With `relaxed=True` these rules
 are dropped and the fallback repairs the result.
 
 PyVRP is integral: times and costs are scaled by 10 (0.1 s); travel times round up, window
@@ -27,8 +28,11 @@ from __future__ import annotations
 
 import itertools
 import math
+import multiprocessing
+import os
 import time
-from collections.abc import Hashable
+import warnings
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +46,9 @@ SCALE = 10
 BIG = 10**9  # scaled cost of an edge into a stop the vehicle may not serve (1e8 s)
 MAX_PROFILE_CELLS = 40_000_000  # profiles x locations^2 kept in memory at most
 STARTUP_S_PER_CLIENT = 1e-3
+MAX_WORKERS = 6  # Lambda's most vCPUs
+LAMBDA_MB_PER_VCPU = 1769  # Lambda gives one full vCPU per 1,769 MB of memory
+PARALLEL_MIN_CLIENTS = 200  # smaller problems settle in seconds: one search is enough
 
 
 @dataclass
@@ -91,9 +98,6 @@ def unsupported(problem: Problem) -> list[str]:
             reasons["max_wait"] = None
         if stop.target is not None and (stop.earliness_penalty or stop.lateness_penalty):
             reasons["target_time"] = None
-        unit = problem.unit_of[stop.index] if not stop.alternate else None
-        if unit is not None and unit not in shipments and any(q > 0 for q in stop.quantity):
-            reasons["positive quantity outside a pickup/delivery pair"] = None
     for u, members in enumerate(problem.units):
         if len(members) > 1 and u not in shipments:
             reasons["stop groups / precedence beyond pickup-delivery pairs"] = None
@@ -106,12 +110,112 @@ def unsupported(problem: Problem) -> list[str]:
     return list(reasons)
 
 
+class _SolutionLimit:
+    """A PyVRP stopping criterion: stop after `limit` improving solutions."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.best, self.found = limit, math.inf, 0
+
+    def __call__(self, best_cost: float) -> bool:
+        if best_cost < self.best:
+            self.best, self.found = best_cost, self.found + 1
+        return self.found >= self.limit
+
+
+def workers() -> int:
+    """Processes to search with: `FLEETBRIDGE_SOLVER_WORKERS` if set, else the whole vCPUs the
+    Lambda memory setting buys (one per 1,769 MB: 2,048 MB gives 1, 10,240 MB gives 5), else 1;
+    never more than the CPUs this process may use nor `MAX_WORKERS`. Searches sharing a CPU
+    are each slower, so only dedicated vCPUs count (measured: 2 searches on 2 busy cores are
+    worse than one)."""
+    configured = os.environ.get("FLEETBRIDGE_SOLVER_WORKERS", "")
+    memory = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
+    if configured.isdigit() and int(configured) > 0:
+        wanted = int(configured)
+    elif memory.isdigit():
+        wanted = int(memory) // LAMBDA_MB_PER_VCPU
+    else:
+        wanted = 1
+    return max(1, min(wanted, len(os.sched_getaffinity(0)), MAX_WORKERS))
+
+
+def _search(
+    build: _Build, problem: Problem, stop: Any, seed: int
+) -> tuple[list[list[int]], dict[str, Any], float]:
+    """One PyVRP search: routes, statistics and a rank (lower is better; feasible first)."""
+    import pyvrp
+    from pyvrp.exceptions import PenaltyBoundWarning
+
+    with warnings.catch_warnings():
+        # PyVRP warns when its penalties peak on a tight instance; the checker judges the plan
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        result = pyvrp.solve(build.data, stop, seed=seed, display=False, collect_stats=False)
+    feasible = result.best.is_feasible()
+    stats = {
+        "iterations": result.num_iterations,
+        "pyvrp_feasible": feasible,
+        "pyvrp_cost": result.cost() / SCALE if feasible else None,
+        "notes": build.notes,
+    }
+    rank = result.cost() if feasible else math.inf
+    return _routes(build, problem, result.best), stats, rank
+
+
+def _parallel(
+    build: _Build,
+    problem: Problem,
+    make_stop: Callable[[], Any],
+    seed: int,
+    count: int,
+    deadline: float,
+) -> tuple[list[list[int]], dict[str, Any]]:
+    """`count` searches with different seeds in forked processes (Process + Pipe: Lambda has
+    no /dev/shm for pools); the best plan wins. A child that fails is ignored."""
+    context = multiprocessing.get_context("fork")
+    children = []
+    for k in range(1, count):
+        receiver, sender = context.Pipe(duplex=False)
+
+        def child(conn: Any = sender, child_seed: int = seed + k) -> None:
+            try:
+                conn.send(_search(build, problem, make_stop(), child_seed))
+            except BaseException:  # the parent keeps its own plan
+                conn.send(None)
+            finally:
+                conn.close()
+
+        process = context.Process(target=child, daemon=True)
+        process.start()
+        sender.close()
+        children.append((process, receiver))
+    best = _search(build, problem, make_stop(), seed)
+    found = [best]
+    for process, receiver in children:
+        try:
+            wait = max(0.2, deadline - time.monotonic())  # a late child is not waited for
+            answer = receiver.recv() if receiver.poll(wait) else None
+        except EOFError:
+            answer = None
+        process.join(timeout=1.0)
+        if process.is_alive():
+            process.kill()
+        if answer is not None:
+            found.append(answer)
+    routes, stats, _ = min(found, key=lambda item: item[2])
+    return routes, {**stats, "workers": count, "workers_answered": len(found)}
+
+
 def solve(
-    problem: Problem, deadline: float, *, relaxed: bool = False, seed: int = 0
+    problem: Problem,
+    deadline: float,
+    *,
+    relaxed: bool = False,
+    seed: int = 0,
+    solutions: int | None = None,
 ) -> tuple[list[list[int]], dict[str, Any]]:
     """Routes (`routes[v]` = stop indices) found by PyVRP by `deadline` (a `time.monotonic()`
-    value), and statistics."""
-    import pyvrp
+    value), and statistics; `solutions` stops after that many improving solutions. Problems of
+    `PARALLEL_MIN_CLIENTS` clients or more are searched by `workers()` processes at once."""
     from pyvrp.stop import MaxRuntime, MultipleCriteria, NoImprovement
 
     build = _build(problem, relaxed=relaxed)
@@ -119,17 +223,18 @@ def solve(
     # PyVRP checks the clock only after its first local search (~1 ms per client)
     remaining = deadline - time.monotonic()
     budget = max(0.1 * remaining, remaining - STARTUP_S_PER_CLIENT * data.num_clients, 0.01)
-    stop = MultipleCriteria(
-        [MaxRuntime(budget), NoImprovement(max(10_000, 2_000 * data.num_clients))]
-    )
-    result = pyvrp.solve(data, stop, seed=seed, display=False, collect_stats=False)
-    routes = _routes(build, problem, result.best)
-    stats = {
-        "iterations": result.num_iterations,
-        "pyvrp_feasible": result.best.is_feasible(),
-        "pyvrp_cost": result.cost() / SCALE if result.best.is_feasible() else None,
-        "notes": build.notes,
-    }
+
+    def make_stop() -> Any:
+        patience = max(10_000, 2_000 * data.num_clients)
+        criteria: list[Any] = [MaxRuntime(budget), NoImprovement(patience)]
+        if solutions is not None:
+            criteria.append(_SolutionLimit(solutions))
+        return MultipleCriteria(criteria)
+
+    count = workers() if data.num_clients >= PARALLEL_MIN_CLIENTS and solutions is None else 1
+    if count > 1:
+        return _parallel(build, problem, make_stop, seed, count, deadline)
+    routes, stats, _ = _search(build, problem, make_stop(), seed)
     return routes, stats
 
 
@@ -176,7 +281,6 @@ def _build(problem: Problem, *, relaxed: bool) -> _Build:
 
     notes: list[str] = []
     shipments = _shipment_units(problem)
-    dims = len(problem.dimensions)
     count_dim = any(v.max_stops is not None for v in problem.vehicles) and not shipments
 
     dist_np = _array(problem.dist)
@@ -205,7 +309,10 @@ def _build(problem: Problem, *, relaxed: bool) -> _Build:
             q.append(0 if problem.stops[stop].alternate else 1)
         return q
 
-    zero = [0] * (dims + int(count_dim))
+    def unload(stop: int) -> list[int]:
+        q = [max(0, round(x)) for x in problem.stops[stop].quantity]
+        return [*q, 0] if count_dim else q
+
     clients: list[pyvrp.Client] = []
     client_stop: list[int] = []
     client_owner: list[int | None] = []  # the only vehicle a copy (alternate) may use
@@ -228,7 +335,7 @@ def _build(problem: Problem, *, relaxed: bool) -> _Build:
         clients.append(
             pyvrp.Client(
                 location=len(locs) - 1,
-                delivery=zero,
+                delivery=unload(s),
                 pickup=load(s),
                 tw_early=early,
                 tw_late=late,
@@ -250,7 +357,7 @@ def _build(problem: Problem, *, relaxed: bool) -> _Build:
             clients.append(
                 pyvrp.Client(
                     location=len(locs) - 1,
-                    delivery=zero,
+                    delivery=unload(s),
                     pickup=load(s),
                     tw_early=early,
                     tw_late=late,
@@ -353,7 +460,7 @@ def _build(problem: Problem, *, relaxed: bool) -> _Build:
         distances[p], durations[p] = cost, duration
 
     # --- vehicle types: identical vehicles share one type
-    unlimited = int(sum(max(0, -x) for s in problem.stops for x in s.quantity)) + 1
+    unlimited = int(sum(abs(x) for s in problem.stops for x in s.quantity)) + 1
     types: dict[Hashable, list[int]] = {}
     type_args: dict[Hashable, dict[str, Any]] = {}
     for v, veh in enumerate(problem.vehicles):

@@ -1,30 +1,39 @@
-"""`POST /v0/run/{id}/apply` (issue 7, §9): write a succeeded Onfleet run's plan to Onfleet.
+"""`POST /v0/run/{id}/apply` (issue 7 §9, issue 16 item 7): write a succeeded Onfleet run's
+plan to Onfleet, as queued work.
 
-Opt-in, and a dry run unless `dry_run` is false (as `/connections/{id}/sync`):
+Opt-in, and a dry run unless `dry_run` is false (as `/connections/{id}/sync`); a dry run answers
+the plan at once. A real apply is queued (202) on the routing queue (`kind` "apply") and done by
+the routing worker function (`routing.apply_worker`), with its progress on the run
+(`details.apply`, shown by `GET /v0/run/{id}/status` under `apply`):
 - Containers first: `PUT /containers/workers/{worker}` with the route's task ids in order (it
   replaces the worker's list; `considerDependencies` true). One failing worker does not stop the
   others.
 - Then `DELETE /tasks/{id}` for each unused alternate task, only when every container was
   written: deleting the alternatives of a plan that is not in place would lose work. A task
   already gone (404) counts as deleted.
-- The outcome is recorded on the run (`details.apply`) and answered (200, `ok` false when
-  something failed, with each error). A complete apply is not repeated (409): the dispatch may
-  have changed since. A partly failed one may be retried: the PUTs replace, deletes are safe.
+- Exactly once per container: each container is done under the platform's idempotency
+  mechanism, keyed on run and worker, so a redelivered or resumed message skips it; and
+  before a PUT the worker's container is read, and an identical one is not written again (a
+  worker stopped between the PUT and the record does not apply twice).
+- Resumable: before its invocation's time runs out the worker saves its progress and queues a
+  continuation from the next container; 2,000 containers at Onfleet's 20 calls/s take minutes.
+- A complete apply is not repeated (409): the dispatch may have changed since; one in progress
+  is not started twice (409). A partly failed one may be retried: the containers already
+  written are skipped, the others tried again.
 - The key is the current one of the integration profile the run used.
-- A task on two routes (an alternate stop several workers visit: the Nextmv model allows it,
-  Onfleet does not) makes the plan inapplicable: 422, dry run included, nothing written.
+- A task on two routes makes the plan inapplicable: 422, dry run included, nothing written
+  (Onfleet runs never produce one: alternates are exclusive; this is the last guard).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fleetbridge.core.errors import ConflictError, InvalidInputError, VendorError, VendorNotFound
+from fleetbridge.core.errors import ConflictError, InvalidInputError
 from fleetbridge.core.models import iso, utcnow
+from fleetbridge.core.queue import WorkMessage, publish
 from fleetbridge.core.runs import RunRepository
-from fleetbridge.routing.profiles_service import get_integration, onfleet_client, profile_api_key
-from fleetbridge.routing.runs import KIND_ONFLEET, finished_run, load_json
-from fleetbridge.vendors.onfleet import OnfleetClient
+from fleetbridge.routing.runs import KIND_ONFLEET, ROUTING_QUEUE, finished_run, load_json
 
 
 def _refuse_shared_tasks(containers: list[dict[str, Any]]) -> None:
@@ -45,46 +54,18 @@ def _refuse_shared_tasks(containers: list[dict[str, Any]]) -> None:
         )
 
 
-def _write_containers(
-    client: OnfleetClient, containers: list[dict[str, Any]], errors: list[dict[str, str]]
-) -> list[str]:
-    written = []
-    for container in containers:
-        try:
-            client.set_worker_container(container["worker"], container["tasks"])
-        except VendorError as exc:
-            errors.append({"worker": container["worker"], "error": str(exc)})
-        else:
-            written.append(container["worker"])
-    return written
-
-
-def _delete_tasks(
-    client: OnfleetClient, task_ids: list[str], errors: list[dict[str, str]]
-) -> list[str]:
-    deleted = []
-    for task_id in task_ids:
-        try:
-            client.delete_task(task_id)
-        except VendorNotFound:
-            deleted.append(task_id)  # already gone: the goal is reached
-        except VendorError as exc:
-            errors.append({"task": task_id, "error": str(exc)})
-        else:
-            deleted.append(task_id)
-    return deleted
-
-
 def apply_run(tenant_id: str, run_id: str, *, dry_run: bool) -> dict[str, Any]:
-    """The plan (dry run), or write it to Onfleet and record what was done on the run."""
+    """The plan (dry run), or queue writing it to Onfleet (its progress goes on the run)."""
     run = finished_run(tenant_id, run_id)
     if run.kind != KIND_ONFLEET:
         raise InvalidInputError(
             f"run {run_id} is a plain router run: only Onfleet runs can be applied", field="run_id"
         )
-    previous = run.details.get("apply")
-    if not dry_run and previous and previous.get("ok"):
+    previous = run.details.get("apply") or {}
+    if not dry_run and previous.get("ok"):
         raise ConflictError(f"run {run_id} was already applied at {previous['applied_at']}")
+    if not dry_run and previous.get("status") in ("queued", "applying"):
+        raise ConflictError(f"run {run_id} is being applied: poll GET /v0/run/{run_id}/status")
     result = load_json(run.result_key)
     containers = [{"worker": c["worker"], "tasks": c["tasks"]} for c in result["containers"]]
     deletions = list(result.get("unused_alternate_tasks") or [])
@@ -93,21 +74,34 @@ def apply_run(tenant_id: str, run_id: str, *, dry_run: bool) -> dict[str, Any]:
     if dry_run:
         return plan
 
-    integration = get_integration(tenant_id, str(run.details.get("integration_profile", "")))
-    errors: list[dict[str, str]] = []
-    with onfleet_client(profile_api_key(integration)) as client:
-        written = _write_containers(client, containers, errors)
-        plan_in_place = not errors
-        deleted = _delete_tasks(client, deletions, errors) if plan_in_place else []
-    outcome = {
-        **plan,
-        "applied_at": iso(utcnow()),
-        "written_containers": written,
-        "deleted_tasks": deleted,
-        "skipped_deletions": [] if plan_in_place else deletions,
-        "errors": errors,
-        "ok": not errors,
+    attempt = int(previous.get("attempt", 0)) + 1
+    progress = {
+        "status": "queued",
+        "attempt": attempt,
+        "requested_at": iso(utcnow()),
+        "containers_total": len(containers),
+        "containers_written": 0,
+        "deletions_total": len(deletions),
+        "deleted_tasks": [],
+        "errors": [],
+        "ok": None,
     }
-    details = {**run.details, "apply": {k: v for k, v in outcome.items() if k != "dry_run"}}
-    RunRepository().save(run.model_copy(update={"details": details}))
-    return outcome
+    details = {**run.details, "apply": progress}
+    repository = RunRepository()
+    saved = repository.save(run.model_copy(update={"details": details}))
+    message = WorkMessage(
+        flow=ROUTING_QUEUE,
+        connection_id=tenant_id,
+        kind="apply",
+        event_id=f"{run_id}:apply:{attempt}:0",
+        event="apply",
+        payload={"run_id": run_id, "tenant_id": tenant_id, "attempt": attempt, "start": 0},
+    )
+    try:
+        publish(message)
+    except Exception:  # never leave an apply queued that nobody will do (it would block retries)
+        failed = {**progress, "status": "failed", "ok": False}
+        failed["errors"] = [{"error": "the apply could not be queued; request it again"}]
+        repository.save(saved.model_copy(update={"details": {**details, "apply": failed}}))
+        raise
+    return {**plan, "status": "queued", "progress": progress}

@@ -171,6 +171,8 @@ def _record_handler(record: SQSRecord, deadline: float) -> Any:
 
 
 def _handle_record(record: SQSRecord, work: WorkMessage, deadline: float) -> Any:
+    if work.kind == "apply":
+        return _apply_handler(record, work, deadline)
     logger.append_keys(run_id=work.event_id)
     try:
         return _once()(message=work.model_dump(), deadline=deadline)
@@ -188,9 +190,33 @@ def _handle_record(record: SQSRecord, work: WorkMessage, deadline: float) -> Any
         logger.remove_keys(["run_id"])
 
 
+def _apply_handler(record: SQSRecord, work: WorkMessage, deadline: float) -> Any:
+    """A queued apply (`routing.apply_worker`): unexpected errors are retried by SQS."""
+    from fleetbridge.routing.apply_worker import execute_apply, give_up
+
+    logger.append_keys(run_id=work.payload.get("run_id"))
+    try:
+        return execute_apply(work.model_dump(), deadline)
+    except NotFoundError:
+        logger.info("dropped: no such run")
+        return {"dropped": "run not found"}
+    except Exception as exc:
+        logger.exception("apply failed; SQS retries it")
+        receives = int(record.attributes.approximate_receive_count or 1)
+        if receives >= MAX_RECEIVES:
+            give_up(work.model_dump(), exc, receives)
+        raise
+    finally:
+        logger.remove_keys(["run_id"])
+
+
 def process_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Solve each queued run of an SQS batch; failed records are reported back to SQS."""
+    """Solve each queued run (or do each queued apply) of an SQS batch; failed records are
+    reported back to SQS."""
+    from fleetbridge.routing.apply_worker import container_config
+
     _idempotency_config().register_lambda_context(context)
+    container_config().register_lambda_context(context)
     left = context.get_remaining_time_in_millis() / 1000
     deadline = time.monotonic() + left - min(MAX_MARGIN_S, 0.2 * left)
     answer = process_partial_response(

@@ -7,14 +7,16 @@ capacities are an integer (dimension "default") or an object of integers per dim
 
 Extension (DESIGN.md §6): `distance_matrix` (meters) and `duration_matrix` (seconds) are square
 arrays over the location list: the stops in input order, then for each vehicle in input order
-its start and then its end, then (our addition) the alternate stops in input order. They
-override haversine distances and `speed`.
+its start and then its end, then (our addition) the alternate stops in input order; or keyed by
+ids, `{"<from>": {"<to>": value}}`, where a vehicle's start and end are `<vehicle id>-start` and
+`<vehicle id>-end` (as in the result's routes). They override haversine distances and `speed`. `exclusive_alternate_stops: true` (set by Onfleet
+runs, where a task belongs to one worker): no alternate stop is visited by two vehicles.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -29,7 +31,8 @@ from pydantic import (
 from fleetbridge.routing.errors import InvalidRouterInput
 
 Quantity = int | dict[str, int]
-Matrix = list[list[Annotated[float, Field(allow_inf_nan=False)]]]
+Cell = Annotated[float, Field(allow_inf_nan=False)]
+Matrix = list[list[Cell]] | dict[str, dict[str, Cell]]  # rows in index order, or keyed by ids
 
 
 def _as_list(value: Any) -> Any:
@@ -137,22 +140,77 @@ class DurationGroup(_Model):
     duration: float = Field(ge=0)
 
 
-class Limits(_Model):
-    """Solver limits; `duration` is a Go duration ("10s", "1m30s", "500ms") or seconds."""
+class _Options(BaseModel):
+    """Options refuse what they do not know: an ignored option is a silent surprise."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Limits(_Options):
+    """Solver limits; `duration` is a Go duration ("10s", "1m30s", "500ms") or seconds;
+    `solutions` stops the search after that many improving solutions (an early stop)."""
 
     duration: str | float | None = None
+    solutions: int | None = Field(default=None, ge=1)
 
 
-class SolverOptions(_Model):
+Verbosity = Literal["off", "low", "medium", "high"]
+
+
+class SolverOptions(_Options):
     """`options.solver`."""
 
     limits: Limits | None = None
+    verbosity: Verbosity | None = None
 
 
-class Options(_Model):
-    """`options`."""
+class Options(_Options):
+    """`options`: what Nextmv's legacy options offer that this engine honours (see
+    `SUPPORTED_OPTIONS`); anything else is refused naming it."""
 
     solver: SolverOptions | None = None
+    diagnostics: bool | None = None
+
+    def verbosity(self) -> Verbosity:
+        """`solver.verbosity`, or "medium" when `diagnostics` is true, else "off"."""
+        if self.solver is not None and self.solver.verbosity is not None:
+            return self.solver.verbosity
+        return "medium" if self.diagnostics else "off"
+
+    def solution_limit(self) -> int | None:
+        """`solver.limits.solutions`, if given."""
+        limits = self.solver.limits if self.solver else None
+        return limits.solutions if limits else None
+
+
+SUPPORTED_OPTIONS = (
+    "solver.limits.duration",
+    "solver.limits.solutions",
+    "solver.verbosity",
+    "diagnostics",
+)
+
+
+def check_options(raw: Any, field: str = "options") -> Options:
+    """`raw` as `Options`, or `InvalidRouterInput` naming the field; an option this engine does
+    not honour (e.g. Nextmv's `solver.diagram`, `solver.pool`, `solver.limits.nodes`) is refused
+    by name, listing the supported ones. A valid duration is checked too."""
+    try:
+        options = Options.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = _path((field, *first["loc"]))
+        if first["type"] == "extra_forbidden":
+            supported = ", ".join(f"{field}.{name}" for name in SUPPORTED_OPTIONS)
+            raise InvalidRouterInput(
+                f"{where} is not supported by this engine (only {supported})", field=where
+            ) from None
+        msg = str(first["msg"]).removeprefix("Value error, ")
+        raise InvalidRouterInput(f"{where}: {msg}", field=where) from None
+    limits = options.solver.limits if options.solver else None
+    if limits is not None and limits.duration is not None:
+        parse_duration(limits.duration, field=f"{field}.solver.limits.duration")
+    return options
 
 
 class RouterInput(_Model):
@@ -169,6 +227,7 @@ class RouterInput(_Model):
     duration_groups: list[DurationGroup] = Field(default_factory=list)
     distance_matrix: Matrix | None = None
     duration_matrix: Matrix | None = None
+    exclusive_alternate_stops: bool = False  # extension: one alternate stop, one vehicle at most
 
     @model_validator(mode="after")
     def _merge_defaults(self) -> RouterInput:
@@ -231,7 +290,9 @@ def _path(loc: tuple[int | str, ...]) -> str:
 
 def parse_input(raw: Any) -> RouterInput:
     """Validate a router input (a dict as decoded from JSON) or raise `InvalidRouterInput`
-    naming the first offending field."""
+    naming the first offending field (and the stop's / vehicle's id when it has one)."""
+    if isinstance(raw, dict) and raw.get("options") is not None:
+        check_options(raw["options"])
     try:
         return RouterInput.model_validate(raw)
     except ValidationError as exc:
@@ -243,4 +304,18 @@ def parse_input(raw: Any) -> RouterInput:
         field = _path(loc) or None
         more = f" ({len(errors) - 1} more errors)" if len(errors) > 1 else ""
         msg = first["msg"].removeprefix("Value error, ")
-        raise InvalidRouterInput(f"{field or 'input'}: {msg}{more}", field=field) from exc
+        named = _named(raw, loc)
+        raise InvalidRouterInput(f"{field or 'input'}{named}: {msg}{more}", field=field) from exc
+
+
+def _named(raw: Any, loc: tuple[int | str, ...]) -> str:
+    """` (stop 'a')` when the path is inside an item of stops / alternate_stops / vehicles."""
+    if len(loc) < 2 or not isinstance(raw, dict) or not isinstance(loc[1], int):
+        return ""
+    kind = {"stops": "stop", "alternate_stops": "alternate stop", "vehicles": "vehicle"}
+    items = raw.get(str(loc[0]))
+    if loc[0] not in kind or not isinstance(items, list) or loc[1] >= len(items):
+        return ""
+    item = items[loc[1]]
+    ident = item.get("id") if isinstance(item, dict) else None
+    return f" ({kind[str(loc[0])]} {ident!r})" if isinstance(ident, str) and ident else ""

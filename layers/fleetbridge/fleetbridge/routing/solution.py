@@ -75,8 +75,51 @@ def _route(problem: Problem, ev: RouteEval, clock: _Clock) -> list[dict[str, Any
     return out
 
 
-def render(problem: Problem, plan: PlanEval, statistics: dict[str, Any]) -> dict[str, Any]:
-    """The answer of a run (see the module docstring)."""
+def _diagnostics(problem: Problem, plan: PlanEval, verbosity: str) -> dict[str, Any]:
+    """What `options.solver.verbosity` asks for: per route (low), why each stop is unassigned
+    (medium), the load after every stop (high)."""
+    from fleetbridge.routing.checker import start_load
+    from fleetbridge.routing.diagnose import explain_unassigned
+
+    routes = []
+    for ev in plan.routes:
+        if not ev.stops:
+            continue
+        load = start_load(problem, ev.stops)
+        loads, peak = [], list(load)
+        for s in ev.stops:
+            load = [x - q for x, q in zip(load, problem.stops[s].quantity, strict=True)]
+            peak = [max(a, b) for a, b in zip(peak, load, strict=True)]
+            loads.append(
+                {
+                    "id": problem.stops[s].id,
+                    "load": dict(zip(problem.dimensions, load, strict=True)),
+                }
+            )
+        route: dict[str, Any] = {
+            "vehicle": problem.vehicles[ev.vehicle].id,
+            "stops": len(ev.stops),
+            "travel_time": _num(ev.travel_time),
+            "distance": _num(ev.distance),
+            "duration": _num(ev.duration),
+            "wait": _num(sum(v.wait for v in ev.visits)),
+            "start_load": dict(zip(problem.dimensions, start_load(problem, ev.stops), strict=True)),
+            "max_load": dict(zip(problem.dimensions, peak, strict=True)),
+        }
+        if verbosity == "high":
+            route["loads"] = loads
+        routes.append(route)
+    out: dict[str, Any] = {"verbosity": verbosity, "routes": routes}
+    if verbosity in ("medium", "high"):
+        out["unassigned"] = explain_unassigned(problem, plan.unassigned)
+    return out
+
+
+def render(
+    problem: Problem, plan: PlanEval, statistics: dict[str, Any], *, verbosity: str = "off"
+) -> dict[str, Any]:
+    """The answer of a run (see the module docstring); `verbosity` other than "off" adds
+    `statistics.diagnostics`."""
     clock = _Clock(problem)
     vehicles = [
         {
@@ -104,6 +147,8 @@ def render(problem: Problem, plan: PlanEval, statistics: dict[str, Any]) -> dict
         "unassigned": len(plan.unassigned),
         "feasible": plan.feasible,
     }
+    if verbosity != "off":
+        stats["diagnostics"] = _diagnostics(problem, plan, verbosity)
     return {
         "state": {"unassigned": unassigned, "vehicles": vehicles, "value": _num(plan.value)},
         "statistics": stats,
