@@ -362,3 +362,18 @@ def test_webhooks_answer_unknown_and_known_ids_alike(world: World) -> None:
     striven = world.ids["striven-onfleet"]
     other = world.webhook("fleetio", striven, body, {"X-Fleetio-Webhook-Signature": "0" * 64})
     assert (other.status, other.text) == next(iter(answers))
+
+
+def test_stored_objects_refuse_empty_keys(world: World) -> None:
+    """An empty key in a stored free-form object (here a run profile's defaults) is refused
+    with 422 naming the object, instead of being stored where it cannot be read back (the
+    151 × 500 of the full fuzzing bench)."""
+    path = f"/v1/routing/profiles/run/{world.ids['run_profile']}"
+    current = world.api("GET", path).json()
+    for defaults in ({"": 1}, {"vehicles": {"": {"capacity": 1}}}):
+        before = world.snapshot()
+        answer = world.api("PUT", path, body=_json({**current, "defaults": defaults}))
+        assert answer.status == 422, answer.text
+        assert answer.json()["error"]["field"].startswith("defaults"), answer.text
+        assert world.problems(answer, before) == []
+    assert world.api("GET", path).status == 200

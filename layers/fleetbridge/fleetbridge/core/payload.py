@@ -119,7 +119,18 @@ MAX_OBJECT_BYTES = 32 * 1024
 
 
 def bounded_object(value: dict[str, Any]) -> dict[str, Any]:
-    """Pydantic after-validator: refuse an object larger than MAX_OBJECT_BYTES as JSON."""
+    """Pydantic after-validator: refuse an object larger than MAX_OBJECT_BYTES as JSON, or one
+    with an empty key at any depth (a DynamoDB map key is an attribute name: 1 character at
+    least; moto stores it and then cannot read the item back)."""
     if len(json.dumps(value, default=str)) > MAX_OBJECT_BYTES:
         raise ValueError(f"at most {MAX_OBJECT_BYTES // 1024} KB as JSON")
+    stack: list[Any] = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "" in node:
+                raise ValueError("keys must not be empty")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
     return value
