@@ -12,6 +12,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from fleetbridge.core.errors import (
+    AuthError,
     ConflictError,
     VendorConflict,
     VendorError,
@@ -260,7 +261,9 @@ def _apply(
         for step in decision.steps:
             _run_step(ctx, step, assignment, link, data)
     except VendorError as exc:
-        if exc.retryable:
+        # A refused credential is the connection's problem, not this assignment's: the worker
+        # pauses the connection and this assignment waits (core.health), nothing is stored.
+        if exc.retryable or isinstance(exc, AuthError):
             _release(ctx, claimed)
             raise
         # The vendor refused this content: record it, tell the admins, retry only on change.

@@ -16,6 +16,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from fleetbridge.core import mass_removal
 from fleetbridge.core.models import Mapping, iso, new_id
 from fleetbridge.core.queue import WorkMessage, publish
 from fleetbridge.core.registry import Plan, PlanItem
@@ -23,6 +24,7 @@ from fleetbridge.flows.gpsinsight_driveri import DRIVER, FLOW_ID
 from fleetbridge.flows.gpsinsight_driveri.context import FlowContext
 from fleetbridge.flows.gpsinsight_driveri.report import DriftReport
 from fleetbridge.flows.gpsinsight_driveri.rules import (
+    Applied,
     Decision,
     Planned,
     Portal,
@@ -86,6 +88,43 @@ def reconcile_drivers(
             last_summary=dict(report.summary),
         )
     return Plan(dry_run=dry_run, items=items)
+
+
+def _held_removals(
+    ctx: FlowContext,
+    applied: dict[str, Applied],
+    portal: dict[str, Portal],
+    *,
+    dry_run: bool,
+    source_event: str,
+) -> set[str]:
+    """The linked drivers absent from the portal list when they are too many to remove without
+    an admin's confirmation (core.mass_removal); empty when they may go."""
+    linked = [key for key, a in applied.items() if a.driveri_id and a.status != "deleted"]
+    absent = [key for key in linked if key not in portal]
+    if not absent:
+        if not dry_run:
+            mass_removal.release(ctx.connection.id)
+        return set()
+    confirmed = not dry_run and mass_removal.take_confirmation(ctx.connection.id)
+    verdict = mass_removal.check(
+        len(absent), len(linked), ctx.settings.mass_removal_threshold, confirmed=confirmed
+    )
+    if not verdict.hold:
+        if not dry_run:
+            mass_removal.release(ctx.connection.id)
+        return set()
+    if not dry_run:
+        mass_removal.hold(
+            ctx.connection,
+            verdict,
+            absent,
+            ctx.settings.admin_emails,
+            what="portal drivers",
+            source="GPS Insight",
+            source_event=source_event,
+        )
+    return set(absent)
 
 
 def _queue_continuation(ctx: FlowContext, source_event: str) -> None:
