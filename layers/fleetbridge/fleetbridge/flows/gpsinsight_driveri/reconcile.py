@@ -17,6 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from fleetbridge.core import mass_removal
+from fleetbridge.core.mass_removal import HELD_REASON
 from fleetbridge.core.models import Mapping, iso, new_id
 from fleetbridge.core.queue import WorkMessage, publish
 from fleetbridge.core.registry import Plan, PlanItem
@@ -60,15 +61,18 @@ def reconcile_drivers(
         portal, rows = other_sides.result()
     applied = {key: a for key, mapping in rows.items() if (a := applied_from(mapping))}
     by_id = {driver.portal_id: driver for driver in portal}
-
+    held = _held_removals(ctx, applied, by_id, dry_run=dry_run, source_event=source_event)
     report = DriftReport(ctx.connection.id, run_at, dry_run, source_event)
     items: list[PlanItem] = []
     for planned in iter_reconciliation(portal, driveri, applied, ctx.settings):
         done = planned.decision
+        if planned.portal_id in held and done.action == "deleted":
+            done = Decision("skipped", HELD_REASON)  # an empty portal list deletes nothing
+            planned = Planned(planned.portal_id, planned.driveri_id, done)
         if not dry_run and done.steps and time.monotonic() - started > time_budget:
             report.complete = False
             break
-        if not dry_run and planned.portal_id is not None:
+        if not dry_run and planned.portal_id is not None and done.reason != HELD_REASON:
             subject = by_id.get(planned.portal_id) or removed(planned.portal_id)
             done = _apply(ctx, subject, rows.get(planned.portal_id), planned, source_event)
         row = report.add(planned, done)
