@@ -28,6 +28,7 @@ from tests.integration.test_gpsinsight_driveri_flow import portal_driver
 from tests.integration.test_striven_onfleet_flow import Harness as StrivenHarness
 from tests.integration.test_striven_onfleet_flow import harness as striven  # noqa: F401
 from tests.integration.test_striven_onfleet_flow import striven_task
+from tests.support import outages
 
 
 def emails(subject_part: str = "") -> list[Any]:
@@ -98,26 +99,13 @@ def _active(gps: GpsHarness) -> int:
 def test_gpsinsight_driveri_an_empty_portal_list_removes_nothing_until_confirmed(
     gps: GpsHarness,
 ) -> None:
-    drivers = _gps_fleet(gps, 8)
-    for driver in drivers:  # the portal answers an empty list
-        gps.portal("/driver/delete", driver_id=driver["driver_id"])
     gps.clear_requests()
-    answer = gps.poll()
-    assert answer["queued"] == 1  # the poll's own message
-    gps.work()
-    gps.poll()
-    gps.work()
-    assert gps.driveri_writes() == [] and _active(gps) == 8
-    held = emails("removals held")
-    assert len(held) == 1  # once, not once per poll
-    assert "8 of the 8 portal drivers" in held[0].body
-
-    status, _ = gps.api(
-        "POST", f"/connections/{gps.connection_id}/sync", query={"dry_run": "false"}
-    )
-    assert status == 202
-    gps.work()  # the daily reconciliation holds them too
-    assert gps.driveri_writes() == [] and _active(gps) == 8
+    counts = outages.gpsinsight_driveri_empty_source_list(gps, portal_driver, size=8)
+    assert counts["removed"] == 0  # two polls and a daily run on an empty list
+    assert counts["emails"] == 1  # once, not once per poll
+    assert [w for w in gps.driveri_writes() if w.startswith(("PUT", "DELETE"))] == []
+    [held] = emails("removals held")
+    assert "8 of the 8 portal drivers" in held.body
     reasons = {(a["action"], a["reason"]) for a in gps.activity()}
     assert ("skipped", "mass_removal_held") in reasons
 
@@ -144,15 +132,8 @@ def test_gpsinsight_driveri_removals_within_the_threshold_go_as_before(gps: GpsH
 def test_striven_onfleet_tasks_gone_from_striven_are_held_above_the_threshold(
     striven: StrivenHarness,
 ) -> None:
-    striven.seed_striven(tasks=[striven_task(n) for n in range(1, 8)])
-    striven.poll()
-    assert len(striven.onfleet_tasks()) == 7
-    striven.seed_striven(deleted_tasks=list(range(1, 8)))
-    striven.daily()
-    assert len(striven.onfleet_tasks()) == 7  # nothing deleted in Onfleet
-    assert len(emails("removals held")) == 1
-    striven.daily()
-    assert len(emails("removals held")) == 1
+    counts = outages.striven_onfleet_empty_source_list(striven, striven_task, size=7)
+    assert counts["removed"] == 0 and counts["emails"] == 1  # two daily runs: one email
 
     status, _ = striven.api(
         "POST",

@@ -36,8 +36,7 @@ from tests.integration.test_gpsinsight_driveri_flow import portal_driver
 from tests.integration.test_striven_onfleet_flow import Harness as StrivenHarness
 from tests.integration.test_striven_onfleet_flow import harness as striven  # noqa: F401
 from tests.integration.test_striven_onfleet_flow import striven_task
-from tests.support.events import schedule_event
-from tests.support.lambdas import invoke
+from tests.support import outages
 
 
 def emails(subject_part: str = "") -> list[Any]:
@@ -80,46 +79,24 @@ def dead_letter_everything(aws: dict[str, Any], queue: str) -> int:
 def test_fleetio_keycafe_revoked_key_pauses_the_connection_and_patch_syncs_what_waited(
     flow: FleetioHarness,
 ) -> None:
-    flow.sandbox.post(
-        "/_sandbox/keycafe/seed",
-        json={"credentials": {"email": "ops@sandbox.example", "token": "rotated-token"}},
-    ).raise_for_status()
-    for hours in ((2, 10), (12, 20), (22, 30)):
-        flow.assign(hours=hours)
-    flow.deliver_new()
-    results = flow.work()
-    assert all(not r["batchItemFailures"] for r in results)  # parked, not failed: no retries
-    assert flow.active_accesses() == []
-    assert refusals(flow.sandbox, "keycafe") == 1  # then paused: no call per assignment
-    invoke("fleetio_keycafe_daily", schedule_event("fleetio-keycafe-daily"))
-    flow.work()  # the daily run waits too
-    assert refusals(flow.sandbox, "keycafe") == 1
+    def paused() -> None:
+        shown = connection(flow.api, flow.connection_id)
+        assert shown["status"] == "credentials_invalid"
+        assert shown["status_detail"]["vendor"] == "keycafe"
+        assert shown["status_detail"]["waiting_messages"] == 4  # 3 assignments + the daily run
+        status, tested = flow.api("POST", f"/connections/{flow.connection_id}/test")
+        assert status == 200 and tested["ok"] is False
+        assert tested["status"] == "credentials_invalid"  # /test failed: still paused
+        [told] = emails("refused the credentials")
+        assert told.destinations["ToAddresses"] == ["fleet-admin@example.com"]
+        assert emails("failed") == []  # nothing stored or emailed per assignment
 
-    shown = connection(flow.api, flow.connection_id)
-    assert shown["status"] == "credentials_invalid"
-    assert shown["status_detail"]["vendor"] == "keycafe"
-    assert shown["status_detail"]["waiting_messages"] == 4  # 3 assignments + 1 daily run
-    status, tested = flow.api("POST", f"/connections/{flow.connection_id}/test")
-    assert status == 200 and tested["ok"] is False
-    assert tested["status"] == "credentials_invalid"  # /test failed: still paused
-    told = emails("refused the credentials")
-    assert len(told) == 1 and "fleet-admin@example.com" in told[0].destinations["ToAddresses"]
-    assert emails("failed") == []  # nothing stored or emailed per assignment
-
-    status, body = flow.api(
-        "PATCH",
-        f"/connections/{flow.connection_id}",
-        {"credentials": {"keycafe_token": "rotated-token"}},
-    )
-    assert status == 200, body
-    assert body["status"] == "ok"
-    flow.work()
-    assert len(flow.active_accesses()) == 3  # every driver gets their key, nobody edited a thing
+    counts = outages.fleetio_keycafe_revoked_credentials(flow, changes=3, on_paused=paused)
+    assert counts["synced_during_outage"] == 0
+    assert counts["refused_calls"] == 1  # then paused: no call per assignment or daily run
+    assert counts["emails"] == 1 and counts["dead_letters"] == 0
+    assert counts["synced_after_fix"] == 3 and counts["stuck"] == 0  # nobody edited a record
     assert connection(flow.api, flow.connection_id)["status"] == "ok"
-    assert len(emails("refused the credentials")) == 1
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    dlq = flow.aws["queues"]["FleetioKeycafeDeadLetterQueue"]
-    assert sqs.receive_message(QueueUrl=dlq).get("Messages", []) == []
 
 
 def test_fleetio_keycafe_a_refused_fleetio_key_is_not_stored_on_the_assignment(
@@ -211,56 +188,36 @@ def test_striven_onfleet_the_next_poll_after_an_outage_creates_the_task(
 def test_striven_onfleet_revoked_onfleet_key_pauses_polls_and_patch_resumes(
     striven: StrivenHarness,
 ) -> None:
-    striven.seed_striven(tasks=[striven_task(1)])
-    striven.sandbox.post(
-        "/_sandbox/onfleet/seed", json={"credentials": {"api_keys": ["rotated-onfleet-key"]}}
-    ).raise_for_status()
-    striven.poll()
-    striven.poll()
-    striven.poll()
-    assert striven.onfleet_tasks() == {}
-    assert refusals(striven.sandbox, "onfleet") == 1
-    shown = connection(striven.api, striven.connection_id)
-    assert (shown["status"], shown["status_detail"]["vendor"]) == ("credentials_invalid", "onfleet")
-    assert len(emails("refused the credentials")) == 1
-    status, body = striven.api(
-        "PATCH",
-        f"/connections/{striven.connection_id}",
-        {"credentials": {"onfleet_api_key": "rotated-onfleet-key"}},
+    def paused() -> None:
+        shown = connection(striven.api, striven.connection_id)
+        assert shown["status"] == "credentials_invalid"
+        assert shown["status_detail"]["vendor"] == "onfleet"
+
+    counts = outages.striven_onfleet_revoked_credentials(
+        striven, striven_task, changes=3, on_paused=paused
     )
-    assert status == 200, body
-    striven.work()
-    assert set(striven.onfleet_tasks()) == {1}
+    assert counts["synced_during_outage"] == 0 and counts["refused_calls"] == 1
+    assert counts["emails"] == 1 and counts["dead_letters"] == 0
+    assert counts["synced_after_fix"] == 3 and counts["stuck"] == 0
     assert connection(striven.api, striven.connection_id)["status"] == "ok"
 
 
 # ----------------------------------------------------------------------------- GPS Insight → Driveri
-DRIVERI = {"client_id": "sandbox-driveri-client", "client_secret": "sandbox-driveri-secret"}
-
-
 def test_gpsinsight_driveri_refused_driveri_waits_and_a_successful_test_syncs(
     gps: GpsHarness,
 ) -> None:
-    gps.seed_portal(portal_driver(1))
-    gps.opt_in()
-    gps.sandbox.post(  # the client loses access to the tenant: every call 403
-        "/_sandbox/driveri/seed", json={"credentials": {**DRIVERI, "tenant": "another-tenant"}}
-    ).raise_for_status()
-    for number in (2, 3, 4):
-        gps.portal("/driver/create", **portal_driver(number))
-    gps.push_new()
-    gps.poll()
-    gps.work()
-    assert set(gps.driveri()) == {"D-1"}  # nothing written while Driveri refuses
-    shown = connection(gps.api, gps.connection_id)
-    assert (shown["status"], shown["status_detail"]["vendor"]) == ("credentials_invalid", "driveri")
-    gps.sandbox.post(
-        "/_sandbox/driveri/seed", json={"credentials": {**DRIVERI, "tenant": "sandbox-tenant"}}
-    ).raise_for_status()
-    status, tested = gps.api("POST", f"/connections/{gps.connection_id}/test")
-    assert status == 200 and tested["ok"] is True and tested["status"] == "ok"
-    gps.work()
-    assert set(gps.driveri()) == {"D-1", "D-2", "D-3", "D-4"}
+    def paused() -> None:
+        shown = connection(gps.api, gps.connection_id)
+        assert shown["status"] == "credentials_invalid"
+        assert shown["status_detail"]["vendor"] == "driveri"
+
+    counts = outages.gpsinsight_driveri_revoked_credentials(
+        gps, portal_driver, changes=3, on_paused=paused
+    )
+    assert counts["synced_during_outage"] == 0 and counts["refused_calls"] == 1
+    assert counts["dead_letters"] == 0
+    assert counts["synced_after_fix"] == 3 and counts["stuck"] == 0
+    assert connection(gps.api, gps.connection_id)["status"] == "ok"
 
 
 def test_gpsinsight_driveri_replaying_an_outage_dead_letter_syncs_the_driver(
