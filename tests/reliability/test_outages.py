@@ -266,3 +266,44 @@ def test_replaying_a_dead_lettered_reconciliation_runs_it(
     assert status == 200 and len(replayed["replayed"]) == 1
     gps.work()
     assert set(gps.driveri()) == {"D-1", "D-2"}
+
+
+# ----------------------------------------------------------------------------- the pure rules
+@pytest.mark.parametrize(
+    ("reason", "expected"),
+    [
+        ("vendor_error", ("create", "eligible")),  # an outage: tried again at the same version
+        ("onfleet_rejected", ("skip", "previously_failed")),  # the task's own: waits for a change
+        ("no_location", ("skip", "previously_failed")),
+        (None, ("skip", "previously_failed")),
+    ],
+)
+def test_striven_onfleet_only_a_failure_about_the_task_waits_for_its_next_update(
+    reason: str | None, expected: tuple[str, str]
+) -> None:
+    from fleetbridge.flows.striven_onfleet.rules import SyncedTask, decide_task, task_version
+    from tests.unit.flows.test_striven_onfleet_rules import MEMBERS, NOW, SETTINGS, task
+
+    current = task()
+    failed = SyncedTask(None, status="failed", version=task_version(current), reason=reason)
+    decision = decide_task(current, SETTINGS, MEMBERS, NOW, failed)
+    assert (decision.action, decision.reason) == expected
+
+
+def test_connection_status_warnings_and_parking_keys() -> None:
+    from fleetbridge.core.health import parked_key, status_of, warnings_for
+    from fleetbridge.core.queue import WorkMessage
+
+    assert status_of(None) == {"status": "ok"}
+    mark = {"vendor": "keycafe", "since": "2026-01-01T00:00:00.000Z", "error": "keycafe 401: no"}
+    assert status_of(mark, 3) == {"status": "credentials_invalid", **mark, "waiting_messages": 3}
+    assert warnings_for({"admin_emails": ["a@example.com"]}, "admin_emails") == []
+    assert "settings.notify_recipients is empty" in warnings_for({}, "notify_recipients")[0]
+
+    def message(kind: str, event_id: str) -> WorkMessage:
+        return WorkMessage(flow="f", connection_id="c", kind=kind, event_id=event_id)
+
+    # one waiting poll / daily run per connection (the next one reads everything), every event
+    assert parked_key(message("poll", "schedule:1")) == parked_key(message("poll", "schedule:2"))
+    assert parked_key(message("reconcile", "a")) == "reconcile"
+    assert parked_key(message("webhook", "d1")) != parked_key(message("webhook", "d2"))
