@@ -37,6 +37,8 @@ from tests.integration.test_striven_onfleet_flow import Harness as StrivenHarnes
 from tests.integration.test_striven_onfleet_flow import harness as striven  # noqa: F401
 from tests.integration.test_striven_onfleet_flow import striven_task
 from tests.support import outages
+from tests.support.events import schedule_event
+from tests.support.lambdas import invoke
 
 
 def emails(subject_part: str = "") -> list[Any]:
@@ -135,6 +137,31 @@ def test_fleetio_keycafe_a_refused_fleetio_key_is_not_stored_on_the_assignment(
         "POST", f"/connections/{flow.connection_id}/sync", query={"dry_run": "true"}
     )
     assert status == 200
+
+
+def test_fleetio_keycafe_a_refusal_stored_by_an_older_version_heals_on_the_next_run(
+    flow: FleetioHarness,
+) -> None:
+    """The state the old code left: `failed` at the current fingerprint with a 401, no booking."""
+    from fleetbridge.core.connections import ConnectionRepository
+    from fleetbridge.core.mappings import MappingRepository
+    from fleetbridge.flows.fleetio_keycafe.flow import context_for
+
+    assignment = flow.assign()
+    flow.sync()
+    mappings = MappingRepository(flow.connection_id)
+    booked = mappings.get("assignment", str(assignment["id"]))
+    assert booked is not None and booked.data["status"] == "booked"
+    ctx = context_for(ConnectionRepository().get(flow.connection_id))
+    ctx.keycafe.cancel_access(int(booked.data["access_id"]))
+    data = {**booked.data, "status": "failed", "access_id": None}
+    data["last_error"] = "keycafe 401: Invalid API token"
+    mappings.save(booked.model_copy(update={"other_id": None, "data": data}))
+    assert flow.active_accesses() == []
+
+    invoke("fleetio_keycafe_daily", schedule_event("fleetio-keycafe-daily"))
+    flow.work()
+    assert len(flow.active_accesses()) == 1  # booked again, not `unchanged` for ever
 
 
 # ----------------------------------------------------------------------------- Striven → Onfleet
