@@ -179,13 +179,12 @@ def resume(connection: Connection) -> int:
             repository.delete(mark)
     queued = 0
     for parked in repository.list(PARKED):
-        try:
-            repository.delete(parked)
-        except ConflictError:
-            continue  # re-parked meanwhile or taken by a concurrent resume
-        message = WorkMessage.model_validate(parked.data["message"])
-        publish(message)
+        # queued before it is forgotten: a failure in between repeats it (the worker is
+        # idempotent per event), never loses it
+        publish(WorkMessage.model_validate(parked.data["message"]))
         queued += 1
+        with suppress(ConflictError):  # re-parked meanwhile: that park resumes it itself
+            repository.delete(parked)
     return queued
 
 
