@@ -22,6 +22,8 @@ from tests.integration.conftest import (  # noqa: F401 (fixtures)
     tenant,
 )
 from tests.integration.conftest import api as api
+from tests.integration.test_fleetio_keycafe_flow import Harness as FleetioHarness
+from tests.integration.test_fleetio_keycafe_flow import flow  # noqa: F401
 from tests.integration.test_gpsinsight_driveri_flow import Harness as GpsHarness
 from tests.integration.test_gpsinsight_driveri_flow import harness as gps  # noqa: F401
 from tests.integration.test_gpsinsight_driveri_flow import portal_driver
@@ -152,3 +154,36 @@ def test_striven_onfleet_a_task_deleted_in_striven_still_goes(striven: StrivenHa
     striven.daily()
     assert set(striven.onfleet_tasks()) == {2, 3, 4, 5, 6, 7}
     assert emails("removals held") == []
+
+
+# ----------------------------------------------------------------------------- Fleetio → Keycafe
+def test_fleetio_keycafe_orphan_bookings_are_held_above_the_threshold(
+    flow: FleetioHarness,
+) -> None:
+    """Our records of six bookings are lost (and their assignments gone): the daily run would
+    cancel every booking of the connection; it holds them and asks instead."""
+    from fleetbridge.core.mappings import MappingRepository
+
+    assignments = [flow.assign(hours=(2 + 10 * n, 10 + 10 * n)) for n in range(6)]
+    flow.sync()
+    assert len(flow.active_accesses()) == 6
+    mappings = MappingRepository(flow.connection_id)
+    for assignment in assignments:
+        flow.fleetio("DELETE", f"/v1/vehicle_assignments/{assignment['id']}")
+        lost = mappings.get("assignment", str(assignment["id"]))
+        assert lost is not None
+        mappings.delete(lost)
+    status, _ = flow.api(
+        "POST", f"/connections/{flow.connection_id}/sync", query={"dry_run": "false"}
+    )
+    assert status == 202
+    flow.work()
+    assert len(flow.active_accesses()) == 6  # nothing cancelled
+    assert len(emails("removals held")) == 1
+
+    status, _ = flow.api(
+        "POST", f"/connections/{flow.connection_id}/sync", query={"confirm_mass_removal": "true"}
+    )
+    assert status == 202
+    flow.work()
+    assert flow.active_accesses() == []
