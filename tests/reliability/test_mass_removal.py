@@ -187,3 +187,16 @@ def test_fleetio_keycafe_orphan_bookings_are_held_above_the_threshold(
     assert status == 202
     flow.work()
     assert flow.active_accesses() == []
+
+
+def test_the_threshold_is_set_per_connection_and_bad_values_are_422(flow: FleetioHarness) -> None:
+    path = f"/connections/{flow.connection_id}"
+    status, body = flow.api(
+        "PATCH", path, {"settings": {"mass_removal_threshold": {"percent": 120}}}
+    )
+    assert status == 422 and body["error"]["field"].startswith("settings.mass_removal_threshold")
+    status, body = flow.api(
+        "PATCH", path, {"settings": {"mass_removal_threshold": {"percent": 50, "minimum": 2}}}
+    )
+    assert status == 200, body
+    assert body["settings"]["mass_removal_threshold"] == {"percent": 50, "minimum": 2}
