@@ -39,6 +39,7 @@ def _out(connection: Connection) -> ConnectionOut:
         service.masked_credentials(connection),
         get_flow(connection.flow).webhook_vendors,
         router.context.get("base_url", ""),
+        service.connection_health(connection),
     )
 
 
@@ -88,7 +89,13 @@ def delete_connection(connection_id: str) -> Response[None]:
 )
 def test_connection(connection_id: str) -> TestResult:
     checks = service.test_connection(_tenant_id(), connection_id)
-    return TestResult(ok=all(check.ok for check in checks), vendors=checks)
+    health = service.connection_health(service.get_connection(_tenant_id(), connection_id))
+    return TestResult(
+        ok=all(check.ok for check in checks),
+        vendors=checks,
+        status=health["status"],
+        warnings=health["warnings"],
+    )
 
 
 @router.post("/connections/<connection_id>/enable", summary="Enable", tags=["connections"])
@@ -105,10 +112,20 @@ def disable(connection_id: str) -> ConnectionOut:
 
 @router.post("/connections/<connection_id>/sync", summary="Reconcile now", tags=["connections"])
 def sync(
-    connection_id: str, dry_run: Annotated[bool, Query()] = True
+    connection_id: str,
+    dry_run: Annotated[bool, Query()] = True,
+    confirm_mass_removal: Annotated[
+        bool,
+        Query(description="apply removals held by the connection's mass_removal_threshold"),
+    ] = False,
 ) -> Response[SyncPlan | SyncQueued]:
     """Dry run (default): 200 with the plan. Otherwise 202: the reconciliation is queued."""
-    outcome = service.sync(_tenant_id(), connection_id, dry_run=dry_run)
+    outcome = service.sync(
+        _tenant_id(),
+        connection_id,
+        dry_run=dry_run and not confirm_mass_removal,
+        confirm_mass_removal=confirm_mass_removal,
+    )
     if isinstance(outcome, Plan):
         body: SyncPlan | SyncQueued = SyncPlan(plan=outcome, summary=outcome.summary())
         return Response(200, content_types.APPLICATION_JSON, body)

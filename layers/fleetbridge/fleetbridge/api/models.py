@@ -64,6 +64,11 @@ class ConnectionOut(BaseModel):
     version: int
     created_at: str
     updated_at: str
+    #: `ok`, or `credentials_invalid` (a vendor refused them: the connection's work waits)
+    status: str = "ok"
+    status_detail: dict[str, Any] | None = None
+    #: e.g. nobody to notify (an empty recipients list)
+    warnings: list[str] = Field(default_factory=list)
 
     @classmethod
     def build(
@@ -72,9 +77,17 @@ class ConnectionOut(BaseModel):
         masked: dict[str, str],
         webhook_vendors: tuple[str, ...],
         base_url: str,
+        health: dict[str, Any] | None = None,
     ) -> ConnectionOut:
-        """From the stored connection and its masked credentials."""
+        """From the stored connection, its masked credentials and its health (status,
+        warnings: `connection_service.connection_health`)."""
+        health = dict(health or {"status": "ok", "warnings": []})
+        status = str(health.pop("status", "ok"))
+        warnings = list(health.pop("warnings", []))
         return cls(
+            status=status,
+            status_detail=health or None,
+            warnings=warnings,
             id=connection.id,
             flow=connection.flow,
             name=connection.name,
@@ -97,6 +110,9 @@ class ConnectionList(BaseModel):
 class TestResult(BaseModel):
     ok: bool
     vendors: list[VendorCheck]
+    #: the connection's status after the test (`ok` once a refused credential works again)
+    status: str = "ok"
+    warnings: list[str] = Field(default_factory=list)
 
 
 class ActivityPage(BaseModel):

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from fleetbridge.core import health, mass_removal
 from fleetbridge.core.activity import ActivityLog
 from fleetbridge.core.config import get_settings
 from fleetbridge.core.connections import ConnectionRepository
@@ -201,6 +202,7 @@ def update_connection(
             saved.secret_arn,
             lambda: repository.get(connection_id, consistent=True).secret_version,
         )
+        health.resume(saved)  # new credentials: what waited for them is queued again
     return saved
 
 
@@ -228,9 +230,21 @@ def test_connection(tenant_id: str, connection_id: str) -> list[VendorCheck]:
     flow = get_flow(connection.flow)
     credentials = load_credentials(connection.secret_arn)
     try:
-        return flow.test_connection(connection, credentials)
+        checks = flow.test_connection(connection, credentials)
     except VendorError as exc:
         return [VendorCheck(vendor=exc.vendor, ok=False, error=str(exc))]
+    if checks and all(check.ok for check in checks):
+        health.resume(connection)  # fixed at the vendor: what waited is queued again
+    return checks
+
+
+def connection_health(connection: Connection) -> dict[str, Any]:
+    """The connection's `status` (ok / credentials_invalid, see core.health) and `warnings`."""
+    flow = get_flow(connection.flow)
+    return {
+        **health.connection_status(connection),
+        "warnings": health.warnings_for(connection.settings, flow.recipients_setting),
+    }
 
 
 def list_activity(
@@ -274,11 +288,14 @@ def replay(tenant_id: str, connection_id: str, message_ids: list[str] | None) ->
     )
 
 
-def sync(tenant_id: str, connection_id: str, *, dry_run: bool) -> Plan | str:
+def sync(
+    tenant_id: str, connection_id: str, *, dry_run: bool, confirm_mass_removal: bool = False
+) -> Plan | str:
     """Dry run: the reconciliation plan, computed now, nothing written.
 
     Otherwise the reconciliation is queued for the worker (it may take longer than an API call
-    may) and the message id is returned.
+    may) and the message id is returned. `confirm_mass_removal`: the admins mean the removals
+    the threshold held (core.mass_removal); the queued reconciliation applies them.
     """
     connection = get_connection(tenant_id, connection_id)
     flow = get_flow(connection.flow)
@@ -288,6 +305,8 @@ def sync(tenant_id: str, connection_id: str, *, dry_run: bool) -> Plan | str:
         return flow.reconcile(connection, True)
     if not connection.enabled:
         raise ConflictError("connection is disabled: enable it before syncing", field="enabled")
+    if confirm_mass_removal:
+        mass_removal.confirm(connection.id)
     return publish(
         WorkMessage(
             flow=connection.flow,

@@ -88,8 +88,19 @@ class Notifier:
         entity: str,
         source_event: str,
     ) -> str | None:
-        """Email `recipients`; returns the SES message id (None when there is nobody to tell)."""
+        """Email `recipients`; returns the SES message id (None when there is nobody to tell).
+
+        Nobody to tell is not silence: it is recorded as a `skipped` activity (`no_recipients`)
+        and the connection shows a warning (core.health.warnings_for).
+        """
         if not recipients:
+            self._activity.record(
+                connection,
+                action="skipped",
+                entity=entity,
+                source_event=source_event,
+                reason=f"no_recipients: {template_name} email not sent",
+            )
             return None
         email = render(
             template_name, {"connection_name": connection.name, "flow": connection.flow, **context}

@@ -193,7 +193,9 @@ def replay_dead_letters(
         if not wanted or letter is None:
             keep.append(raw)
             continue
-        publish(letter.message.model_copy(update={"kind": "replay"}))
+        # a reconciliation stays one (the worker dispatches on the kind); the rest are replays
+        kind = "reconcile" if letter.message.kind == "reconcile" else "replay"
+        publish(letter.message.model_copy(update={"kind": kind}))
         sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=raw["ReceiptHandle"])
         replayed.append(raw["MessageId"])
     _release(dlq_url, keep)

@@ -121,6 +121,14 @@ def load_credentials(secret_arn: str) -> dict[str, Any]:
     return dict(value)  # type: ignore[arg-type]
 
 
+def reload_credentials(secret_arn: str) -> bool:
+    """Drop the cached credentials; True when the stored ones differ from what was cached
+    (changed since this process read them: a refusal of the old ones says nothing of these)."""
+    cached = load_credentials(secret_arn)
+    _provider().clear_cache()
+    return load_credentials(secret_arn) != cached
+
+
 def delete_credentials(secret_arn: str) -> None:
     """Delete the secret (recoverable for 7 days in AWS)."""
     client("secretsmanager").delete_secret(SecretId=secret_arn, RecoveryWindowInDays=7)

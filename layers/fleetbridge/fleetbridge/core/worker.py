@@ -20,11 +20,11 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from fleetbridge.core import idempotency
+from fleetbridge.core import health, idempotency
 from fleetbridge.core.activity import ActivityLog
 from fleetbridge.core.aws import clears_with_clients
 from fleetbridge.core.connections import ConnectionRepository
-from fleetbridge.core.errors import NotFoundError
+from fleetbridge.core.errors import AuthError, NotFoundError
 from fleetbridge.core.observability import RUN_DURATION, duration, logger, metric_scope
 from fleetbridge.core.queue import WorkMessage
 from fleetbridge.core.registry import get_flow
@@ -58,12 +58,17 @@ def _handle(message: dict[str, Any]) -> dict[str, Any]:
         logger.info("skipped: connection disabled", extra={"connection_id": connection.id})
         return {"skipped": "connection disabled"}
     flow = get_flow(work.flow)
-    if work.kind == "reconcile":
-        if flow.reconcile is None:
-            return {"skipped": "no reconciliation"}
-        plan = flow.reconcile(connection, False)
-        return {"reconciled": plan.summary()}
-    flow.handle_message(connection, work)
+    health.hold_if_paused(connection, work)  # credentials refused: wait, do not burn retries
+    try:
+        if work.kind == "reconcile":
+            if flow.reconcile is None:
+                return {"skipped": "no reconciliation"}
+            plan = flow.reconcile(connection, False)
+            return {"reconciled": plan.summary()}
+        flow.handle_message(connection, work)
+    except AuthError as exc:
+        recipients = list(connection.settings.get(flow.recipients_setting) or [])
+        health.refused(connection, work, exc, recipients)  # raises WorkParked (or exc)
     return {"handled": work.event_id}
 
 
@@ -82,6 +87,9 @@ def _handle_record(record: SQSRecord, work: WorkMessage) -> Any:
     logger.append_keys(connection_id=work.connection_id, event_id=work.event_id)
     try:
         return _once()(message=work.model_dump())
+    except health.WorkParked as parked:
+        logger.info("parked until the credentials work", extra={"reason": str(parked)})
+        return {"parked": work.event_id}
     except NotFoundError:
         logger.info("dropped: connection no longer exists")
         return {"dropped": "connection deleted"}

@@ -42,8 +42,8 @@ def notify_failure(
         {
             "entity": f"Fleetio assignment {assignment.id} ({assignment.vehicle_name})",
             "reason": reason,
-            "details": "Fix the cause in Fleetio or Keycafe; the next change of the assignment or "
-            "the daily reconciliation tries again.",
+            "details": "The vendor refused this assignment's content. Fix it in Fleetio (or the "
+            "key in Keycafe): the next change of the assignment is tried again.",
         },
         entity=f"assignment {assignment.id}",
         source_event=source_event,

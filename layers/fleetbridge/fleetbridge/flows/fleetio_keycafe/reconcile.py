@@ -19,6 +19,7 @@ from contextlib import suppress
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from fleetbridge.core import mass_removal
 from fleetbridge.core.errors import VendorConflict, VendorNotFound
 from fleetbridge.core.models import Mapping
 from fleetbridge.core.registry import Plan, PlanItem
@@ -144,18 +145,19 @@ def reconcile_assignments(ctx: FlowContext, *, dry_run: bool) -> Plan:
     # Bookings of this connection that no mapping knows (e.g. the worker stopped between
     # booking and remembering it). Other connections' bookings are never touched.
     known = {int(m.data["access_id"]) for m in states.values() if m.data.get("access_id")}
-    for access in accesses.values():
-        if access.id in known or (access.status or ACTIVE).upper() != ACTIVE:
-            continue
+    active = [a for a in accesses.values() if (a.status or ACTIVE).upper() == ACTIVE]
+    orphans = [a for a in active if a.id not in known]
+    held = _held(ctx, orphans, len(active), dry_run=dry_run)
+    for access in orphans:
         match = ours(access, ctx.connection.id)
         assignment_id = match.group(1) if match else "?"
         item = PlanItem(
             entity=f"assignment {assignment_id}",
-            action="deleted",
-            reason="orphan_booking",
+            action="skipped" if held else "deleted",
+            reason=mass_removal.HELD_REASON if held else "orphan_booking",
             vendor_ids={"keycafe_access_id": access.id},
         )
-        if not dry_run:
+        if not dry_run and not held:
             with suppress(VendorNotFound, VendorConflict):
                 ctx.keycafe.cancel_access(access.id)
             ctx.activity.record(
@@ -170,6 +172,28 @@ def reconcile_assignments(ctx: FlowContext, *, dry_run: bool) -> Plan:
     if not dry_run:
         _save_scan_state(ctx, first_page)
     return Plan(dry_run=dry_run, items=items)
+
+
+def _held(ctx: FlowContext, orphans: list[Access], active: int, *, dry_run: bool) -> bool:
+    """Whether cancelling the `orphans` (bookings of ours no mapping knows) must wait for an
+    admin's confirmation (core.mass_removal: e.g. the mappings were lost); emailed once."""
+    if not orphans:
+        return False
+    confirmed = not dry_run and mass_removal.take_confirmation(ctx.connection.id)
+    verdict = mass_removal.check(
+        len(orphans), active, ctx.settings.mass_removal_threshold, confirmed=confirmed
+    )
+    if verdict.hold and not dry_run:
+        mass_removal.hold(
+            ctx.connection,
+            verdict,
+            [str(a.id) for a in orphans],
+            ctx.settings.admin_emails,
+            what="Keycafe bookings",
+            source="our records",
+            source_event="reconcile",
+        )
+    return verdict.hold
 
 
 def _booking(

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from fleetbridge.core.mass_removal import MassRemovalThreshold, threshold_field
 from fleetbridge.core.phones import DEFAULT_REGION, Region
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -57,6 +58,7 @@ class FleetioKeycafeSettings(BaseModel):
         description="ISO country of mobile numbers written without + (Keycafe user matching)",
     )
     base_urls: dict[str, str] = Field(default_factory=dict)
+    mass_removal_threshold: MassRemovalThreshold = threshold_field()
 
     @field_validator("time_zone")
     @classmethod

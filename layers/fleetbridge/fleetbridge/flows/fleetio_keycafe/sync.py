@@ -5,6 +5,7 @@ Everything that talks to a vendor or a table for this flow is here; the rules ar
 
 from __future__ import annotations
 
+import re
 from contextlib import suppress
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from fleetbridge.core.errors import (
+    AuthError,
     ConflictError,
     VendorConflict,
     VendorError,
@@ -54,6 +56,8 @@ PHONE_AND_PIN = "Keycafe account: phone number + PIN"
 
 
 Drift = Literal["missing_booking", "wrong_dates"]
+#: `str(AuthError)`: "<vendor> 401 ...", "<vendor> 403 ..." (core.errors.VendorError.__str__).
+REFUSED_CREDENTIALS = re.compile(r"^\w+ 40[13]\b")
 
 
 class AssignmentBusy(Exception):
@@ -86,6 +90,10 @@ def _applied(mapping: Mapping | None) -> Applied | None:
     if mapping is None or not mapping.data.get("status"):
         return None
     data = mapping.data
+    if data["status"] == "failed" and REFUSED_CREDENTIALS.match(str(data.get("last_error") or "")):
+        # Stored by an older version: a 401/403 is the connection's, not the assignment's.
+        # Deciding as if nothing was applied heals it (it was `unchanged` for ever before).
+        return None
     return Applied(
         status=data["status"],
         fingerprint=mapping.fingerprint or "",
@@ -260,7 +268,9 @@ def _apply(
         for step in decision.steps:
             _run_step(ctx, step, assignment, link, data)
     except VendorError as exc:
-        if exc.retryable:
+        # A refused credential is the connection's problem, not this assignment's: the worker
+        # pauses the connection and this assignment waits (core.health), nothing is stored.
+        if exc.retryable or isinstance(exc, AuthError):
             _release(ctx, claimed)
             raise
         # The vendor refused this content: record it, tell the admins, retry only on change.

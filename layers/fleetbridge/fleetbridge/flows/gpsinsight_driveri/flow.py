@@ -186,6 +186,26 @@ def test_connection(connection: Connection, credentials: dict[str, Any]) -> list
     return checks
 
 
+def on_dead_letter(connection: Connection, message: WorkMessage, error: Exception) -> None:
+    """The last retry failed (issue 12 item 5): the admins are told once per dead letter."""
+    from fleetbridge.core.notifier import Notifier
+
+    settings = GpsInsightDriveriSettings.model_validate(connection.settings)
+    Notifier().send(
+        connection,
+        settings.admin_emails,
+        "failure",
+        {
+            "entity": str(message.payload.get("entity", message.event or message.kind)),
+            "reason": str(error),
+            "details": "The message is in the dead-letter queue. Fix the cause, then replay it: "
+            f"POST /connections/{connection.id}/dead-letters/replay",
+        },
+        entity=str(message.payload.get("entity", "driver sync")),
+        source_event=message.event or message.kind,
+    )
+
+
 FLOW = register(
     Flow(
         id=FLOW_ID,
@@ -204,6 +224,7 @@ FLOW = register(
         receive_webhook=receive_webhook,
         reconcile=reconcile,
         validate_on_save=True,
+        on_dead_letter=on_dead_letter,
         webhook_vendors=("gpsinsight",),
         protected_settings=("driver_sync_enabled", "master_user"),
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from fleetbridge.core import mass_removal
 from fleetbridge.core.models import Connection, Mapping
 from fleetbridge.core.queue import WorkMessage, publish_many
 from fleetbridge.flows.gpsinsight_driveri import DRIVER, FLOW_ID
@@ -25,12 +26,36 @@ def poll_portal(ctx: FlowContext, *, poll_id: str) -> dict[str, Any]:
         return {"skipped": "initial_sync_pending"}
     drivers = ctx.portal.list_drivers()
     known = {mapping.external_id: mapping for mapping in ctx.mappings.list(DRIVER)}
-    queued = publish_many(_changes(ctx.connection, drivers, known, poll_id))
-    return {"portal_drivers": len(drivers), "queued": queued}
+    linked = [pid for pid, m in known.items() if m.other_id and m.data.get("status") != "deleted"]
+    present = {driver.driver_id for driver in drivers}
+    absent = [pid for pid in linked if pid not in present]
+    verdict = mass_removal.check(len(absent), len(linked), ctx.settings.mass_removal_threshold)
+    if verdict.hold:  # an empty or truncated answer looks like this: remove nothing, ask
+        mass_removal.hold(
+            ctx.connection,
+            verdict,
+            absent,
+            ctx.settings.admin_emails,
+            what="portal drivers",
+            source="GPS Insight",
+            source_event=f"poll:{poll_id}",
+        )
+    queued = publish_many(
+        _changes(ctx.connection, drivers, known, poll_id, removals=not verdict.hold)
+    )
+    answer: dict[str, Any] = {"portal_drivers": len(drivers), "queued": queued}
+    if verdict.hold:
+        answer["held_removals"] = len(absent)
+    return answer
 
 
 def _changes(
-    connection: Connection, drivers: list[Any], known: dict[str, Mapping], poll_id: str
+    connection: Connection,
+    drivers: list[Any],
+    known: dict[str, Mapping],
+    poll_id: str,
+    *,
+    removals: bool = True,
 ) -> Iterator[WorkMessage]:
     for driver in drivers:
         mapping = known.pop(driver.driver_id, None)
@@ -50,7 +75,7 @@ def _changes(
                 "poll_id": poll_id,
             },
         )
-    for portal_id, mapping in known.items():
+    for portal_id, mapping in known.items() if removals else ():
         if mapping.data.get("status") == "deleted" or not mapping.other_id:
             continue  # nothing linked in Driveri: nothing to remove
         yield WorkMessage(

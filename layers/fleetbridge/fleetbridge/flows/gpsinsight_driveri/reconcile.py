@@ -16,6 +16,8 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from fleetbridge.core import mass_removal
+from fleetbridge.core.mass_removal import HELD_REASON
 from fleetbridge.core.models import Mapping, iso, new_id
 from fleetbridge.core.queue import WorkMessage, publish
 from fleetbridge.core.registry import Plan, PlanItem
@@ -23,6 +25,7 @@ from fleetbridge.flows.gpsinsight_driveri import DRIVER, FLOW_ID
 from fleetbridge.flows.gpsinsight_driveri.context import FlowContext
 from fleetbridge.flows.gpsinsight_driveri.report import DriftReport
 from fleetbridge.flows.gpsinsight_driveri.rules import (
+    Applied,
     Decision,
     Planned,
     Portal,
@@ -58,15 +61,18 @@ def reconcile_drivers(
         portal, rows = other_sides.result()
     applied = {key: a for key, mapping in rows.items() if (a := applied_from(mapping))}
     by_id = {driver.portal_id: driver for driver in portal}
-
+    held = _held_removals(ctx, applied, by_id, dry_run=dry_run, source_event=source_event)
     report = DriftReport(ctx.connection.id, run_at, dry_run, source_event)
     items: list[PlanItem] = []
     for planned in iter_reconciliation(portal, driveri, applied, ctx.settings):
         done = planned.decision
+        if planned.portal_id in held and done.action == "deleted":
+            done = Decision("skipped", HELD_REASON)  # an empty portal list deletes nothing
+            planned = Planned(planned.portal_id, planned.driveri_id, done)
         if not dry_run and done.steps and time.monotonic() - started > time_budget:
             report.complete = False
             break
-        if not dry_run and planned.portal_id is not None:
+        if not dry_run and planned.portal_id is not None and done.reason != HELD_REASON:
             subject = by_id.get(planned.portal_id) or removed(planned.portal_id)
             done = _apply(ctx, subject, rows.get(planned.portal_id), planned, source_event)
         row = report.add(planned, done)
@@ -86,6 +92,43 @@ def reconcile_drivers(
             last_summary=dict(report.summary),
         )
     return Plan(dry_run=dry_run, items=items)
+
+
+def _held_removals(
+    ctx: FlowContext,
+    applied: dict[str, Applied],
+    portal: dict[str, Portal],
+    *,
+    dry_run: bool,
+    source_event: str,
+) -> set[str]:
+    """The linked drivers absent from the portal list when they are too many to remove without
+    an admin's confirmation (core.mass_removal); empty when they may go."""
+    linked = [key for key, a in applied.items() if a.driveri_id and a.status != "deleted"]
+    absent = [key for key in linked if key not in portal]
+    if not absent:
+        if not dry_run:
+            mass_removal.release(ctx.connection.id)
+        return set()
+    confirmed = not dry_run and mass_removal.take_confirmation(ctx.connection.id)
+    verdict = mass_removal.check(
+        len(absent), len(linked), ctx.settings.mass_removal_threshold, confirmed=confirmed
+    )
+    if not verdict.hold:
+        if not dry_run:
+            mass_removal.release(ctx.connection.id)
+        return set()
+    if not dry_run:
+        mass_removal.hold(
+            ctx.connection,
+            verdict,
+            absent,
+            ctx.settings.admin_emails,
+            what="portal drivers",
+            source="GPS Insight",
+            source_event=source_event,
+        )
+    return set(absent)
 
 
 def _queue_continuation(ctx: FlowContext, source_event: str) -> None:

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from fleetbridge.core.mass_removal import MassRemovalThreshold, threshold_field
+
 FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -32,8 +34,11 @@ class GpsInsightDriveriSettings(BaseModel):
     )
     master_user: str | None = Field(default=None, description="the portal user who opted in")
     admin_emails: list[str] = Field(
-        default_factory=list, description="who is told when a portal driver cannot be synced"
+        default_factory=list,
+        description="who is emailed: a portal driver that cannot be synced, a dead letter, "
+        "refused credentials, held mass removals (empty: a warning on the connection)",
     )
+    mass_removal_threshold: MassRemovalThreshold = threshold_field()
 
     @field_validator("admin_emails")
     @classmethod

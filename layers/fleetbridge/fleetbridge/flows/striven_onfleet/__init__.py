@@ -20,6 +20,9 @@ WINDOW = "window"
 #: Issue 15 item 4: task id → the snapshot of a task skipped (or unassigned) because none of its
 #: assignees is in a selected team; re-checked when the selected teams' membership changes.
 WAITING = "waiting"
+#: Issue 12 item 3: task id → the snapshot of a task whose chunk was dead-lettered by a vendor
+#: outage; the next poll queues it again (replaying the dead letters does the same sooner).
+RETRY = "outage_retry"
 #: Employee mapping statuses that mean "has an Onfleet driver".
 LINKED = frozenset({"linked", "created"})
 #: Metadata name carrying the Striven task id on Onfleet tasks (and employee id on workers).

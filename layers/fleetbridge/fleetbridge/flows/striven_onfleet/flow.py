@@ -235,5 +235,6 @@ FLOW = register(
         on_dead_letter=on_dead_letter,
         receive_webhook=receive_webhook,
         webhook_vendors=("onfleet",),
+        recipients_setting="notify_recipients",
     )
 )

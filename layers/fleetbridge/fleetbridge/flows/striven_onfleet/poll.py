@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from fleetbridge.core.models import iso
 from fleetbridge.core.queue import WorkMessage, publish_many
-from fleetbridge.flows.striven_onfleet import EMPLOYEE, waiting
+from fleetbridge.flows.striven_onfleet import EMPLOYEE, RETRY, waiting
 from fleetbridge.flows.striven_onfleet.context import FlowContext
 from fleetbridge.flows.striven_onfleet.rules import selected_members
 from fleetbridge.flows.striven_onfleet.state import load_state, update_state
@@ -131,11 +131,25 @@ def _poll(ctx: FlowContext, state: dict[str, Any], now: datetime, poll_id: str) 
         )
     )
     forget(ctx, waiting_entries)
+    retry_entries = ctx.mappings.list(RETRY)  # dead-lettered by an outage: try them again
+    outage_retries = publish_many(
+        _messages(
+            ctx,
+            (StrivenTask.model_validate(e.data["task"]) for e in retry_entries),
+            teams,
+            linked,
+            employees,
+            poll_id,
+            prefix=f"retry-{poll_id}",
+        )
+    )
+    forget(ctx, retry_entries)
     return {
         "read": read[0],
         "queued": queued,
         "window_rechecks": rechecks,
         "membership_rechecks": membership_rechecks,
+        "outage_retries": outage_retries,
         "team_writes": team_writes,
         "since": since,
         "until": until,

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fleetbridge.core import mass_removal
 from fleetbridge.core.errors import VendorNotFound, VendorValidationError
 from fleetbridge.core.models import Mapping
 from fleetbridge.core.registry import PlanItem
@@ -67,10 +68,21 @@ def reconcile_tasks(
     teams = [t for t in ctx.teams.teams() if t.id in selected]
     members = {t.id: set(t.member_ids) for t in teams}
     names = {t.id: t.name for t in teams}
+    absent = [key for key in live if int(key) not in found]
+    held = _held(ctx, absent, len(live), dry_run=dry_run, source_event=source_event)
     for task_id, mapping in sorted({**live, **retry}.items(), key=lambda kv: int(kv[0])):
         task = found.get(int(task_id))
         if task is None:
-            if task_id in live:
+            if task_id in live and held:
+                items.append(
+                    PlanItem(
+                        entity=f"task {task_id}",
+                        action="skipped",
+                        reason=mass_removal.HELD_REASON,
+                        vendor_ids={"striven_task_id": int(task_id)},
+                    )
+                )
+            elif task_id in live:
                 items.append(_deleted_in_striven(ctx, mapping, dry_run, source_event))
             continue
         if mapping.data.get("employee_id") in gone:
@@ -95,6 +107,30 @@ def reconcile_tasks(
             )
         )
     return items
+
+
+def _held(
+    ctx: FlowContext, absent: list[str], linked: int, *, dry_run: bool, source_event: str
+) -> bool:
+    """Whether the Onfleet tasks of `absent` Striven tasks must wait for an admin's
+    confirmation (core.mass_removal: too many at once); the hold is emailed once."""
+    if not absent:
+        return False
+    confirmed = not dry_run and mass_removal.take_confirmation(ctx.connection.id)
+    verdict = mass_removal.check(
+        len(absent), linked, ctx.settings.mass_removal_threshold, confirmed=confirmed
+    )
+    if verdict.hold and not dry_run:
+        mass_removal.hold(
+            ctx.connection,
+            verdict,
+            absent,
+            ctx.settings.notify_recipients,
+            what="Striven tasks",
+            source="Striven",
+            source_event=source_event,
+        )
+    return verdict.hold
 
 
 def _deleted_drivers(

@@ -298,6 +298,7 @@ class SyncedTask:
     #: parts read back from DynamoDB may not hash the same (a coordinate -89.0 comes back as
     #: the integer -89), which would turn an unchanged task into an update.
     fingerprint: str | None = None
+    reason: str | None = None  # why `status` (a failure's reason: transient or the task's own)
 
     @property
     def live(self) -> bool:
@@ -320,6 +321,17 @@ class TaskDecision:
     def activity(self) -> Action:
         """The activity record's action."""
         return ACTIVITY[self.action]
+
+
+#: Failures that say nothing about the task (a vendor outage outlived the retries): a replay of
+#: the dead letter or the next poll tries the same version again. Any other failure (the task's
+#: content was refused) waits for the task's next update (rule 8).
+TRANSIENT_FAILURES = frozenset({"vendor_error"})
+
+
+def is_transient_failure(reason: str | None) -> bool:
+    """Whether a failure with this reason is retried without a new version of the task."""
+    return reason in TRANSIENT_FAILURES
 
 
 def decide_task(
@@ -346,7 +358,12 @@ def decide_task(
         return TaskDecision("delete", "canceled_in_striven")
     if live and onfleet_state == ONFLEET_COMPLETED:
         return TaskDecision("skip", "completed_in_onfleet")
-    if synced is not None and synced.status == "failed" and synced.version == task_version(task):
+    if (
+        synced is not None
+        and synced.status == "failed"
+        and synced.version == task_version(task)
+        and not is_transient_failure(synced.reason)
+    ):
         return TaskDecision("skip", "previously_failed")
     if live:
         assert synced is not None

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from fleetbridge.core.mass_removal import MassRemovalThreshold, threshold_field
 from fleetbridge.core.phones import DEFAULT_REGION, Region
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -74,6 +75,7 @@ class StrivenOnfleetSettings(BaseModel):
         default=5000, ge=1, le=1_000_000, description="Striven plan: Standard 5,000, Ent. 25,000"
     )
     base_urls: dict[str, str] = Field(default_factory=dict)
+    mass_removal_threshold: MassRemovalThreshold = threshold_field()
 
     @field_validator("time_zone")
     @classmethod

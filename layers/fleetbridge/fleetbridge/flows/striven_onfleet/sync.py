@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from fleetbridge.core.errors import ConflictError, VendorConflict, VendorNotFound
 from fleetbridge.core.errors import VendorValidationError as Rejected
 from fleetbridge.core.models import Mapping, fingerprint
-from fleetbridge.flows.striven_onfleet import TASK, waiting
+from fleetbridge.flows.striven_onfleet import RETRY, TASK, waiting
 from fleetbridge.flows.striven_onfleet.context import FlowContext
 from fleetbridge.flows.striven_onfleet.drivers import (
     DriverBusy,
@@ -38,6 +38,7 @@ from fleetbridge.flows.striven_onfleet.rules import (
     decide_task,
     eligible_from,
     failure_fingerprint,
+    is_transient_failure,
     should_notify,
     status_name,
     task_payload,
@@ -64,6 +65,7 @@ def synced_from(mapping: Mapping | None) -> SyncedTask | None:
         version=data.get("version"),
         failure=data.get("failure"),
         fingerprint=mapping.fingerprint,
+        reason=data.get("reason"),
     )
 
 
@@ -426,8 +428,21 @@ def fail_unfinished(
             continue  # decided at this version before the chunk failed
         decision = TaskDecision("fail", reason)
         _failed(ctx, work, mapping, decision, message, source_event, notify=notify)
+        if is_transient_failure(reason):
+            retry_later(ctx, work)  # the next poll queues it again: nobody edits a record
         failed += 1
     return failed
+
+
+def retry_later(ctx: FlowContext, work: TaskWork) -> None:
+    """File the task for the next poll (a vendor outage, not the task, made it fail)."""
+    from fleetbridge.flows.striven_onfleet.work import snapshot
+
+    existing = ctx.mappings.get(RETRY, str(work.task.id))
+    base = existing or Mapping(connection_id=ctx.connection.id, entity=RETRY, external_id="")
+    data = {"version": task_version(work.task), "task": snapshot(work.task)}
+    with suppress(ConflictError):  # filed by a concurrent dead letter of the same task
+        ctx.mappings.save(base.model_copy(update={"external_id": str(work.task.id), "data": data}))
 
 
 # ----------------------------------------------------------------------------- storage
