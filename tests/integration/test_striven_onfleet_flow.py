@@ -552,7 +552,11 @@ def test_rule_6_one_worker_creates_a_new_driver_while_the_others_wait(harness: H
     )
 
     def link_later() -> None:
-        time.sleep(0.6)
+        # link once Bob's driver is being created, i.e. after task 1 was put off: a fixed
+        # delay raced the poll on a busy machine
+        give_up = time.monotonic() + 30
+        while "POST /workers" not in harness.onfleet_calls() and time.monotonic() < give_up:
+            time.sleep(0.05)
         data = {"status": "created", "name": "Ann Lee", "phone": "+13125550107"}
         mappings.save(
             creating.model_copy(update={"other_id": "workerAnnLee000000000000", "data": data})
