@@ -3,8 +3,9 @@
 One die per vendor request picks at most one fault, with these probabilities:
 
 - ``status_429``: refused before anything happens, with the vendor's own 429 headers
-  (``retry_after_s``, in vendor seconds like every sandbox clock, overrides the Retry-After
-  of vendors that send one: e.g. 120 for a Retry-After longer than a 60 s function);
+  (``retry_after_s`` overrides the Retry-After of vendors that send one, as sent: real
+  seconds, not scaled by the time factor, e.g. 90 for a Retry-After longer than a 60 s
+  function);
 - ``status_5xx``: a 503 before anything happens;
 - ``timeout``: held ``timeout_ms``, then a 504, nothing done;
 - ``lost_response``: the request is carried out (a write is applied), then its answer is lost:

@@ -346,7 +346,7 @@ class VendorSandbox:
         """The answer for an injected fault (a timeout fault holds the request first)."""
         if fault == "status_429":
             seconds = self.faults.config.retry_after_s
-            wait = self.limiter.window if seconds is None else seconds / self.time_factor
+            wait = self.limiter.window if seconds is None else seconds  # as sent, unscaled
             return self.rate_limited_error(RateDecision(False, self.limiter.config.limit, 0, wait))
         if fault == "timeout":
             time.sleep(self.faults.config.timeout_ms / 1000)

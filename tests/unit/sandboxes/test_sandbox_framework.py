@@ -141,7 +141,7 @@ def test_run_sandboxes_serves_on_a_real_port() -> None:
 def test_lost_response_applies_the_write_then_loses_the_answer() -> None:
     """Issue 12: ``lost_response`` carries the request out (the booking exists), then answers
     503 or drops the connection; the request log says which and what the answer would have
-    been. ``retry_after_s`` sets the Retry-After of injected 429s (vendor seconds)."""
+    been. ``retry_after_s`` sets the Retry-After of injected 429s (as sent, unscaled)."""
     server, thread = app_module.run_sandboxes("127.0.0.1", 0, time_factor=60)
     auth = ("ops@sandbox.example/token", "sandbox-keycafe-token")
     try:
@@ -172,7 +172,7 @@ def test_lost_response_applies_the_write_then_loses_the_answer() -> None:
             assert sorted({e["status"] for e in log}) == [0, 503]
             c.post("/_sandbox/keycafe/faults", json={"status_429": 1.0, "retry_after_s": 600})
             refused = c.get("/keycafe/v0/key", auth=auth)
-            assert (refused.status_code, refused.headers["Retry-After"]) == (429, "10")
+            assert (refused.status_code, refused.headers["Retry-After"]) == (429, "600")
             assert c.get("/_sandbox/keycafe/faults").json()["retry_after_s"] == 600
     finally:
         server.shutdown()

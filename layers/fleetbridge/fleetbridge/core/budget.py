@@ -28,6 +28,7 @@ class Budget:
 
     deadline: float
     margin: float
+    total: float = 0.0  # the invocation's whole time (its function's timeout, about)
 
     def remaining(self) -> float:
         """Seconds left before the deadline."""
@@ -48,7 +49,7 @@ def budget_of(context: Any) -> Budget | None:
         return None
     if seconds <= 0:
         return None
-    return Budget(time.monotonic() + seconds, min(MAX_MARGIN_SECONDS, seconds / 4))
+    return Budget(time.monotonic() + seconds, min(MAX_MARGIN_SECONDS, seconds / 4), seconds)
 
 
 @contextmanager

@@ -18,6 +18,9 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from fleetbridge.core import budget, idempotency
@@ -90,6 +93,11 @@ def _handle_record(record: SQSRecord, work: WorkMessage) -> Any:
         # the batch processor keeps the error to itself: log it, or a failure is invisible
         logger.exception("message failed", extra={"receive_count": receives})
         later = retry_later(exc)
+        current = budget.current()
+        if later is None and isinstance(exc, IdempotencyAlreadyInProgressError) and current:
+            # Another invocation holds this event: a duplicate delivery running now, or a
+            # killed one whose claim lapses at its deadline, at most one function time away.
+            later = RetryLater("in progress elsewhere", vendor="queue", retry_after=current.total)
         if receives >= MAX_RECEIVES:
             _final_failure(work, exc)
         elif later is not None:
