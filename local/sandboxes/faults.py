@@ -11,7 +11,8 @@ One die per vendor request picks at most one fault, with these probabilities:
 - ``lost_response``: the request is carried out (a write is applied), then its answer is lost:
   a 503 or a dropped connection (no answer at all), half and half.
 
-``latency_ms`` delays every request.
+``latency_ms`` delays every request; ``methods`` (e.g. ``["POST", "PATCH"]``) limits the faults
+to requests of those methods.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class FaultConfig:
     timeout_ms: float = 5000.0
     seed: int | None = None
     retry_after_s: float | None = None
+    methods: tuple[str, ...] | None = None
 
     @classmethod
     def parse(cls, body: dict[str, Any]) -> FaultConfig:
@@ -51,6 +53,7 @@ class FaultConfig:
             "timeout_ms",
             "seed",
             "retry_after_s",
+            "methods",
         }
         if unknown:
             raise FaultConfigError(f"unknown fault keys: {sorted(unknown)}")
@@ -73,7 +76,13 @@ class FaultConfig:
         retry_after = body.get("retry_after_s")
         if retry_after is not None and (not _is_number(retry_after) or retry_after < 0):
             raise FaultConfigError("retry_after_s must be a non-negative number")
-        return cls(seed=seed, retry_after_s=retry_after, **values)
+        methods = body.get("methods")
+        if methods is not None and (
+            not isinstance(methods, list) or not all(isinstance(m, str) for m in methods)
+        ):
+            raise FaultConfigError("methods must be a list of HTTP methods")
+        chosen = tuple(m.upper() for m in methods) if methods is not None else None
+        return cls(seed=seed, retry_after_s=retry_after, methods=chosen, **values)
 
     def to_json(self) -> dict[str, Any]:
         """The configuration as the control interface shows it."""
@@ -86,6 +95,7 @@ class FaultConfig:
             "timeout_ms": self.timeout_ms,
             "seed": self.seed,
             "retry_after_s": self.retry_after_s,
+            "methods": list(self.methods) if self.methods is not None else None,
         }
 
 
@@ -111,11 +121,13 @@ class FaultInjector:
         """No faults."""
         self.configure(FaultConfig())
 
-    def roll(self) -> str | None:
-        """The fault for this request: one of ``PROBABILITY_KEYS`` or None."""
+    def roll(self, method: str = "GET") -> str | None:
+        """The fault for a request: one of ``PROBABILITY_KEYS`` or None."""
         with self._lock:
             config = self.config
             if not any(getattr(config, key) for key in PROBABILITY_KEYS):
+                return None
+            if config.methods is not None and method.upper() not in config.methods:
                 return None
             draw = self._rng.random()
         edge = 0.0

@@ -329,7 +329,7 @@ class VendorSandbox:
         config = self.faults.config
         if config.latency_ms:
             time.sleep(config.latency_ms / 1000)
-        fault = self.faults.roll()
+        fault = self.faults.roll(request.method)
         if fault:
             g.sandbox_fault = fault
             if fault != "lost_response":
