@@ -20,7 +20,7 @@ our own tables:
 Scenarios (`SCENARIOS`): `dupes` (the same delivery x3 and the same content under new ids),
 `faults` (20 % 429 with the vendor's headers, part of them with a Retry-After past the
 function's time, 10 % 5xx, 5 % timeouts, 5 % lost answers, 50 ms latency), `crash` (a worker
-killed after 15 % of its vendor writes, before its next step), `race` (two deliveries of one
+killed after 30 % of its vendor writes, before its next step), `race` (two deliveries of one
 record at once). Other scenarios join as rows through `SCENARIOS` (e.g. a credential revoked,
 an empty source list). `python bench/reliability.py` prints one table; `--quick` is the short
 mode the tests run (`tests/reliability/`).
@@ -53,7 +53,7 @@ FAULTS = {
     "latency_ms": 50,
     "timeout_ms": 1500,
 }
-CRASH = {"crash_after_vendor_write": 0.15}
+CRASH = {"crash_after_vendor_write": 0.3}
 FLEETIO_HEADERS = {
     "Authorization": "Token sandbox-fleetio-key",
     "Account-Token": "sandbox-fleetio-account",
@@ -369,7 +369,15 @@ class StrivenOnfleet(FlowDriver):
 
     def _poll(self) -> None:
         """The one-minute schedule fires (every connection's interval is one minute)."""
-        event = {"id": f"reliability-{time.time_ns()}", "time": _now_text(), "detail": {}}
+        event = {
+            "version": "0",
+            "id": f"reliability-{time.time_ns()}",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "time": _now_text(),
+            "resources": [],
+            "detail": {},
+        }
         answer = self.world.stack.invoke("StrivenOnfleetPollFunction", event)
         if not answer.ok:
             raise RuntimeError(f"the poll function failed: {answer.error}")
@@ -406,6 +414,8 @@ class GpsInsightDriveri(FlowDriver):
                     "driveri_client_id": "sandbox-driveri-client",
                     "driveri_client_secret": "sandbox-driveri-secret",
                     "driveri_tenant": "sandbox-tenant",
+                    "gpsinsight_username": "sandbox-gps-user",
+                    "gpsinsight_password": "sandbox-gps-pass",
                 },
             },
         )
