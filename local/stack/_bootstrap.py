@@ -117,7 +117,8 @@ class _Crash:
     def configure(cls, faults: dict[str, Any]) -> None:
         probability = float(faults.get("crash_after_vendor_write") or 0.0)
         if probability != cls.probability:
-            cls.rng = random.Random(faults.get("seed"))
+            seed = faults.get("seed")  # per process: each worker draws its own sequence
+            cls.rng = random.Random(None if seed is None else f"{seed}:{os.getpid()}")
         cls.probability = probability
         if probability and not cls.installed:
             cls._install()
