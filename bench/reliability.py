@@ -524,6 +524,7 @@ def scenario_faults(world: World, driver: FlowDriver, n: int) -> Row:
     world.faults(driver.faulted, {**FAULTS, "seed": 12})
     world.drain()
     # then 429s whose Retry-After outlasts the function: put back, not slept, not lost
+    world.faults(driver.faulted, {})
     world.faults(target, {"status_429": 1.0, "retry_after_s": world.max_timeout * 1.5})
     row.pushed += driver.push(max(1, n // 4))
     time.sleep(4)

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from bench import reliability
 from bench.reliability import World, run, stack_for
 
 CHANGES = 4
+#: Two rows keep this under two minutes; `bench/reliability.py` runs every flow and scenario.
 ROWS = [
-    ("fleetio-keycafe", "faults"),  # 429 (and a Retry-After past the function), 5xx, lost answers
-    ("fleetio-keycafe", "crash"),
-    ("striven-onfleet", "crash"),
-    ("striven-onfleet", "faults"),
-    ("gpsinsight-driveri", "crash"),
+    # 429s (some with a Retry-After past the function), 5xx, timeouts, lost answers, latency
+    ("fleetio-keycafe", "faults"),
+    ("striven-onfleet", "crash"),  # workers killed right after Onfleet writes
 ]
 
 
@@ -35,7 +35,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 @pytest.mark.parametrize(("flow", "scenario"), ROWS)
-def test_nothing_lost_doubled_or_stuck(world: World, flow: str, scenario: str) -> None:
+def test_nothing_lost_doubled_or_stuck(
+    world: World, flow: str, scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # few changes: a higher crash rate so that every crash row kills some workers
+    monkeypatch.setattr(reliability, "CRASH", {"crash_after_vendor_write": 0.5})
     row = run(world, flow, scenario, CHANGES)
     assert (row.lost, row.duplicated, row.stuck) == (0, 0, 0), row
     assert row.pushed >= CHANGES
