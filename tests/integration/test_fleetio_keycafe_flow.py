@@ -747,3 +747,32 @@ def test_issue12_a_long_retry_after_puts_the_message_back_instead_of_sleeping(
     assert flow.active_accesses() == []
     mapping = MappingRepository(flow.connection_id).get("assignment", str(created["id"]))
     assert mapping is None or "claimed_at" not in mapping.data  # the claim was given up
+
+
+def test_issue12_no_record_is_started_without_time_left(flow: Harness) -> None:
+    """An invocation about to time out starts no more records: they go back to the queue at
+    once (not killed midway with the batch), and nothing is booked or left claimed."""
+    from tests.support.lambdas import FakeContext, load_handler
+
+    class Ending(FakeContext):
+        def get_remaining_time_in_millis(self) -> int:
+            return 1
+
+    flow.assign()
+    flow.assign(vehicle_id=1, contact_id=8, hours=(20, 30))
+    flow.deliver_new()
+    url = flow.aws["queues"]["FleetioKeycafeQueue"]
+    messages = flow.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    event = sqs_event([json.loads(m["Body"]) for m in messages])
+    for record, message in zip(event["Records"], messages, strict=True):
+        record["receiptHandle"] = message["ReceiptHandle"]
+    result = load_handler("fleetio_keycafe_worker").lambda_handler(event, Ending())
+    failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+    # the last record at least found no time left (the first may have squeezed in)
+    assert event["Records"][-1]["messageId"] in failed
+    assert len(flow.accesses()) == len(messages) - len(failed)
+    # put back with no delay: visible again at once
+    again = flow.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    visible = [json.loads(m["Body"]) for m in again]
+    put_back = [json.loads(r["body"]) for r in event["Records"] if r["messageId"] in failed]
+    assert all(body in visible for body in put_back)

@@ -84,6 +84,11 @@ def _record_handler(record: SQSRecord) -> Any:
 def _handle_record(record: SQSRecord, work: WorkMessage) -> Any:
     logger.append_keys(connection_id=work.connection_id, event_id=work.event_id)
     try:
+        current = budget.current()
+        if current is not None and current.remaining() < current.margin:
+            # Too little time left to start: back to the queue now rather than be killed midway
+            # (which would send the whole batch back and count a receive for each message).
+            raise RetryLater("no time left in this invocation", vendor="queue", retry_after=0)
         return _once()(message=work.model_dump())
     except NotFoundError:
         logger.info("dropped: connection no longer exists")
