@@ -158,6 +158,7 @@ class FlowDriver:
         self.world = world
         self.connection_id = ""
         self.expected: set[str] = set()
+        self.crashes_before = 0
 
     def setup(self, n: int) -> None:
         raise NotImplementedError
@@ -501,7 +502,8 @@ def _finish(world: World, driver: FlowDriver, row: Row, began: float) -> Row:
     row.duplicated = sum(count - 1 for key, count in found.items() if count > 1)
     row.lost = len(driver.expected - set(found))
     row.stuck = row.lost + world.dead_letters(driver.connection_id)
-    row.retries = sum(_retries(world.log(v)) for v in driver.vendors) + world.crashes(driver.worker)
+    crashes = world.crashes(driver.worker) - driver.crashes_before
+    row.retries = sum(_retries(world.log(v)) for v in driver.vendors) + crashes
     row.wall_s = time.perf_counter() - began
     return row
 
@@ -568,6 +570,7 @@ def run(world: World, flow: str, scenario: str, n: int) -> Row:
     """One row: a fresh sandbox world and connection, the scenario, the counts."""
     reset(world)
     driver = FLOWS[flow](world)
+    driver.crashes_before = world.crashes(driver.worker)  # the worker log spans every row
     driver.setup(n)
     try:
         return SCENARIOS[scenario](world, driver, n)
