@@ -86,6 +86,7 @@ bench: setup ## run every benchmark and print its figures
 	$(PY) bench/gpsinsight_driveri.py
 	$(PY) bench/striven_onfleet.py
 	$(PY) bench/security.py
+	$(PY) bench/reliability.py
 	$(MAKE) build
 
 bench-routing: setup ## routing quality: Solomon VRPTW gaps vs PyVRP, OR-Tools and VROOM (ARGS="--all --seconds 30", "--scale")

@@ -35,6 +35,16 @@ from local.sandboxes.webhooks import WebhookSender
 
 logger = logging.getLogger(__name__)
 
+
+class _QuietDrops(logging.Filter):
+    """A ``lost_response`` fault that drops the connection is not a server error to print."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "DroppedConnection" not in record.getMessage()
+
+
+logging.getLogger("werkzeug").addFilter(_QuietDrops())
+
 TIME_FACTOR_ENV = "FLEETBRIDGE_SANDBOX_TIME_FACTOR"
 EXTENSION = "fleetbridge_sandboxes"
 

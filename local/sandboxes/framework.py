@@ -36,6 +36,10 @@ REDACTED_HEADERS = frozenset({"authorization", "account-token", "cookie", "x-api
 REQUEST_LOG_SIZE = 5000
 
 
+class DroppedConnection(Exception):
+    """Raised inside a response body to close the connection without an answer."""
+
+
 class SandboxError(Exception):
     """An error answer in the vendor's own shape (rendered by ``VendorSandbox.error_body``)."""
 
@@ -316,16 +320,20 @@ class VendorSandbox:
         return bp
 
     def before_request(self) -> None:
-        """Latency, faults, auth and the rate limit, in that order (raises ``SandboxError``)."""
+        """Latency, faults, auth and the rate limit, in that order (raises ``SandboxError``).
+
+        A ``lost_response`` fault lets the request through: ``after_request`` loses its answer.
+        """
         g.sandbox_started = time.monotonic()
         g.sandbox_fault = None
         config = self.faults.config
         if config.latency_ms:
             time.sleep(config.latency_ms / 1000)
-        fault = self.faults.roll()
+        fault = self.faults.roll(request.method)
         if fault:
             g.sandbox_fault = fault
-            raise self.fault_error(fault)
+            if fault != "lost_response":
+                raise self.fault_error(fault)
         account = self.authenticate()
         if account is None:
             raise self.unauthorized()
@@ -337,9 +345,9 @@ class VendorSandbox:
     def fault_error(self, fault: str) -> SandboxError:
         """The answer for an injected fault (a timeout fault holds the request first)."""
         if fault == "status_429":
-            return self.rate_limited_error(
-                RateDecision(False, self.limiter.config.limit, 0, self.limiter.window)
-            )
+            seconds = self.faults.config.retry_after_s
+            wait = self.limiter.window if seconds is None else seconds  # as sent, unscaled
+            return self.rate_limited_error(RateDecision(False, self.limiter.config.limit, 0, wait))
         if fault == "timeout":
             time.sleep(self.faults.config.timeout_ms / 1000)
             return SandboxError(504, "Gateway timeout", code="GatewayTimeout")
@@ -356,8 +364,30 @@ class VendorSandbox:
         response.headers.update(error.headers)
         return response
 
+    def lose_answer(self, response: Response) -> tuple[Response, int]:
+        """The request was carried out; its answer is replaced by a 503 or a dropped connection
+        (headers, then the connection closes before the body: ``(response, 0)``)."""
+        if self.faults.lost_as() == "503":
+            lost = self.error_response(
+                SandboxError(503, "Service unavailable", code="ServiceUnavailable")
+            )
+            return lost, 503
+
+        def body() -> Iterable[bytes]:
+            yield b""
+            raise DroppedConnection("lost_response: connection dropped")
+
+        dropped = Response(body(), status=response.status_code, mimetype="application/json")
+        dropped.headers["Content-Length"] = str(max(len(response.get_data()), 1))
+        return dropped, 0
+
     def after_request(self, response: Response) -> Response:
         """Vendor headers, then one request-log entry (credentials redacted)."""
+        applied_status = None
+        logged_status = response.status_code
+        if g.get("sandbox_fault") == "lost_response":
+            applied_status = response.status_code
+            response, logged_status = self.lose_answer(response)
         self.decorate(response)
         started = g.get("sandbox_started", time.monotonic())
         headers = {
@@ -370,12 +400,14 @@ class VendorSandbox:
             "method": request.method,
             "path": request.path,
             "query": self.redact_params(request.args.to_dict()),
-            "status": response.status_code,
+            "status": logged_status,
             "duration_ms": round((time.monotonic() - started) * 1000, 3),
             "headers": headers,
             "body": self.redact_params(request.get_json(silent=True) if request.data else None),
             "fault": g.get("sandbox_fault"),
         }
+        if applied_status is not None:
+            entry["applied_status"] = applied_status  # what the lost answer would have been
         with self._log_lock:
             self.requests.append(entry)
         return response

@@ -14,6 +14,7 @@ import decimal
 import importlib
 import json
 import os
+import random
 import sys
 import time
 import traceback
@@ -102,7 +103,48 @@ def _send(stream: Any, message: dict[str, Any]) -> None:
     stream.flush()
 
 
+class _Crash:
+    """The local stack's crash fault (`POST /_local/faults`): after a vendor write has been
+    answered, and before the function's next step, the process is killed (exit 137), as Lambda
+    kills a function at its timeout. Nothing is caught or cleaned up; the poller sees the
+    invocation fail and SQS delivers the batch again."""
+
+    probability = 0.0
+    rng = random.Random()
+    installed = False
+
+    @classmethod
+    def configure(cls, faults: dict[str, Any]) -> None:
+        probability = float(faults.get("crash_after_vendor_write") or 0.0)
+        if probability != cls.probability:
+            seed = faults.get("seed")  # per process: each worker draws its own sequence
+            cls.rng = random.Random(None if seed is None else f"{seed}:{os.getpid()}")
+        cls.probability = probability
+        if probability and not cls.installed:
+            cls._install()
+
+    @classmethod
+    def _install(cls) -> None:
+        import httpx
+
+        vendor_urls = tuple(json.loads(os.environ.get("FLEETBRIDGE_VENDOR_URLS") or "{}").values())
+        send = httpx.Client.send
+
+        def send_then_maybe_crash(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+            response = send(self, request, *args, **kwargs)
+            url = str(request.url)
+            write = request.method in ("POST", "PUT", "PATCH", "DELETE")
+            if write and url.startswith(vendor_urls) and cls.rng.random() < cls.probability:
+                print(f"[CRASH] killed after {request.method} {request.url.path}", flush=True)
+                os._exit(137)
+            return response
+
+        httpx.Client.send = send_then_maybe_crash  # type: ignore[method-assign]
+        cls.installed = True
+
+
 def _invoke(handler: Any, request: dict[str, Any]) -> dict[str, Any]:
+    _Crash.configure(request.get("faults") or {})
     context = LambdaContext(request["context"])
     request_id = context.aws_request_id
     print(f"START RequestId: {request_id} Version: $LATEST", flush=True)

@@ -69,6 +69,11 @@ class StackSettings:
         default_factory=lambda: _env_float("FLEETBRIDGE_LOCAL_VISIBILITY_SCALE", 1.0)
     )
     concurrency: int = field(default_factory=lambda: _env_int("FLEETBRIDGE_LOCAL_CONCURRENCY", 3))
+    #: caps every function's Timeout (seconds; 0: the template's): with scaled visibility
+    #: timeouts, keeps a redelivery after a killed invocation later than its timeout, as in AWS
+    max_timeout: float = field(
+        default_factory=lambda: _env_float("FLEETBRIDGE_LOCAL_MAX_TIMEOUT", 0.0)
+    )
     sandboxes: bool = True
     schedules: bool = False
     parameters: dict[str, str] = field(default_factory=dict)

@@ -49,6 +49,8 @@ class LocalApi:
             ("POST", "drain"): self.drain,
             ("GET", "health"): self.health,
             ("GET", "functions"): self.functions,
+            ("GET", "faults"): self.faults,
+            ("POST", "faults"): self.faults,
         }
         handler = routes.get((method, parts[0] if parts else ""))
         if handler is None:
@@ -110,6 +112,27 @@ class LocalApi:
             {"status": "ok" if all(checks.values()) else "degraded", **checks},
             200 if all(checks.values()) else 503,
         )
+
+    def faults(self, request: Request, rest: list[str]) -> Response:
+        """The crash fault: `POST {"crash_after_vendor_write": 0.1, "seed"?, "functions"?}` kills
+        a worker process right after a vendor write was answered (default: the queue workers);
+        `{}` clears it. GET shows it."""
+        if request.method.upper() == "POST":
+            body = request.get_json(silent=True)
+            body = {} if body is None and not request.data else body
+            if not isinstance(body, dict) or set(body) - {
+                "crash_after_vendor_write",
+                "seed",
+                "functions",
+            }:
+                return _error(
+                    400, "bad_request", "expected crash_after_vendor_write, seed, functions"
+                )
+            probability = body.get("crash_after_vendor_write", 0)
+            if not isinstance(probability, int | float) or not 0 <= probability <= 1:
+                return _error(400, "bad_request", "crash_after_vendor_write is a probability")
+            self.stack.runtime.set_faults(body)
+        return json_response(self.stack.runtime.faults)
 
     def functions(self, request: Request, rest: list[str]) -> Response:
         """Every function of the template with its event sources."""

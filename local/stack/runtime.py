@@ -106,8 +106,12 @@ class Worker:
         """True while the process runs."""
         return self.process.poll() is None
 
-    def invoke(self, event: Any, request_id: str) -> dict[str, Any]:
-        """Send one event; returns the bootstrap's response or raises TimeoutError/WorkerDied."""
+    def invoke(
+        self, event: Any, request_id: str, faults: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Send one event; returns the bootstrap's response or raises TimeoutError/WorkerDied.
+
+        `faults`: the local crash fault for this invocation (see `_bootstrap._Crash`)."""
         deadline = time.time() + self.spec.timeout
         context = {
             "function_name": self.spec.logical_id,
@@ -117,7 +121,8 @@ class Worker:
             "log_group_name": f"/aws/lambda/{self.spec.logical_id}",
             "deadline_ms": int(deadline * 1000),
         }
-        data = json.dumps({"event": event, "context": context}).encode() + b"\n"
+        request = {"event": event, "context": context, "faults": faults or {}}
+        data = json.dumps(request).encode() + b"\n"
         try:
             view = memoryview(data)
             while view:
@@ -172,6 +177,8 @@ class FunctionPool:
         self._all: set[Worker] = set()
         self._lock = threading.Lock()
         self._closed = False
+        #: injected faults (`FunctionRuntime.set_faults`), sent with each invocation
+        self.faults: dict[str, Any] = {}
 
     def _log(self, text: str) -> None:
         stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -207,7 +214,7 @@ class FunctionPool:
                     with self._lock:
                         self._discard(worker)
                     return Invocation(request_id, False, error=ready.get("error"))
-                response = worker.invoke(event, request_id)
+                response = worker.invoke(event, request_id, self.faults)
             except TimeoutError:
                 seconds = self.spec.timeout
                 message = (
@@ -277,6 +284,7 @@ class FunctionRuntime:
         self.concurrency = concurrency
         self._pools: dict[str, FunctionPool] = {}
         self._lock = threading.Lock()
+        self.faults: dict[str, Any] = {}
         log_dir.mkdir(parents=True, exist_ok=True)
 
     def add(self, spec: FunctionSpec) -> None:
@@ -288,10 +296,23 @@ class FunctionRuntime:
         with self._lock:
             if logical_id not in self._pools:
                 spec = self.functions[logical_id]
-                self._pools[logical_id] = FunctionPool(
-                    spec, self._environment(spec), self.log_dir, self.concurrency
-                )
+                pool = FunctionPool(spec, self._environment(spec), self.log_dir, self.concurrency)
+                self._pools[logical_id] = pool
+                pool.faults = self._faults_of(logical_id)
             return self._pools[logical_id]
+
+    def set_faults(self, faults: dict[str, Any]) -> None:
+        """The crash fault (`{"crash_after_vendor_write": p, "seed"?, "functions"?}`) for the
+        queue workers (or the `functions` listed); `{}` clears it."""
+        self.faults = dict(faults)
+        for logical_id in self.functions:
+            self.pool(logical_id).faults = self._faults_of(logical_id)
+
+    def _faults_of(self, logical_id: str) -> dict[str, Any]:
+        targets = self.faults.get("functions")
+        if targets is not None:
+            return self.faults if logical_id in targets else {}
+        return self.faults if logical_id.endswith("WorkerFunction") else {}
 
     def invoke(self, logical_id: str, event: Any) -> Invocation:
         """Invoke a function synchronously (RequestResponse)."""

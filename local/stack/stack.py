@@ -73,6 +73,11 @@ class LocalStack:
         self.resolver.api_url = api_url
         self.endpoints = Endpoints(aws_url, api_url, sandbox_url, settings.time_factor)
         self.functions = load_functions(self.template, self.resolver)
+        if settings.max_timeout > 0:
+            self.functions = {
+                name: dataclasses.replace(spec, timeout=min(spec.timeout, settings.max_timeout))
+                for name, spec in self.functions.items()
+            }
         self.runtime = FunctionRuntime(
             self.functions, self.environment, self.log_dir, settings.concurrency
         )

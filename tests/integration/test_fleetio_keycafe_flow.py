@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -644,3 +645,134 @@ def test_the_worker_publishes_synced_skipped_and_run_durations_per_connection(
     assert by_metric["Skipped"][0]["Skipped"] == [1.0]
     assert by_metric["RunDuration"][0]["kind"] == "webhook"
     assert len(by_metric["RunDuration"][0]["RunDuration"]) == 2
+
+
+# ---------------------------------------------------------------- issue 12: exactly once
+def _work_redelivering(flow: Harness, rounds: int = 6, context: Any = None) -> list[Any]:
+    """Run the worker like the SQS event source, making failed messages visible again at once
+    (their redelivery); returns each invocation's answer."""
+    from tests.support.lambdas import FakeContext, load_handler
+
+    handler = load_handler("fleetio_keycafe_worker")
+    url = flow.aws["queues"]["FleetioKeycafeQueue"]
+    answers = []
+    for _ in range(rounds):
+        messages = flow.sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]
+        ).get("Messages", [])
+        if not messages:
+            break
+        event = sqs_event([json.loads(m["Body"]) for m in messages])
+        for record, message in zip(event["Records"], messages, strict=True):
+            record["messageId"] = message["MessageId"]
+            record["receiptHandle"] = message["ReceiptHandle"]
+        result = handler.lambda_handler(event, context or FakeContext())
+        answers.append(result)
+        failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+        for message in messages:
+            if message["MessageId"] in failed:
+                flow.sqs.change_message_visibility(
+                    QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
+            else:
+                flow.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return answers
+
+
+def test_issue12_a_lost_booking_answer_is_found_by_its_name_not_booked_again(
+    flow: Harness,
+) -> None:
+    """Keycafe applies `POST /access` and the answer is lost (503 or a dropped connection): the
+    booking is found by its name (our marker) and remembered; one booking, written back."""
+    flow.sandbox.post(
+        "/_sandbox/keycafe/faults", json={"lost_response": 1.0, "methods": ["POST"], "seed": 2}
+    )
+    created = flow.assign()
+    flow.deliver_new()
+    _work_redelivering(flow)
+    (access,) = flow.active_accesses()
+    assert access["name"].endswith(f"assignment {created['id']} · {flow.connection_id}")
+    posts = [
+        r
+        for r in flow.sandbox.get("/_sandbox/keycafe/requests").json()["requests"]
+        if r["method"] == "POST"
+    ]
+    assert len(posts) == 1 and posts[0]["fault"] == "lost_response"
+    fields = flow.assignment(created["id"])["custom_fields"]
+    assert fields["keycafe_access_link"] or fields["keycafe_access_code"]
+
+
+def test_issue12_a_failed_write_back_does_not_book_again(flow: Harness) -> None:
+    """The original bug: Fleetio answers 5xx to the custom-field write-back after the booking;
+    the booking is remembered at once, so the redelivery writes back and books nothing more."""
+    created = flow.assign()
+    flow.deliver_new()
+    flow.sandbox.post("/_sandbox/fleetio/faults", json={"status_5xx": 1.0, "methods": ["PATCH"]})
+    answers = _work_redelivering(flow, rounds=1)
+    assert answers[0]["batchItemFailures"]  # the write-back failed: the message is retried
+    assert len(flow.active_accesses()) == 1
+    flow.sandbox.post("/_sandbox/fleetio/faults", json={})
+    _work_redelivering(flow)
+    assert len(flow.accesses()) == 1  # still one booking, none cancelled and re-made
+    fields = flow.assignment(created["id"])["custom_fields"]
+    assert fields["keycafe_access_code"]
+
+
+def test_issue12_a_long_retry_after_puts_the_message_back_instead_of_sleeping(
+    flow: Harness,
+) -> None:
+    """A Retry-After longer than the invocation has left: no sleep, the message goes back to
+    the queue with that delay, the claim is released, and it books once later."""
+    from fleetbridge.core.mappings import MappingRepository
+    from tests.support.lambdas import FakeContext, load_handler
+
+    created = flow.assign()
+    flow.deliver_new()
+    flow.sandbox.post(
+        "/_sandbox/keycafe/faults",
+        json={"status_429": 1.0, "retry_after_s": 45, "methods": ["POST"]},
+    )
+    url = flow.aws["queues"]["FleetioKeycafeQueue"]
+    messages = flow.sqs.receive_message(QueueUrl=url, AttributeNames=["All"])["Messages"]
+    handle = messages[0]["ReceiptHandle"]
+    flow.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
+    event = sqs_event([json.loads(m["Body"]) for m in messages])
+    event["Records"][0]["receiptHandle"] = handle
+    started = time.monotonic()
+    result = load_handler("fleetio_keycafe_worker").lambda_handler(event, FakeContext())
+    assert time.monotonic() - started < 10  # not slept for 45 s
+    assert len(result["batchItemFailures"]) == 1
+    # visible again before the call; now hidden for the vendor's 45 s
+    assert flow.sqs.receive_message(QueueUrl=url).get("Messages", []) == []
+    assert flow.active_accesses() == []
+    mapping = MappingRepository(flow.connection_id).get("assignment", str(created["id"]))
+    assert mapping is None or "claimed_at" not in mapping.data  # the claim was given up
+
+
+def test_issue12_no_record_is_started_without_time_left(flow: Harness) -> None:
+    """An invocation about to time out starts no more records: they go back to the queue at
+    once (not killed midway with the batch), and nothing is booked or left claimed."""
+    from tests.support.lambdas import FakeContext, load_handler
+
+    class Ending(FakeContext):
+        def get_remaining_time_in_millis(self) -> int:
+            return 1
+
+    flow.assign()
+    flow.assign(vehicle_id=1, contact_id=8, hours=(20, 30))
+    flow.deliver_new()
+    url = flow.aws["queues"]["FleetioKeycafeQueue"]
+    messages = flow.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    event = sqs_event([json.loads(m["Body"]) for m in messages])
+    for record, message in zip(event["Records"], messages, strict=True):
+        record["receiptHandle"] = message["ReceiptHandle"]
+    result = load_handler("fleetio_keycafe_worker").lambda_handler(event, Ending())
+    failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+    # the last record at least found no time left (the first may have squeezed in)
+    assert event["Records"][-1]["messageId"] in failed
+    assert len(flow.accesses()) == len(messages) - len(failed)
+    # put back with no delay: visible again at once
+    again = flow.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    visible = [json.loads(m["Body"]) for m in again]
+    put_back = [json.loads(r["body"]) for r in event["Records"] if r["messageId"] in failed]
+    assert all(body in visible for body in put_back)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -743,3 +744,48 @@ def test_rule_10_both_vendors_share_their_rate_limits(aws: dict[str, Any]) -> No
     assert striven._rate_limiter._slot == pytest.approx(60 / 499 * 1.02)
     onfleet.close()
     striven.close()
+
+
+# ----------------------------------------------------------------------------- issue 12
+def test_issue12_lost_create_answers_make_no_second_task_driver_or_team(harness: Harness) -> None:
+    """Onfleet applies `POST`s (team, worker, task) and loses half the answers: the team is
+    found by its name (409), the driver by its phone, the task by its `strivenTaskId` metadata
+    among the driver's tasks created since the saved intent. One of each, none twice."""
+    harness.sandbox.post(
+        "/_sandbox/onfleet/faults", json={"lost_response": 0.5, "methods": ["POST"], "seed": 4}
+    ).raise_for_status()
+    harness.seed_striven(tasks=[striven_task(1), striven_task(2)])
+    event = schedule_event("striven-onfleet-poll")
+    event["id"] = "poll-lost-answers"
+    invoke("striven_onfleet_poll", event)
+    url = harness.aws["queues"][QUEUE]
+    for _ in range(20):  # the worker, redelivering failed messages at once
+        messages = harness.sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]
+        ).get("Messages", [])
+        if not messages:
+            break
+        batch = sqs_event([json.loads(m["Body"]) for m in messages], queue=QUEUE)
+        for record, message in zip(batch["Records"], messages, strict=True):
+            record["messageId"] = message["MessageId"]
+        failed = {
+            f["itemIdentifier"]
+            for f in invoke("striven_onfleet_worker", batch)["batchItemFailures"]
+        }
+        for message in messages:
+            handle = message["ReceiptHandle"]
+            if message["MessageId"] in failed:
+                harness.sqs.change_message_visibility(
+                    QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0
+                )
+            else:
+                harness.sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
+    onfleet = harness.onfleet()
+    lost = [r for r in harness._onfleet_log() if r["fault"] == "lost_response"]
+    assert {r["path"].rsplit("/", 1)[-1] for r in lost} >= {"tasks"}
+    per_task = Counter(
+        m["value"] for t in onfleet["tasks"] for m in t["metadata"] if m["name"] == "strivenTaskId"
+    )
+    assert per_task == {1: 1, 2: 1}
+    assert len(onfleet["workers"]) == 1
+    assert len({t["name"] for t in onfleet["teams"]}) == len(onfleet["teams"])

@@ -5,9 +5,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from fleetbridge.core import budget
 from fleetbridge.core.errors import (
     AuthError,
     RateLimited,
+    RetryLater,
     VendorConflict,
     VendorNotFound,
     VendorUnavailable,
@@ -54,9 +56,44 @@ def test_honours_retry_after_seconds_on_429() -> None:
     assert sleeps == [7.0]
 
 
-def test_retry_after_is_capped() -> None:
-    assert retry_after_seconds(httpx.Response(429, headers={"Retry-After": "9999"})) == 60.0
+def test_retry_after_is_read_up_to_the_longest_queue_delay() -> None:
+    assert retry_after_seconds(httpx.Response(429, headers={"Retry-After": "9999"})) == 9999.0
+    assert retry_after_seconds(httpx.Response(429, headers={"Retry-After": "99999"})) == 43200.0
     assert retry_after_seconds(httpx.Response(429)) is None
+
+
+class Context:
+    """A Lambda context with `seconds` left."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds * 1000)
+
+
+def test_a_retry_after_longer_than_the_invocation_has_left_is_not_slept() -> None:
+    """Item 2 of issue 12: a Retry-After beyond what is left (minus the margin) raises
+    RetryLater at once, carrying the delay for the queue; a shorter one is slept."""
+    transport = ScriptedTransport(httpx.Response(429, headers={"Retry-After": "50"}))
+    sleeps: list[float] = []
+    with budget.invocation(Context(40)), pytest.raises(RetryLater) as caught:
+        make_client(transport, sleeps).get_json("/x")
+    assert sleeps == [] and caught.value.retry_after == 50.0 and caught.value.retryable
+    transport = ScriptedTransport(
+        httpx.Response(429, headers={"Retry-After": "50"}), httpx.Response(200, json=[])
+    )
+    with budget.invocation(Context(900)):
+        make_client(transport, sleeps).get_json("/x")
+    assert sleeps == [50.0]
+
+
+def test_a_retry_after_over_the_cap_is_never_slept_even_without_a_budget() -> None:
+    transport = ScriptedTransport(httpx.Response(429, headers={"Retry-After": "120"}))
+    sleeps: list[float] = []
+    with pytest.raises(RetryLater) as caught:
+        make_client(transport, sleeps).get_json("/x")
+    assert sleeps == [] and caught.value.retry_after == 120.0
 
 
 def test_gives_up_after_max_retries_with_typed_error() -> None:
@@ -79,11 +116,30 @@ def test_read_timeout_on_post_is_not_retried_because_the_vendor_may_have_acted()
     assert len(transport.requests) == 1
 
 
-def test_post_500_is_not_retried_but_503_is() -> None:
-    transport = ScriptedTransport(httpx.Response(500, json={"message": "boom"}))
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(500, json={"message": "boom"}),
+        httpx.Response(503),
+        httpx.RemoteProtocolError("peer closed connection without sending complete message"),
+        httpx.ReadError("connection reset"),
+    ],
+)
+def test_post_is_not_retried_when_the_vendor_may_have_acted(answer: object) -> None:
+    """A 5xx or a dropped connection may follow an applied write (a lost answer): the caller
+    looks the object up by its marker instead of the client posting it again."""
+    transport = ScriptedTransport(answer, httpx.Response(201, json={"id": 1}))  # type: ignore[arg-type]
     with pytest.raises(VendorUnavailable):
         make_client(transport, []).request("POST", "/things", json={})
-    transport = ScriptedTransport(httpx.Response(503), httpx.Response(201, json={"id": 1}))
+    assert len(transport.requests) == 1
+
+
+def test_post_is_retried_when_the_vendor_cannot_have_acted() -> None:
+    transport = ScriptedTransport(
+        httpx.ConnectError("refused"),
+        httpx.Response(429, headers={"Retry-After": "1"}),
+        httpx.Response(201, json={"id": 1}),
+    )
     assert make_client(transport, []).request("POST", "/things", json={}).json() == {"id": 1}
 
 

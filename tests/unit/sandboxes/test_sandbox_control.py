@@ -116,6 +116,9 @@ def test_control_endpoints_are_not_faulted(control: httpx.Client, onfleet) -> No
         {"latency_ms": -1},
         {"seed": "x"},
         {"typo": 0.1},
+        {"lost_response": 1.5},
+        {"retry_after_s": -1},
+        {"methods": "POST"},
     ],
 )
 def test_invalid_faults_are_400(control: httpx.Client, body: dict) -> None:

@@ -119,3 +119,15 @@ class VendorUnavailable(VendorError):
 
     code = "vendor_unavailable"
     retryable = True
+
+
+class RetryLater(VendorError):
+    """The vendor asked us to wait (Retry-After, backoff) longer than this invocation has left:
+    the message goes back to its queue for `retry_after` seconds (docs/reliability.md)."""
+
+    code = "vendor_retry_later"
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after

@@ -21,10 +21,12 @@ import certifi
 import httpx
 from pydantic import BaseModel
 
+from fleetbridge.core import budget
 from fleetbridge.core.config import get_settings
 from fleetbridge.core.errors import (
     AuthError,
     RateLimited,
+    RetryLater,
     VendorConflict,
     VendorError,
     VendorNotFound,
@@ -63,7 +65,11 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
+#: The longest Retry-After we sleep in a function; a longer one (or one past what is left of the
+#: invocation, `core.budget`) sends the message back to its queue with that delay instead.
 RETRY_AFTER_CAP = 60.0
+#: SQS's longest visibility timeout: the longest delay a message can be put back with.
+MAX_RETRY_DELAY = 12 * 3600.0
 
 #: What a vendor error may bring along: a short message, shorter codes, and bodies we decode.
 MAX_ERROR_MESSAGE = 200
@@ -146,7 +152,10 @@ class VendorClient:
         """Send one request with rate limiting and retries; raise a VendorError on failure.
 
         Non-idempotent methods (POST, PATCH) are retried only when the vendor cannot have acted
-        (connect errors, 429, 503) unless `idempotent=True` says a repeat is harmless.
+        (connect errors, 429) unless `idempotent=True` says a repeat is harmless: a 5xx, a read
+        timeout or a dropped connection may come after the vendor applied the write (a lost
+        answer), so the caller looks the object up by its marker before trying again
+        (docs/reliability.md). A wait longer than the invocation has left raises `RetryLater`.
         """
         method = method.upper()
         repeatable = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
@@ -169,7 +178,9 @@ class VendorClient:
                 attempt += 1
                 continue
             except httpx.TransportError as exc:
-                if attempt >= self._max_retries:
+                # A refused connection never reached the vendor; a dropped one may have.
+                retry = repeatable or isinstance(exc, httpx.ConnectError)
+                if not retry or attempt >= self._max_retries:
                     raise VendorUnavailable(
                         f"unreachable: {method} {path} ({type(exc).__name__})", vendor=self.vendor
                     ) from exc
@@ -184,7 +195,7 @@ class VendorClient:
             if final is not None:
                 raise final
             status = response.status_code
-            retry = status in (429, 503) or (repeatable and status in RETRY_STATUSES)
+            retry = status == 429 or (repeatable and status in RETRY_STATUSES)
             if not retry or attempt >= self._max_retries:
                 raise self._error(response)
             self._wait(attempt, response, reason=str(status))
@@ -266,6 +277,17 @@ class VendorClient:
         delay = retry_after_seconds(response) if response is not None else None
         if delay is None:
             delay = random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
+        if delay > RETRY_AFTER_CAP or not budget.can_wait(delay):
+            logger.info(
+                "vendor retry deferred to the queue",
+                extra={"vendor": self.vendor, "reason": reason, "delay_s": round(delay, 3)},
+            )
+            raise RetryLater(
+                f"asked to wait {delay:.0f} s ({reason}), more than this invocation has left",
+                vendor=self.vendor,
+                status_code=response.status_code if response is not None else None,
+                retry_after=delay,
+            )
         logger.info(
             "vendor retry",
             extra={
@@ -322,7 +344,8 @@ def first_text(*values: Any) -> str | None:
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
-    """The server's Retry-After hint (seconds or HTTP date), capped; None when absent."""
+    """The server's Retry-After hint (seconds or HTTP date, at most `MAX_RETRY_DELAY`); None
+    when absent."""
     value = response.headers.get("retry-after")
     if not value:
         return None
@@ -333,7 +356,7 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
             seconds = parsedate_to_datetime(value).timestamp() - time.time()
         except (TypeError, ValueError):
             return None
-    return min(max(seconds, 0.0), RETRY_AFTER_CAP)
+    return min(max(seconds, 0.0), MAX_RETRY_DELAY)
 
 
 def _clean(params: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -60,6 +61,20 @@ def publish(message: WorkMessage) -> str:
         },
     )
     return str(sent["MessageId"])
+
+
+#: SQS's longest visibility timeout (12 hours).
+MAX_VISIBILITY_SECONDS = 43200
+
+
+def delay_retry(flow: str, receipt_handle: str, seconds: float) -> None:
+    """Keep a received message of `flow`'s queue hidden for `seconds` (its next try waits that
+    long: a vendor's Retry-After longer than the function may sleep)."""
+    queue_url, _ = _queue_urls(flow)
+    timeout = max(0, min(MAX_VISIBILITY_SECONDS, math.ceil(seconds)))
+    client("sqs").change_message_visibility(
+        QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=timeout
+    )
 
 
 def publish_many(messages: Iterable[WorkMessage]) -> int:

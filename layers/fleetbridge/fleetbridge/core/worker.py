@@ -18,15 +18,18 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from fleetbridge.core import health, idempotency
+from fleetbridge.core import budget, health, idempotency
 from fleetbridge.core.activity import ActivityLog
 from fleetbridge.core.aws import clears_with_clients
 from fleetbridge.core.connections import ConnectionRepository
-from fleetbridge.core.errors import AuthError, NotFoundError
+from fleetbridge.core.errors import AuthError, NotFoundError, RetryLater
 from fleetbridge.core.observability import RUN_DURATION, duration, logger, metric_scope
-from fleetbridge.core.queue import WorkMessage
+from fleetbridge.core.queue import WorkMessage, delay_retry
 from fleetbridge.core.registry import get_flow
 
 #: Must match the queues' RedrivePolicy maxReceiveCount in template.yaml.
@@ -86,6 +89,11 @@ def _record_handler(record: SQSRecord) -> Any:
 def _handle_record(record: SQSRecord, work: WorkMessage) -> Any:
     logger.append_keys(connection_id=work.connection_id, event_id=work.event_id)
     try:
+        current = budget.current()
+        if current is not None and current.remaining() < current.margin:
+            # Too little time left to start: back to the queue now rather than be killed midway
+            # (which would send the whole batch back and count a receive for each message).
+            raise RetryLater("no time left in this invocation", vendor="queue", retry_after=0)
         return _once()(message=work.model_dump())
     except health.WorkParked as parked:
         logger.info("parked until the credentials work", extra={"reason": str(parked)})
@@ -97,11 +105,43 @@ def _handle_record(record: SQSRecord, work: WorkMessage) -> Any:
         receives = int(record.attributes.approximate_receive_count or 1)
         # the batch processor keeps the error to itself: log it, or a failure is invisible
         logger.exception("message failed", extra={"receive_count": receives})
+        later = retry_later(exc)
+        current = budget.current()
+        if later is None and isinstance(exc, IdempotencyAlreadyInProgressError) and current:
+            # Another invocation holds this event: a duplicate delivery running now, or a
+            # killed one whose claim lapses at its deadline, at most one function time away.
+            later = RetryLater("in progress elsewhere", vendor="queue", retry_after=current.total)
         if receives >= MAX_RECEIVES:
             _final_failure(work, exc)
+        elif later is not None:
+            _put_back(record, work, later)
         raise
     finally:
         logger.remove_keys(["connection_id", "event_id"])
+
+
+def retry_later(error: BaseException) -> RetryLater | None:
+    """The `RetryLater` that caused `error` (raised or wrapped), if any."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, RetryLater):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _put_back(record: SQSRecord, work: WorkMessage, later: RetryLater) -> None:
+    """The vendor asked for longer than this invocation has: the message waits in its queue
+    (the rest of the batch carries on). Without a receipt handle it retries as usual."""
+    logger.info("message put back", extra={"delay_s": round(later.retry_after, 1)})
+    if not record.receipt_handle:
+        return
+    try:
+        delay_retry(work.flow, record.receipt_handle, later.retry_after)
+    except Exception:  # the usual visibility timeout then applies: retried sooner, not lost
+        logger.exception("could not delay the message")
 
 
 def _final_failure(work: WorkMessage, error: Exception) -> None:
@@ -126,11 +166,12 @@ def _final_failure(work: WorkMessage, error: Exception) -> None:
 def process_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Process an SQS batch; failed records are reported back and retried by SQS."""
     _idempotency_config().register_lambda_context(context)
-    answer = process_partial_response(
-        event=event,
-        record_handler=_record_handler,
-        # every record failing is still a partial-batch answer: SQS retries each one
-        processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
-        context=context,
-    )
+    with budget.invocation(context):  # every wait is bounded by what is left of the invocation
+        answer = process_partial_response(
+            event=event,
+            record_handler=_record_handler,
+            # every record failing is still a partial-batch answer: SQS retries each one
+            processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
+            context=context,
+        )
     return dict(answer)

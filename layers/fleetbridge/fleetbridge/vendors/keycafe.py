@@ -54,6 +54,7 @@ class Access(KeycafeModel):
     access_end_date: str | None = Field(default=None, alias="accessEndDate")
     access_end_time: str | None = Field(default=None, alias="accessEndTime")
     user: dict[str, Any] | None = None
+    key: dict[str, Any] | None = None
 
 
 class AccessRequest(BaseModel):

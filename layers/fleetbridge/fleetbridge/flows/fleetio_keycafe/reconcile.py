@@ -14,7 +14,6 @@ It reads only what can still matter, so its cost stays flat as the accounts' his
 
 from __future__ import annotations
 
-import re
 from contextlib import suppress
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -24,24 +23,11 @@ from fleetbridge.core.errors import VendorConflict, VendorNotFound
 from fleetbridge.core.models import Mapping
 from fleetbridge.core.registry import Plan, PlanItem
 from fleetbridge.flows.fleetio_keycafe import ASSIGNMENT, LINK
+from fleetbridge.flows.fleetio_keycafe.bookings import ACTIVE, SCAN_STATE, ours
 from fleetbridge.flows.fleetio_keycafe.context import FlowContext
 from fleetbridge.flows.fleetio_keycafe.sync import Drift, parse_time, sync_assignment
 from fleetbridge.vendors.fleetio import VehicleAssignment
 from fleetbridge.vendors.keycafe import Access
-
-#: Our bookings are named `Fleetio · <vehicle> · assignment <id> · <connection id>` (Keycafe
-#: has no external reference): the connection id tells our bookings from another connection's
-#: on the same Keycafe account.
-OUR_BOOKING = re.compile(r"^Fleetio · .* · assignment (\d+) · (\S+)$")
-ACTIVE = "ACTIVE"
-#: Mapping (entity, id) holding the first Keycafe access page the next run must read.
-SCAN_STATE = ("keycafe_scan", "accesses")
-
-
-def ours(access: Access, connection_id: str) -> re.Match[str] | None:
-    """The name match when the booking belongs to this connection (None for anyone else's)."""
-    match = OUR_BOOKING.match(access.name or "")
-    return match if match and match.group(2) == connection_id else None
 
 
 def _drift(mapping: Mapping | None, access: Access | None, time_zone: str) -> Drift | None:

@@ -12,17 +12,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from fleetbridge.core.budget import claim_expiry
 from fleetbridge.core.errors import (
     AuthError,
     ConflictError,
     VendorConflict,
     VendorError,
     VendorNotFound,
+    VendorUnavailable,
 )
 from fleetbridge.core.mappings import MappingRepository
 from fleetbridge.core.models import Mapping, iso
 from fleetbridge.core.registry import PlanItem
 from fleetbridge.flows.fleetio_keycafe import ASSIGNMENT, GUEST_USER, LINK
+from fleetbridge.flows.fleetio_keycafe.bookings import find_booking
 from fleetbridge.flows.fleetio_keycafe.context import FlowContext
 from fleetbridge.flows.fleetio_keycafe.keycafe_users import (
     find_keycafe_user,
@@ -47,7 +50,7 @@ from fleetbridge.flows.fleetio_keycafe.rules import (
     instructions_text,
 )
 from fleetbridge.vendors.fleetio import VehicleAssignment
-from fleetbridge.vendors.keycafe import AccessRequest
+from fleetbridge.vendors.keycafe import Access, AccessRequest
 
 #: A claim older than this is considered abandoned (the worker died mid-way).
 CLAIM_TIMEOUT = timedelta(minutes=5)
@@ -229,27 +232,57 @@ def _ids(assignment_id: int, mapping: Mapping | None, link: VehicleLink | None) 
     return ids
 
 
-def _claim(ctx: FlowContext, assignment_id: int, mapping: Mapping | None) -> Mapping:
-    """Mark the assignment as being worked on, so a concurrent delivery cannot book twice."""
+class Claim:
+    """The assignment's mapping while we hold its claim, as last saved (every save moves its
+    version). Progress (a booking made) is saved as it happens, so giving the claim up never
+    forgets a vendor object."""
+
+    def __init__(self, mapping: Mapping) -> None:
+        self.mapping = mapping
+
+    def save(self, ctx: FlowContext, data: dict[str, Any], **update: Any) -> None:
+        """Save `data` (and `update`: other_id, fingerprint), keeping the claim."""
+        claim = {k: self.mapping.data[k] for k in CLAIM_KEYS if k in self.mapping.data}
+        self.mapping = ctx.mappings.save(
+            self.mapping.model_copy(update={"data": {**data, **claim}, **update})
+        )
+
+
+#: The mapping keys of a claim.
+CLAIM_KEYS = ("claimed_at", "claim_expires_at")
+
+
+def _claim(ctx: FlowContext, assignment_id: int, mapping: Mapping | None) -> Claim:
+    """Mark the assignment as being worked on, so a concurrent delivery cannot book twice.
+
+    The claim lapses with this invocation (`core.budget`): a worker killed at its timeout
+    leaves nothing that blocks the redelivery. Claims without an expiry (older ones) last
+    `CLAIM_TIMEOUT`."""
     now = ctx.clock()
     if mapping and mapping.data.get("claimed_at"):
         claimed = parse_time(mapping.data["claimed_at"])
-        if claimed and now - claimed < CLAIM_TIMEOUT:
+        expires = parse_time(mapping.data.get("claim_expires_at")) or (
+            claimed + CLAIM_TIMEOUT if claimed else None
+        )
+        if expires and now < expires:
             raise AssignmentBusy(f"assignment {assignment_id} is being processed")
     base = mapping or Mapping(
         connection_id=ctx.connection.id, entity=ASSIGNMENT, external_id=str(assignment_id)
     )
+    claim = {"claimed_at": iso(now), "claim_expires_at": iso(claim_expiry(now, CLAIM_TIMEOUT))}
     try:
-        return ctx.mappings.save(
-            base.model_copy(update={"data": {**base.data, "claimed_at": iso(now)}})
-        )
+        return Claim(ctx.mappings.save(base.model_copy(update={"data": {**base.data, **claim}})))
     except ConflictError as exc:
         raise AssignmentBusy(f"assignment {assignment_id} changed concurrently") from exc
 
 
-def _release(ctx: FlowContext, claimed: Mapping) -> None:
-    data = {k: v for k, v in claimed.data.items() if k != "claimed_at"}
-    ctx.mappings.save(claimed.model_copy(update={"data": data}))
+def _unclaimed(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in CLAIM_KEYS}
+
+
+def _release(ctx: FlowContext, claim: Claim) -> None:
+    """Give the claim up, keeping what was saved meanwhile (a booking made stays known)."""
+    ctx.mappings.save(claim.mapping.model_copy(update={"data": _unclaimed(claim.mapping.data)}))
 
 
 def _apply(
@@ -262,24 +295,25 @@ def _apply(
     source_event: str,
     item: PlanItem,
 ) -> PlanItem:
-    claimed = _claim(ctx, assignment.id, mapping)
-    data = {k: v for k, v in claimed.data.items() if k != "claimed_at"}
+    claim = _claim(ctx, assignment.id, mapping)
+    data = _unclaimed(claim.mapping.data)
     try:
         for step in decision.steps:
-            _run_step(ctx, step, assignment, link, data)
+            _run_step(ctx, step, assignment, link, data, claim)
     except VendorError as exc:
         # A refused credential is the connection's problem, not this assignment's: the worker
         # pauses the connection and this assignment waits (core.health), nothing is stored.
         if exc.retryable or isinstance(exc, AuthError):
-            _release(ctx, claimed)
+            _release(ctx, claim)
             raise
         # The vendor refused this content: record it, tell the admins, retry only on change.
         reason = f"vendor_rejected: {exc}"
         ctx.mappings.save(
-            claimed.model_copy(
+            claim.mapping.model_copy(
                 update={
                     "fingerprint": decision.fingerprint,
                     "data": {
+                        **_unclaimed(claim.mapping.data),
                         **data,
                         "status": "failed",
                         "last_error": str(exc),
@@ -299,7 +333,7 @@ def _apply(
         )
         return item.model_copy(update={"action": "failed", "reason": reason})
     except Exception:
-        _release(ctx, claimed)
+        _release(ctx, claim)
         raise
     data.update(
         status=decision.status,
@@ -311,7 +345,7 @@ def _apply(
     )
     access_id = data.get("access_id")
     ctx.mappings.save(
-        claimed.model_copy(
+        claim.mapping.model_copy(
             update={
                 "other_id": str(access_id) if access_id else None,
                 "fingerprint": decision.fingerprint,
@@ -340,6 +374,7 @@ def _run_step(
     assignment: Assignment,
     link: VehicleLink | None,
     data: dict[str, Any],
+    claim: Claim,
 ) -> None:
     """Carry out one step, keeping `data` (the mapping's record of the booking) in step."""
     keys = ctx.settings.custom_fields
@@ -356,29 +391,7 @@ def _run_step(
         data.update(booking_code=None, checkin_link=None)
         return
     if isinstance(step, Book):
-        request = _access_request(ctx, step)
-        access = ctx.keycafe.create_access(request)
-        guest_id = (access.user or {}).get("id")
-        if "id" not in request.user and guest_id is not None:
-            # Keycafe made (or reused) a guest user: remember it is no account holder.
-            with suppress(ConflictError):  # already known
-                ctx.mappings.save(
-                    Mapping(
-                        connection_id=ctx.connection.id,
-                        entity=GUEST_USER,
-                        external_id=str(guest_id),
-                    )
-                )
-        data.update(
-            driver_identity=list(identity(step.driver)),
-            keycafe_user_id=request.user.get("id"),
-            access_id=access.id,
-            booking_code=access.booking_code,
-            checkin_link=access.checkin_link,
-            window_start=iso(step.window.start),
-            window_end=iso(step.window.end),
-        )
-        _write_fields(ctx, assignment, link, data, step.window)
+        _book(ctx, step, assignment, link, data, claim)
         return
     if isinstance(step, ChangeDates):
         ctx.keycafe.update_access(
@@ -394,6 +407,87 @@ def _run_step(
         notify_failure(ctx, assignment, step.reason, "rules")
         return
     raise TypeError(f"unknown step {step!r}")
+
+
+def _book(
+    ctx: FlowContext,
+    step: Book,
+    assignment: Assignment,
+    link: VehicleLink | None,
+    data: dict[str, Any],
+    claim: Claim,
+) -> None:
+    """Book once (docs/reliability.md): the intent is saved before `POST /access` and the
+    booking the moment Keycafe answers, before the write-back; a booking whose answer was lost
+    (or whose worker died before remembering it) is found by its name instead of made again."""
+    intent = {"key_id": step.key_id, "identity": list(identity(step.driver))}
+    pending = data.get("booking_pending")
+    access = find_booking(ctx, assignment.id) if pending else None
+    if access is not None and (pending != intent or (access.key or {}).get("id") != step.key_id):
+        # Made for another key or driver before the assignment changed: not this booking.
+        with suppress(VendorNotFound, VendorConflict):
+            ctx.keycafe.cancel_access(access.id)
+        access = None
+    request = _access_request(ctx, step)
+    if access is None:
+        data.update(booking_pending=intent)
+        claim.save(ctx, data, other_id=None)
+        try:
+            access = ctx.keycafe.create_access(request)
+        except VendorUnavailable:
+            # A 5xx, a timeout or a dropped connection may follow an applied booking.
+            access = find_booking(ctx, assignment.id)
+            if access is None:
+                raise
+        _remember_guest(ctx, request, access)
+    elif _access_dates(access) != _dates(step.window, ctx.settings.time_zone):
+        access = ctx.keycafe.update_access(
+            access.id, _dates(step.window, ctx.settings.time_zone) | {"name": step.name}
+        )
+    data.pop("booking_pending", None)
+    data.update(
+        driver_identity=list(identity(step.driver)),
+        keycafe_user_id=request.user.get("id"),
+        access_id=access.id,
+        booking_code=access.booking_code,
+        checkin_link=access.checkin_link,
+        window_start=iso(step.window.start),
+        window_end=iso(step.window.end),
+    )
+    # Remembered now, as booked but not yet written back (empty fingerprint): a redelivery after
+    # a failed write-back changes this booking's dates and writes back, it does not book again.
+    booked = {
+        "status": "booked",
+        "updated_at": assignment.updated_at,
+        "vehicle_id": assignment.vehicle_id,
+        "contact_id": assignment.contact_id,
+        "key_id": step.key_id,
+    }
+    claim.save(ctx, {**data, **booked}, other_id=str(access.id), fingerprint="")
+    _write_fields(ctx, assignment, link, data, step.window)
+
+
+def _access_dates(access: Access) -> dict[str, str | None]:
+    return {
+        "accessStartDate": access.access_start_date,
+        "accessStartTime": access.access_start_time,
+        "accessEndDate": access.access_end_date,
+        "accessEndTime": access.access_end_time,
+    }
+
+
+def _remember_guest(ctx: FlowContext, request: AccessRequest, access: Access) -> None:
+    guest_id = (access.user or {}).get("id")
+    if "id" not in request.user and guest_id is not None:
+        # Keycafe made (or reused) a guest user: remember it is no account holder.
+        with suppress(ConflictError):  # already known
+            ctx.mappings.save(
+                Mapping(
+                    connection_id=ctx.connection.id,
+                    entity=GUEST_USER,
+                    external_id=str(guest_id),
+                )
+            )
 
 
 def _dates(window: Window, time_zone: str) -> dict[str, str]:

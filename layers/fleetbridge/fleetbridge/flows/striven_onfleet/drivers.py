@@ -17,6 +17,7 @@ import time
 from contextlib import suppress
 from datetime import datetime
 
+from fleetbridge.core import budget
 from fleetbridge.core.errors import ConflictError, VendorConflict
 from fleetbridge.core.models import Mapping, fingerprint, iso
 from fleetbridge.flows.striven_onfleet import EMPLOYEE, EMPLOYEE_METADATA, LINKED
@@ -181,8 +182,13 @@ def _release(ctx: FlowContext, claimed: Mapping, previous: Mapping | None) -> No
 
 
 def _wait_for(ctx: FlowContext, work: TaskWork, employee_id: int, source_event: str) -> str:
-    """Wait for the worker holding the claim: its link, or its failure."""
-    deadline = time.monotonic() + WAIT_SECONDS
+    """Wait for the worker holding the claim: its link, or its failure (never past what is left
+    of this invocation: then the chunk is retried by SQS, `DriverPending`)."""
+    wait = WAIT_SECONDS
+    current = budget.current()
+    if current is not None:
+        wait = min(wait, max(0.0, current.remaining() - current.margin))
+    deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         time.sleep(WAIT_STEP)
         mapping = ctx.mappings.get(EMPLOYEE, str(employee_id))

@@ -19,10 +19,15 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fleetbridge.core.errors import ConflictError, VendorConflict, VendorNotFound
+from fleetbridge.core.errors import (
+    ConflictError,
+    VendorConflict,
+    VendorNotFound,
+    VendorUnavailable,
+)
 from fleetbridge.core.errors import VendorValidationError as Rejected
 from fleetbridge.core.models import Mapping, fingerprint
-from fleetbridge.flows.striven_onfleet import RETRY, TASK, waiting
+from fleetbridge.flows.striven_onfleet import RETRY, TASK, TASK_METADATA, waiting
 from fleetbridge.flows.striven_onfleet.context import FlowContext
 from fleetbridge.flows.striven_onfleet.drivers import (
     DriverBusy,
@@ -179,7 +184,7 @@ def _write(
     onfleet_id = mapping.other_id if mapping and decision.action != "create" else None
     try:
         if onfleet_id is None:
-            created = ctx.onfleet.create_task(task_payload(task, worker_id, tz, region))
+            created, mapping = _create_once(ctx, work, mapping, worker_id)
         else:
             body = update_payload(task, worker_id, tz, decision.changed, region)
             created = _update(ctx, onfleet_id, body, task, worker_id)
@@ -193,6 +198,8 @@ def _write(
                     decision.fingerprint,
                 )
     except (Rejected, VendorConflict) as exc:
+        if onfleet_id is None:  # the create's intent was saved: decide on the mapping as it is
+            mapping = ctx.mappings.get(TASK, str(task.id))
         if onfleet_id is not None and _completed(ctx, onfleet_id):
             return _completed_in_onfleet(ctx, work, mapping, source_event)
         if retry_driver and ctx.onfleet.get_worker(worker_id) is None:
@@ -206,13 +213,66 @@ def _write(
         _store_synced(ctx, work, mapping, decision, created, worker_id)
     except ConflictError:
         # Another delivery of this task (a window re-check racing a change) wrote first. Undo a
-        # create so Onfleet keeps one task; SQS delivers this message again and it is decided
-        # against the mapping the other one stored.
-        if created.id != onfleet_id:
+        # create so Onfleet keeps one task (unless the winner stored this very task: it found
+        # our lost answer); SQS delivers this message again and it is decided against the
+        # mapping the other one stored.
+        stored = ctx.mappings.get(TASK, str(task.id))
+        if created.id != onfleet_id and (stored is None or stored.other_id != created.id):
             ctx.onfleet.delete_task(created.id)
         raise
     _record(ctx, work, decision, source_event, created.id, worker_id)
     return decision
+
+
+#: How far around the intent's time a lost create is looked for (clocks differ; an invocation
+#: lasts at most 15 minutes).
+FIND_SLACK_MS = 10 * 60 * 1000
+FIND_SPAN_MS = 15 * 60 * 1000
+FIND_PAGE_LIMIT = 20
+
+
+def _create_once(
+    ctx: FlowContext, work: TaskWork, mapping: Mapping | None, worker_id: str
+) -> tuple[OnfleetTask, Mapping]:
+    """`POST /tasks` at most once per task (docs/reliability.md): the intent (our time, the
+    driver) is saved first; a create whose answer was lost, now or in a worker that died before
+    storing it, is found by its `strivenTaskId` metadata among the driver's tasks created
+    around that time instead of being made again. Returns the task and the mapping as saved."""
+    task, settings = work.task, ctx.settings
+    pending = mapping.data.get("create_pending") if mapping is not None else None
+    if mapping is not None and isinstance(pending, dict):
+        found = _find_created(ctx, task.id, pending)
+        if found is not None:
+            return found, mapping
+    intent = {"at": _now_ms(ctx), "worker_id": worker_id}
+    old = mapping.data if mapping is not None else {}
+    data = {**old, "status": old.get("status", "creating"), "create_pending": intent}
+    base = mapping or Mapping(connection_id=ctx.connection.id, entity=TASK, external_id="")
+    update = {"external_id": str(task.id), "other_id": None, "data": data}
+    saved = ctx.mappings.save(base.model_copy(update=update))  # ConflictError: decided again
+    payload = task_payload(task, worker_id, settings.zone, settings.default_region)
+    try:
+        return ctx.onfleet.create_task(payload), saved
+    except VendorUnavailable:
+        # A 5xx, a timeout or a dropped connection may follow an applied create.
+        found = _find_created(ctx, task.id, intent)
+        if found is None:
+            raise
+        return found, saved
+
+
+def _find_created(ctx: FlowContext, task_id: int, intent: dict[str, Any]) -> OnfleetTask | None:
+    """The Onfleet task we created for Striven task `task_id` under `intent`, if it exists."""
+    at = int(intent.get("at") or 0)
+    params = {
+        "from": at - FIND_SLACK_MS,
+        "to": at + FIND_SPAN_MS,
+        "worker": intent.get("worker_id"),
+    }
+    for found in ctx.onfleet.iter_tasks_all(params, page_limit=FIND_PAGE_LIMIT):
+        if str(found.meta(TASK_METADATA)) == str(task_id):
+            return found
+    return None
 
 
 def _update(
