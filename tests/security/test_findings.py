@@ -367,7 +367,7 @@ def test_webhooks_answer_unknown_and_known_ids_alike(world: World) -> None:
 def test_stored_objects_refuse_empty_keys(world: World) -> None:
     """An empty key in a stored free-form object (here a run profile's defaults) is refused
     with 422 naming the object, instead of being stored where it cannot be read back (the
-    151 × 500 of the full fuzzing bench)."""
+    151 5xx answers of the full fuzzing bench)."""
     path = f"/v1/routing/profiles/run/{world.ids['run_profile']}"
     current = world.api("GET", path).json()
     for defaults in ({"": 1}, {"vehicles": {"": {"capacity": 1}}}):
