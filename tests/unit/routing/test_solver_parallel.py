@@ -49,9 +49,9 @@ def test_the_searches_cooperate_in_rounds(monkeypatch: pytest.MonkeyPatch) -> No
     starts: list[object] = []
     search = pyvrp_backend._search
 
-    def recording(build: Any, stop: Any, seed: int, initial: Any = None) -> Any:
+    def recording(build: Any, stop: Any, stop_at: float, seed: int, initial: Any = None) -> Any:
         starts.append(initial)  # the parent's own searches (children record in their copy)
-        return search(build, stop, seed, initial)
+        return search(build, stop, stop_at, seed, initial)
 
     monkeypatch.setattr(pyvrp_backend, "_search", recording)
     stops = [stop(f"s{i}", i % 4 + 1, i // 4, quantity=-1) for i in range(12)]
@@ -61,11 +61,19 @@ def test_the_searches_cooperate_in_rounds(monkeypatch: pytest.MonkeyPatch) -> No
     assert starts[0] is None and all(s is not None for s in starts[1:])
 
 
-def test_large_problems_get_a_short_late_acceptance_history() -> None:
-    small = pyvrp_backend.solve_params(pyvrp_backend.LARGE_CLIENTS - 1)
-    large = pyvrp_backend.solve_params(pyvrp_backend.LARGE_CLIENTS)
-    assert small.ils.history_length == 300  # PyVRP's default
-    assert large.ils.history_length == pyvrp_backend.LARGE_HISTORY < 300
+def test_large_problems_in_short_runs_get_greedier_search_parameters() -> None:
+    large = pyvrp_backend.LARGE_CLIENTS
+    short = pyvrp_backend.SHORT_S_PER_CLIENT * large
+    for params in (
+        pyvrp_backend.solve_params(large - 1, 1.0),  # small: PyVRP's defaults
+        pyvrp_backend.solve_params(large, 1.01 * short),  # large but long enough
+    ):
+        assert params.ils.history_length == 300
+        assert params.perturbation.max_perturbations == 25
+    params = pyvrp_backend.solve_params(large, short)
+    assert params.ils.history_length == pyvrp_backend.LARGE_HISTORY < 300
+    assert params.perturbation.max_perturbations == pyvrp_backend.LARGE_PERTURBATIONS < 25
+    assert pyvrp_backend.solve_params(1000, 30.0) == params  # the scale benchmark's case
 
 
 def test_the_search_stops_at_the_deadline_itself() -> None:
