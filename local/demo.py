@@ -212,15 +212,13 @@ def striven_onfleet(stack: LocalStack, api: httpx.Client, sandbox: httpx.Client)
     sandbox.post(
         "/_sandbox/onfleet/seed", json=onfleet_for_striven(STRIVEN["onfleet_api_key"])
     ).raise_for_status()
-    sandbox.post(
-        "/_sandbox/striven/seed",
-        json=striven_world(
-            label="Demo",
-            zone=STRIVEN_ZONE,
-            client_id=STRIVEN["striven_client_id"],
-            client_secret=STRIVEN["striven_client_secret"],
-        ),
-    ).raise_for_status()
+    world = striven_world(
+        label="Demo",
+        zone=STRIVEN_ZONE,
+        client_id=STRIVEN["striven_client_id"],
+        client_secret=STRIVEN["striven_client_secret"],
+    )
+    sandbox.post("/_sandbox/striven/seed", json=world).raise_for_status()
     say(
         "Striven: 12 open tasks (task 11 starts in 40 h), 5 employees in teams Demo North and South;"
     )
@@ -237,6 +235,8 @@ def striven_onfleet(stack: LocalStack, api: httpx.Client, sandbox: httpx.Client)
                     "notify_recipients": [DISPATCH],
                     "task_type_ids": [1],
                     "team_ids": [10, 20],
+                    # Striven's API has no teams endpoint: the teams and members are settings
+                    "teams": world["teams"],
                     "poll_minutes": 1,
                 },
             },
@@ -318,12 +318,18 @@ def gpsinsight_driveri(stack: LocalStack, api: httpx.Client, sandbox: httpx.Clie
     ).raise_for_status()
     say(f"connection {cid}; the portal pushes to {connection['webhook_urls']['gpsinsight']}")
     refused = api.post(
-        f"/connections/{cid}/driver-sync", json={"enabled": True, "portal_user": "dispatcher"}
+        f"/connections/{cid}/driver-sync",
+        json={"enabled": True, "portal_user": "dispatcher", "portal_password": "dispatch-pass"},
     )
     say(f"opt-in by 'dispatcher': {refused.status_code} {refused.json()['error']['message']}")
+    # the Master User proves it with their own portal password (checked by a login, not stored)
     api.post(
         f"/connections/{cid}/driver-sync",
-        json={"enabled": True, "portal_user": GPS["gpsinsight_username"]},
+        json={
+            "enabled": True,
+            "portal_user": GPS["gpsinsight_username"],
+            "portal_password": GPS["gpsinsight_password"],
+        },
     ).raise_for_status()
     stack.drain(120)
     drivers = _driveri(sandbox)
@@ -331,13 +337,14 @@ def gpsinsight_driveri(stack: LocalStack, api: httpx.Client, sandbox: httpx.Clie
         f"opt-in by the Master User: initial sync wrote {len(drivers)} of {GPS_DRIVERS} drivers "
         "(the one without a DriverID is skipped)"
     )
-    login = sandbox.post(
+    # GPS Insight's documented form: GET with query parameters (the sandbox accepts nothing else)
+    login = sandbox.get(
         "/gpsinsight/v2/userauth/login",
-        json={"username": GPS["gpsinsight_username"], "password": GPS["gpsinsight_password"]},
+        params={"username": GPS["gpsinsight_username"], "password": GPS["gpsinsight_password"]},
     ).json()
-    sandbox.post(
+    sandbox.get(
         "/gpsinsight/v2/driver/update",
-        json={"driver_id": 1, "lastname": "Pushed", "session_token": login["data"]["token"]},
+        params={"driver_id": 1, "lastname": "Pushed", "session_token": login["data"]["token"]},
     ).raise_for_status()
     wait_for(lambda: _driveri(sandbox)["DEMO-1"]["lastName"] == "Pushed")
     say("driver 1 renamed in the portal: its signed push reached Driveri (lastName 'Pushed')")
@@ -394,8 +401,17 @@ def route_planning(stack: LocalStack, api: httpx.Client, sandbox: httpx.Client) 
     say(f"  unused alternates: {', '.join(result['unused_alternate_tasks']) or 'none'}")
     dry = api.post(f"/v0/run/{run_id}/apply", json={"dry_run": True}).json()
     say(f"apply, dry run: would delete {dry['delete_tasks']}; Onfleet untouched until applied")
-    applied = api.post(f"/v0/run/{run_id}/apply", json={"dry_run": False}).json()
-    say(f"apply: ok={applied['ok']} (each driver's task list written in route order)")
+    queued = api.post(f"/v0/run/{run_id}/apply", json={"dry_run": False})
+    say(f"apply: {queued.status_code} queued; the routing worker writes it to Onfleet")
+    applied = wait_for(
+        lambda: (
+            (api.get(f"/v0/run/{run_id}/status").json().get("apply") or {}).get("status")
+            in ("succeeded", "failed")
+            and api.get(f"/v0/run/{run_id}/status").json()["apply"]
+        ),
+        timeout=120,
+    )
+    say(f"apply: {applied['status']} (each driver's task list written in route order)")
     svg = api.get(f"/v0/run/{run_id}/map", params={"format": "svg"})
     svg.raise_for_status()
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
