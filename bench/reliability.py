@@ -42,6 +42,7 @@ from typing import Any
 
 import boto3
 import httpx
+from boto3.dynamodb.conditions import Key
 
 from local.stack.stack import LocalStack
 
@@ -73,13 +74,15 @@ class Row:
     lost: int = 0
     duplicated: int = 0
     stuck: int = 0
+    stale: int = 0
+    conflicts: int = 0
     wall_s: float = 0.0
     notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         """The goals: nothing lost, doubled or stuck."""
-        return self.lost == 0 and self.duplicated == 0 and self.stuck == 0
+        return self.lost == 0 and self.duplicated == 0 and self.stuck == 0 and self.stale == 0
 
 
 # ----------------------------------------------------------------------------- the world
@@ -137,12 +140,49 @@ class World:
         return len(answer.json()["replayed"])
 
     def crashes(self, worker: str) -> int:
+        return self.worker_log(worker).count("[CRASH]")
+
+    def worker_log(self, worker: str) -> str:
         path = self.stack.log_dir / f"{worker}.log"
-        return path.read_text(errors="replace").count("[CRASH]") if path.exists() else 0
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def delete_mappings(self, connection_id: str, entity: str) -> int:
+        """Lose our records of one entity (as a restore from an old backup would)."""
+        dynamodb = boto3.resource(
+            "dynamodb",
+            endpoint_url=self.stack.aws_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        names = [t.name for t in dynamodb.tables.all() if "Data" in t.name]
+        table = dynamodb.Table(names[0])
+        prefix = f"MAP#{entity}#"
+        items = table.query(
+            KeyConditionExpression=Key("pk").eq(f"CONNECTION#{connection_id}")
+            & Key("sk").begins_with(prefix)
+        )["Items"]
+        for item in items:
+            table.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+        return len(items)
 
 
 def _retries(log: list[dict[str, Any]]) -> int:
-    return sum(1 for e in log if e.get("fault") or e.get("status") == 429)
+    """Vendor answers that asked for a retry (faults, 429) or refused the credentials."""
+    return sum(1 for e in log if e.get("fault") or e.get("status") in (401, 403, 429))
+
+
+#: What a worker logs when it lost a race for a record: another worker's write won by version
+#: (or holds the record's claim), and the message is retried, re-read and decided again.
+LOST_RACE = ("ConflictError", "AssignmentBusy", "DriverBusy", "IdempotencyAlreadyInProgress")
+
+
+def _lost_races(log: str) -> int:
+    return sum(
+        1
+        for line in log.splitlines()
+        if "message failed" in line and any(marker in line for marker in LOST_RACE)
+    )
 
 
 # ----------------------------------------------------------------------------- flows
@@ -159,6 +199,7 @@ class FlowDriver:
         self.connection_id = ""
         self.expected: set[str] = set()
         self.crashes_before = 0
+        self.latest_end: dict[str, str] = {}  # source key -> the latest end / due / name
 
     def setup(self, n: int) -> None:
         raise NotImplementedError
@@ -171,9 +212,29 @@ class FlowDriver:
         """The same delivery three times and the same content under new ids."""
         raise NotImplementedError
 
-    def race(self) -> None:
-        """Two deliveries of one record at once."""
-        self.push_again()
+    def change_again(self) -> None:
+        """A second, different change to every pushed record, while the first is in flight."""
+        raise NotImplementedError
+
+    def stale(self) -> int:
+        """Target objects that do not show their source record's latest change."""
+        raise NotImplementedError
+
+    def revoke(self) -> None:
+        """The target vendor stops accepting our credentials (a rotated key)."""
+        raise NotImplementedError
+
+    def fix(self) -> None:
+        """The admins give the working credentials (PATCH), or `/test` succeeds again."""
+        raise NotImplementedError
+
+    def empty_source(self) -> None:
+        """The source lists none of the linked records; the flow's removal pass runs."""
+        raise NotImplementedError
+
+    def removed(self) -> int:
+        """Linked records whose target object is gone (deleted, cancelled, deactivated)."""
+        return len(self.expected - set(self.targets()))
 
     def settle(self) -> None:
         """After the faults: the flow's own next trigger (a poll or sync), as in production."""
@@ -250,8 +311,61 @@ class FleetioKeycafe(FlowDriver):
             )
             answer.raise_for_status()
             self.expected.add(str(answer.json()["id"]))
+            self.latest_end[str(answer.json()["id"])] = body["ended_at"]
         self.world.sandbox.get("/_sandbox/fleetio/webhook-deliveries", params={"wait": 30})
         return n
+
+    def change_again(self) -> None:
+        for assignment_id, ended in sorted(self.latest_end.items()):  # one hour longer
+            later = datetime.strptime(ended, "%Y-%m-%dT%H:%M:%SZ") + timedelta(hours=1)
+            self.latest_end[assignment_id] = later.strftime("%Y-%m-%dT%H:%M:%SZ")
+            self.world.sandbox.patch(
+                f"/fleetio/api/v1/vehicle_assignments/{assignment_id}",
+                json={"ended_at": self.latest_end[assignment_id]},
+                headers=FLEETIO_HEADERS,
+            ).raise_for_status()
+        self.world.sandbox.get("/_sandbox/fleetio/webhook-deliveries", params={"wait": 30})
+
+    def stale(self) -> int:
+        ends = {}
+        for access in self._active():
+            assignment = access["name"].split(" · assignment ")[1].split(" · ")[0]
+            ends[assignment] = f"{access['accessEndDate']} {access['accessEndTime']}"
+        return sum(
+            1
+            for key, ended in self.latest_end.items()
+            if key in ends and ends[key] != ended.replace("T", " ")[:16]
+        )
+
+    def revoke(self) -> None:
+        rotated = {"email": "ops@sandbox.example", "token": "rotated-keycafe-token"}
+        self.world.sandbox.post(
+            "/_sandbox/keycafe/seed", json={"credentials": rotated}
+        ).raise_for_status()
+
+    def fix(self) -> None:
+        self.world.api.patch(
+            f"/connections/{self.connection_id}",
+            json={"credentials": {"keycafe_token": "rotated-keycafe-token"}},
+        ).raise_for_status()
+
+    def empty_source(self) -> None:
+        # Fleetio → Keycafe removes by absence from OUR records (orphan bookings): the records
+        # are lost (an old backup restored) and the assignments deleted in Fleetio.
+        self.world.delete_mappings(self.connection_id, "assignment")
+        for assignment_id in sorted(self.expected):
+            self.world.sandbox.delete(
+                f"/fleetio/api/v1/vehicle_assignments/{assignment_id}", headers=FLEETIO_HEADERS
+            )
+        self.settle()
+
+    def _active(self) -> list[dict[str, Any]]:
+        return [
+            access
+            for access in self.world.state("keycafe")["accesses"]
+            if access.get("status") == "ACTIVE"
+            and (access.get("name") or "").endswith(f" · {self.connection_id}")
+        ]
 
     def push_again(self) -> None:
         w = self.world
@@ -277,12 +391,9 @@ class FleetioKeycafe(FlowDriver):
         ).raise_for_status()
 
     def targets(self) -> Counter[str]:
-        found: Counter[str] = Counter()
-        for access in self.world.state("keycafe")["accesses"]:
-            name = access.get("name") or ""
-            if access.get("status") == "ACTIVE" and name.endswith(f" · {self.connection_id}"):
-                found[name.split(" · assignment ")[1].split(" · ")[0]] += 1
-        return found
+        return Counter(
+            access["name"].split(" · assignment ")[1].split(" · ")[0] for access in self._active()
+        )
 
 
 class StrivenOnfleet(FlowDriver):
@@ -363,23 +474,60 @@ class StrivenOnfleet(FlowDriver):
                 }
             )
             self.expected.add(str(i))
+            self.latest_end[str(i)] = tasks[-1]["dueDate"]
         self.next_id += n
         self.world.sandbox.post("/_sandbox/striven/seed", json={"tasks": tasks})
         self._poll()
         return n
 
+    def change_again(self) -> None:
+        changed = []
+        for task_id in sorted(self.latest_end, key=int):  # due one hour later
+            self.latest_end[task_id] = self._local(4)
+            changed.append({"id": int(task_id), "dueDate": self.latest_end[task_id]})
+        self.world.sandbox.post("/_sandbox/striven/seed", json={"tasks": changed})
+        self._poll()
+
+    def stale(self) -> int:
+        from zoneinfo import ZoneInfo
+
+        due: dict[str, int] = {}
+        for task in self.world.state("onfleet")["tasks"]:
+            for meta in task.get("metadata") or []:
+                if meta.get("name") == "strivenTaskId":
+                    due[str(meta.get("value"))] = int(task.get("completeBefore") or 0)
+        zone = ZoneInfo(self.ZONE)
+        return sum(
+            1
+            for key, local in self.latest_end.items()
+            if key in due
+            and due[key]
+            != int(datetime.fromisoformat(local).replace(tzinfo=zone).timestamp() * 1000)
+        )
+
+    def revoke(self) -> None:
+        self.world.sandbox.post(
+            "/_sandbox/onfleet/seed", json={"credentials": {"api_keys": ["rotated-onfleet-key"]}}
+        ).raise_for_status()
+
+    def fix(self) -> None:
+        self.world.api.patch(
+            f"/connections/{self.connection_id}",
+            json={"credentials": {"onfleet_api_key": "rotated-onfleet-key"}},
+        ).raise_for_status()
+
+    def empty_source(self) -> None:
+        gone = sorted(int(key) for key in self.expected)
+        self.world.sandbox.post("/_sandbox/striven/seed", json={"deleted_tasks": gone})
+        for _ in range(2):  # the daily pass removes Onfleet tasks of Striven tasks not found
+            answer = self.world.stack.invoke("StrivenOnfleetDailyFunction", _schedule())
+            if not answer.ok:
+                raise RuntimeError(f"the daily function failed: {answer.error}")
+            self.world.drain()
+
     def _poll(self) -> None:
         """The one-minute schedule fires (every connection's interval is one minute)."""
-        event = {
-            "version": "0",
-            "id": f"reliability-{time.time_ns()}",
-            "detail-type": "Scheduled Event",
-            "source": "aws.events",
-            "time": _now_text(),
-            "resources": [],
-            "detail": {},
-        }
-        answer = self.world.stack.invoke("StrivenOnfleetPollFunction", event)
+        answer = self.world.stack.invoke("StrivenOnfleetPollFunction", _schedule())
         if not answer.ok:
             raise RuntimeError(f"the poll function failed: {answer.error}")
 
@@ -418,6 +566,7 @@ class GpsInsightDriveri(FlowDriver):
                     "gpsinsight_username": "sandbox-gps-user",
                     "gpsinsight_password": "sandbox-gps-pass",
                 },
+                "settings": {"admin_emails": ["fleet@example.com"]},
             },
         )
         connection.raise_for_status()
@@ -439,6 +588,7 @@ class GpsInsightDriveri(FlowDriver):
                 }
             )
             self.expected.add(f"D-{i}")
+            self.latest_end[f"D-{i}"] = f"Last{i}"
         self.next_id += n
         self.world.sandbox.post("/_sandbox/gpsinsight/seed", json={"drivers": drivers})
         if not self.opted_in:  # the opt-in queues the first sync
@@ -464,6 +614,75 @@ class GpsInsightDriveri(FlowDriver):
         for _ in range(3):
             self._sync()
 
+    def change_again(self) -> None:
+        session = self._portal_session()
+        for key in sorted(self.latest_end):  # the portal renames every driver
+            number = int(key.removeprefix("D-"))
+            self.latest_end[key] = f"Renamed{number}"
+            self.world.sandbox.get(
+                "/gpsinsight/v2/driver/update",
+                params={
+                    "driver_id": number,
+                    "lastname": self.latest_end[key],
+                    "session_token": session,
+                },
+            ).raise_for_status()
+        self._sync()
+
+    def _portal_session(self) -> str:
+        login = self.world.sandbox.get(
+            "/gpsinsight/v2/userauth/login",
+            params={"username": "sandbox-gps-user", "password": "sandbox-gps-pass"},
+        )
+        return str(login.json()["data"]["token"])
+
+    def stale(self) -> int:
+        names = {
+            str(d["driverId"]): d.get("lastName")
+            for d in self.world.state("driveri")["drivers"]
+            if str(d.get("driverId", "")).startswith("D-")
+        }
+        return sum(
+            1 for key, name in self.latest_end.items() if key in names and names[key] != name
+        )
+
+    CREDS = {"client_id": "sandbox-driveri-client", "client_secret": "sandbox-driveri-secret"}
+
+    def revoke(self) -> None:  # Driveri stops serving the tenant: 403
+        self.world.sandbox.post(
+            "/_sandbox/driveri/seed",
+            json={"credentials": {**self.CREDS, "tenant": "another-tenant"}},
+        ).raise_for_status()
+
+    def fix(self) -> None:
+        self.world.sandbox.post(
+            "/_sandbox/driveri/seed",
+            json={"credentials": {**self.CREDS, "tenant": "sandbox-tenant"}},
+        ).raise_for_status()
+        tested = self.world.api.post(f"/connections/{self.connection_id}/test")
+        tested.raise_for_status()
+
+    def empty_source(self) -> None:
+        session = self._portal_session()
+        for key in sorted(self.expected):  # the portal lists none of them any more
+            self.world.sandbox.get(
+                "/gpsinsight/v2/driver/delete",
+                params={"driver_id": int(key.removeprefix("D-")), "session_token": session},
+            )
+        answer = self.world.stack.invoke("GpsInsightDriveriPollFunction", _schedule())
+        if not answer.ok:
+            raise RuntimeError(f"the poll function failed: {answer.error}")
+        self.world.drain()
+        self._sync()
+
+    def removed(self) -> int:
+        active = {
+            str(d["driverId"])
+            for d in self.world.state("driveri")["drivers"]
+            if d.get("status") == 1
+        }
+        return len(self.expected - active)
+
     def settle(self) -> None:
         self._sync()
 
@@ -479,6 +698,19 @@ def _now_text() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _schedule() -> dict[str, Any]:
+    """An EventBridge schedule event (a new id each time, as each firing has)."""
+    return {
+        "version": "0",
+        "id": f"reliability-{time.time_ns()}",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "time": _now_text(),
+        "resources": [],
+        "detail": {},
+    }
+
+
 FLOWS: dict[str, type[FlowDriver]] = {
     "fleetio-keycafe": FleetioKeycafe,
     "striven-onfleet": StrivenOnfleet,
@@ -487,8 +719,11 @@ FLOWS: dict[str, type[FlowDriver]] = {
 
 
 # ----------------------------------------------------------------------------- scenarios
-def _finish(world: World, driver: FlowDriver, row: Row, began: float) -> Row:
-    """Faults cleared: drain, replay the dead letters, let the flow's next trigger run, count."""
+def _finish(
+    world: World, driver: FlowDriver, row: Row, began: float, *, settle: bool = True
+) -> Row:
+    """Faults cleared: drain, replay the dead letters, let the flow's next trigger run (unless
+    the scenario proves the real-time path alone), count."""
     world.faults(driver.faulted, {})
     world.crash({})
     world.drain()
@@ -496,8 +731,9 @@ def _finish(world: World, driver: FlowDriver, row: Row, began: float) -> Row:
     if row.dead_letters:
         row.replayed = world.replay(driver.connection_id)
         world.drain()
-    driver.settle()
-    world.drain()
+    if settle:
+        driver.settle()
+        world.drain()
     found = driver.targets()
     row.duplicated = sum(count - 1 for key, count in found.items() if count > 1)
     row.lost = len(driver.expected - set(found))
@@ -544,20 +780,76 @@ def scenario_crash(world: World, driver: FlowDriver, n: int) -> Row:
 
 
 def scenario_race(world: World, driver: FlowDriver, n: int) -> Row:
-    row = Row(driver.flow, "two deliveries of one record")
+    """Two workers on one record: each record changes again while its first change is being
+    synced. The loser of each race (its conditional write refused by version, or the record
+    claimed) is retried, re-reads and decides again: nothing doubled, and every target ends
+    with the record's LATEST change, without the daily run's help (`stale`, goal 0)."""
+    row = Row(driver.flow, "two workers on one record")
     began = time.perf_counter()
+    races_before = _lost_races(world.worker_log(driver.worker))
     row.pushed = driver.push(n)
-    driver.race()  # while the first deliveries are in flight
-    return _finish(world, driver, row, began)
+    driver.change_again()  # while the first deliveries are in flight
+    world.drain()
+    row = _finish(world, driver, row, began, settle=False)
+    row.stale = driver.stale()
+    row.stuck += row.stale
+    row.conflicts = _lost_races(world.worker_log(driver.worker)) - races_before
+    return row
+
+
+def scenario_revoked(world: World, driver: FlowDriver, n: int) -> Row:
+    """The target vendor refuses our key while `n` changes arrive; then the admins fix it.
+    Everything that waited is synced by itself: no replay, no edit, no daily run."""
+    row = Row(driver.flow, "credential revoked, then fixed")
+    began = time.perf_counter()
+    driver.revoke()
+    row.pushed = driver.push(n)
+    world.drain()
+    row.dead_letters = world.dead_letters(driver.connection_id)
+    driver.fix()
+    world.drain()
+    found = driver.targets()
+    row.duplicated = sum(count - 1 for count in found.values() if count > 1)
+    row.lost = len(driver.expected - set(found))
+    row.stuck = row.lost + world.dead_letters(driver.connection_id)
+    row.retries = sum(_retries(world.log(v)) for v in driver.vendors)
+    row.wall_s = time.perf_counter() - began
+    return row
+
+
+def _held_emails(world: World) -> int:
+    return sum(1 for m in world.stack.emails() if "removals held" in str(m.get("subject", "")))
+
+
+def scenario_empty(world: World, driver: FlowDriver, n: int) -> Row:
+    """`n` linked records, then the source lists none: the removal is held (and the admins
+    emailed); `lost` counts target objects removed anyway (goal 0)."""
+    row = Row(driver.flow, "empty source list")
+    began = time.perf_counter()
+    held_before = _held_emails(world)
+    row.pushed = driver.push(n)
+    world.drain()
+    driver.empty_source()
+    world.drain()
+    found = driver.targets()
+    row.duplicated = sum(count - 1 for count in found.values() if count > 1)
+    row.lost = driver.removed()
+    row.stuck = row.lost
+    row.retries = sum(_retries(world.log(v)) for v in driver.vendors)
+    row.notes.append(f"held-removal emails: {_held_emails(world) - held_before}")
+    row.wall_s = time.perf_counter() - began
+    return row
 
 
 Scenario = Callable[[World, FlowDriver, int], Row]
-#: name -> scenario; other issues add theirs here (credential revoked then fixed, empty list).
+#: name -> scenario.
 SCENARIOS: dict[str, Scenario] = {
     "dupes": scenario_dupes,
     "faults": scenario_faults,
     "crash": scenario_crash,
     "race": scenario_race,
+    "revoked": scenario_revoked,
+    "empty": scenario_empty,
 }
 
 
@@ -594,7 +886,7 @@ def stack_for(log_dir: Path, *, time_factor: float = 60, max_timeout: float = 20
 
 HEADER = (
     f"{'flow':<20} {'scenario':<32} {'pushed':>6} {'retries':>7} {'dead':>5} {'replayed':>8} "
-    f"{'lost':>4} {'dup':>4} {'stuck':>5} {'wall s':>7}"
+    f"{'lost':>4} {'dup':>4} {'stuck':>5} {'stale':>5} {'races':>5} {'wall s':>7}"
 )
 
 
@@ -602,7 +894,8 @@ def line(row: Row) -> str:
     return (
         f"{row.flow:<20} {row.scenario:<32} {row.pushed:>6} {row.retries:>7} "
         f"{row.dead_letters:>5} {row.replayed:>8} {row.lost:>4} {row.duplicated:>4} "
-        f"{row.stuck:>5} {row.wall_s:>7.1f}"
+        f"{row.stuck:>5} {row.stale:>5} {row.conflicts:>5} {row.wall_s:>7.1f}"
+        + (f"   {'; '.join(row.notes)}" if row.notes else "")
     )
 
 
