@@ -311,7 +311,7 @@ class FleetioKeycafe(FlowDriver):
             )
             answer.raise_for_status()
             self.expected.add(str(answer.json()["id"]))
-            self.latest_end[str(answer.json()["id"])] = body["ended_at"]
+            self.latest_end[str(answer.json()["id"])] = str(body["ended_at"])
         self.world.sandbox.get("/_sandbox/fleetio/webhook-deliveries", params={"wait": 30})
         return n
 
@@ -474,7 +474,7 @@ class StrivenOnfleet(FlowDriver):
                 }
             )
             self.expected.add(str(i))
-            self.latest_end[str(i)] = tasks[-1]["dueDate"]
+            self.latest_end[str(i)] = str(tasks[-1]["dueDate"])
         self.next_id += n
         self.world.sandbox.post("/_sandbox/striven/seed", json={"tasks": tasks})
         self._poll()
