@@ -75,6 +75,16 @@ def test_shared_rate_limiter_spaces_calls_across_concurrent_workers(
     limit = RateLimit(requests=20, per_seconds=1)
     stamps: list[float] = []
     lock = threading.Lock()
+    # DynamoDB applies a conditional put atomically; moto in-process does not under threads
+    # (two threads can both find a slot free on a loaded machine): serialise the claim call.
+    claim = SharedRateLimiter._claim
+    atomic = threading.Lock()
+
+    def atomic_claim(self: SharedRateLimiter, slot: int) -> bool:
+        with atomic:
+            return claim(self, slot)
+
+    monkeypatch.setattr(SharedRateLimiter, "_claim", atomic_claim)
 
     def worker() -> None:
         limiter = SharedRateLimiter("vendor:account-1", limit)
