@@ -748,19 +748,13 @@ def test_rule_10_both_vendors_share_their_rate_limits(aws: dict[str, Any]) -> No
 
 
 # ----------------------------------------------------------------------------- issue 12
-def test_issue12_lost_create_answers_make_no_second_task_driver_or_team(harness: Harness) -> None:
-    """Onfleet applies `POST`s (team, worker, task) and loses half the answers: the team is
-    found by its name (409), the driver by its phone, the task by its `strivenTaskId` metadata
-    among the driver's tasks created since the saved intent. One of each, none twice."""
-    harness.sandbox.post(
-        "/_sandbox/onfleet/faults", json={"lost_response": 0.5, "methods": ["POST"], "seed": 4}
-    ).raise_for_status()
-    harness.seed_striven(tasks=[striven_task(1), striven_task(2)])
+def _poll_redelivering(harness: Harness, event_id: str) -> None:
+    """A poll, then the worker over the queue, redelivering failed messages at once."""
     event = schedule_event("striven-onfleet-poll")
-    event["id"] = "poll-lost-answers"
+    event["id"] = event_id
     invoke("striven_onfleet_poll", event)
     url = harness.aws["queues"][QUEUE]
-    for _ in range(20):  # the worker, redelivering failed messages at once
+    for _ in range(20):
         messages = harness.sqs.receive_message(
             QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]
         ).get("Messages", [])
@@ -781,6 +775,42 @@ def test_issue12_lost_create_answers_make_no_second_task_driver_or_team(harness:
                 )
             else:
                 harness.sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
+
+
+def test_issue12_a_task_deleted_in_onfleet_is_created_again_once_when_answers_are_lost(
+    harness: Harness,
+) -> None:
+    """The Onfleet task was deleted by a dispatcher; the Striven task changes: the update's 404
+    re-creates it like any create (intent first, a lost answer looked up), so Onfleet ends
+    with one task for it even when every create answer is lost."""
+    harness.seed_striven(tasks=[striven_task(1)])
+    harness.poll()
+    first = harness.task_view(1)["onfleet_task_id"]
+    harness.sandbox.delete(
+        f"/onfleet/api/v2/tasks/{first}", auth=("sandbox-onfleet-key", "")
+    ).raise_for_status()
+    harness.sandbox.post(
+        "/_sandbox/onfleet/faults", json={"lost_response": 1.0, "methods": ["POST"], "seed": 1}
+    ).raise_for_status()
+    harness.seed_striven(tasks=[{"id": 1, "dueDate": local(6)}])
+    _poll_redelivering(harness, "poll-recreate-lost")
+    lost = [r for r in harness._onfleet_log() if r["fault"] == "lost_response"]
+    assert lost, "the re-create's answer was never lost"
+    tasks = [t for t in harness.onfleet()["tasks"] if t["id"] != first]
+    assert len(tasks) == 1
+    assert harness.task_view(1)["onfleet_task_id"] == tasks[0]["id"]
+    assert harness.reasons("task 1")[-1] == ("created", "recreated_missing_in_onfleet")
+
+
+def test_issue12_lost_create_answers_make_no_second_task_driver_or_team(harness: Harness) -> None:
+    """Onfleet applies `POST`s (team, worker, task) and loses half the answers: the team is
+    found by its name (409), the driver by its phone, the task by its `strivenTaskId` metadata
+    among the driver's tasks created since the saved intent. One of each, none twice."""
+    harness.sandbox.post(
+        "/_sandbox/onfleet/faults", json={"lost_response": 0.5, "methods": ["POST"], "seed": 4}
+    ).raise_for_status()
+    harness.seed_striven(tasks=[striven_task(1), striven_task(2)])
+    _poll_redelivering(harness, "poll-lost-answers")
     onfleet = harness.onfleet()
     lost = [r for r in harness._onfleet_log() if r["fault"] == "lost_response"]
     assert {r["path"].rsplit("/", 1)[-1] for r in lost} >= {"tasks"}

@@ -3,7 +3,8 @@
 `decide_task` plans without I/O; here the plan meets Onfleet. One Onfleet call per synced task
 (create, update or delete); the driver costs two more only the first time its employee syncs.
 Onfleet's answers that change the plan:
-- a 404 on update means the task was deleted in Onfleet: it is created again;
+- a 404 on update means the task was deleted in Onfleet: it is created again, once (its
+  intent saved first and a lost answer looked up, as for any create);
 - a 400 on update or delete is checked with `GET /tasks/{id}`: a completed task cannot change,
   its reason `completed_in_onfleet` is recorded (and nothing is tried again for it); anything
   else is the task's failure `onfleet_rejected`;
@@ -187,7 +188,11 @@ def _write(
             created, mapping = _create_once(ctx, work, mapping, worker_id)
         else:
             body = update_payload(task, worker_id, tz, decision.changed, region)
-            created = _update(ctx, onfleet_id, body, task, worker_id)
+            try:
+                created = ctx.onfleet.update_task(onfleet_id, body)
+            except VendorNotFound:
+                # Deleted in Onfleet meanwhile: created again, once, like any create.
+                created, mapping = _create_once(ctx, work, mapping, worker_id)
             if created.id != onfleet_id:
                 decision = TaskDecision(
                     "create",
@@ -273,19 +278,6 @@ def _find_created(ctx: FlowContext, task_id: int, intent: dict[str, Any]) -> Onf
         if str(found.meta(TASK_METADATA)) == str(task_id):
             return found
     return None
-
-
-def _update(
-    ctx: FlowContext, onfleet_id: str, body: dict[str, Any], task: Any, worker_id: str
-) -> OnfleetTask:
-    """`PUT /tasks/{id}`; a task deleted in Onfleet meanwhile is created again."""
-    try:
-        return ctx.onfleet.update_task(onfleet_id, body)
-    except VendorNotFound:
-        settings = ctx.settings
-        return ctx.onfleet.create_task(
-            task_payload(task, worker_id, settings.zone, settings.default_region)
-        )
 
 
 def _completed(ctx: FlowContext, onfleet_id: str) -> bool:
