@@ -543,13 +543,15 @@ def test_rule_6_one_worker_creates_a_new_driver_while_the_others_wait(harness: H
             data={"status": "creating", "claimed_at": iso(now)},
         )
     )
-    # employee 8: a claim abandoned two minutes ago (its worker died) is taken over
+    # employee 8: a claim taken 10 s ago by an invocation that has ended since (killed at its
+    # timeout) is taken over at once: claims lapse with the invocation that took them
+    lapsed = {"claimed_at": iso(now - timedelta(seconds=10)), "claim_expires_at": iso(now)}
     mappings.save(
         Mapping(
             connection_id=harness.connection_id,
             entity="employee",
             external_id="8",
-            data={"status": "creating", "claimed_at": iso(now - timedelta(minutes=2))},
+            data={"status": "creating", **lapsed},
         )
     )
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from contextlib import suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fleetbridge.core import budget
 from fleetbridge.core.errors import ConflictError, VendorConflict
@@ -160,10 +160,19 @@ def _claim(ctx: FlowContext, employee_id: int, mapping: Mapping | None) -> Mappi
     data = dict(mapping.data) if mapping else {}
     if data.get("status") == "creating":
         claimed_at = datetime.fromisoformat(str(data.get("claimed_at")).replace("Z", "+00:00"))
-        if (now - claimed_at).total_seconds() < CLAIM_SECONDS:
+        expires = data.get("claim_expires_at")
+        lapses = (
+            datetime.fromisoformat(str(expires).replace("Z", "+00:00"))
+            if expires
+            else claimed_at + timedelta(seconds=CLAIM_SECONDS)
+        )
+        if now < lapses:
             return None
     base = mapping or Mapping(connection_id=ctx.connection.id, entity=EMPLOYEE, external_id="")
-    update = {"status": "creating", "claimed_at": iso(now)}
+    # The claim lapses with this invocation (core.budget): a worker killed at its timeout
+    # leaves nothing that makes the redelivery wait.
+    lapse = budget.claim_expiry(now, timedelta(seconds=CLAIM_SECONDS))
+    update = {"status": "creating", "claimed_at": iso(now), "claim_expires_at": iso(lapse)}
     try:
         return ctx.mappings.save(
             base.model_copy(update={"external_id": str(employee_id), "data": data | update})
