@@ -21,6 +21,7 @@ from fleetbridge.core.errors import (
     MalformedInputError,
     VendorError,
 )
+from fleetbridge.core.flow_settings import RECIPIENTS, recipients
 from fleetbridge.core.mappings import MappingRepository
 from fleetbridge.core.models import ActivityRecord, Connection, iso, new_id, utcnow
 from fleetbridge.core.queue import (
@@ -240,10 +241,9 @@ def test_connection(tenant_id: str, connection_id: str) -> list[VendorCheck]:
 
 def connection_health(connection: Connection) -> dict[str, Any]:
     """The connection's `status` (ok / credentials_invalid, see core.health) and `warnings`."""
-    flow = get_flow(connection.flow)
     return {
         **health.connection_status(connection),
-        "warnings": health.warnings_for(connection.settings, flow.recipients_setting),
+        "warnings": health.warnings_for({RECIPIENTS: recipients(connection.settings)}, RECIPIENTS),
     }
 
 

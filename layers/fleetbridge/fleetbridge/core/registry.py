@@ -95,8 +95,8 @@ class Flow:
     - `webhook_vendors`: vendors that call `/hooks/<vendor>/<connection id>`.
     - `protected_settings`: settings the generic API refuses to change (the flow's own endpoint
       changes them after its checks, e.g. an opt-in by the vendor account's owner).
-    - `recipients_setting`: the setting listing who is emailed (failures, refused credentials,
-      held mass removals); an empty list is shown as a warning on the connection.
+
+    Who is emailed is the settings' `admin_emails` in every flow (`core.flow_settings`).
     """
 
     id: str
@@ -115,7 +115,6 @@ class Flow:
     on_dead_letter: Callable[[Connection, WorkMessage, Exception], None] | None = None
     webhook_vendors: tuple[str, ...] = field(default=())
     protected_settings: tuple[str, ...] = field(default=())
-    recipients_setting: str = "admin_emails"
 
 
 _flows: dict[str, Flow] = {}

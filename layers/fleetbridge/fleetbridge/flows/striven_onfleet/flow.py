@@ -206,7 +206,7 @@ def _tell_once_a_day(ctx: Any, message: WorkMessage, error: Exception) -> None:
         return
     ctx.notifier.send(
         ctx.connection,
-        ctx.settings.notify_recipients,
+        ctx.settings.admin_emails,
         "failure",
         {
             "entity": f"Striven → Onfleet {kind}",
@@ -235,6 +235,5 @@ FLOW = register(
         on_dead_letter=on_dead_letter,
         receive_webhook=receive_webhook,
         webhook_vendors=("onfleet",),
-        recipients_setting="notify_recipients",
     )
 )

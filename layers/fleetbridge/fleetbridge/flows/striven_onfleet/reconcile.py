@@ -125,7 +125,7 @@ def _held(
             ctx.connection,
             verdict,
             absent,
-            ctx.settings.notify_recipients,
+            ctx.settings.admin_emails,
             what="Striven tasks",
             source="Striven",
             source_event=source_event,
