@@ -31,7 +31,6 @@ from fleetbridge.flows.gpsinsight_driveri.rules import (
     Portal,
     iter_reconciliation,
 )
-from fleetbridge.flows.gpsinsight_driveri.state import update_state
 from fleetbridge.flows.gpsinsight_driveri.sync import (
     applied_from,
     carry_out,
@@ -84,8 +83,7 @@ def reconcile_drivers(
         if not report.complete:
             _queue_continuation(ctx, source_event)
             return Plan(dry_run=False, items=items)
-        update_state(
-            ctx.mappings,
+        ctx.state().update(
             last_reconciled_at=run_at,
             initial_sync_at=run_at,
             latest_report=keys,

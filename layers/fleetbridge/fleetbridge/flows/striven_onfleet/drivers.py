@@ -162,23 +162,13 @@ def _claim(ctx: FlowContext, employee_id: int, mapping: Mapping | None) -> Mappi
         claimed_at = datetime.fromisoformat(str(data.get("claimed_at")).replace("Z", "+00:00"))
         if (now - claimed_at).total_seconds() < CLAIM_SECONDS:
             return None
-    base = mapping or Mapping(connection_id=ctx.connection.id, entity=EMPLOYEE, external_id="")
     update = {"status": "creating", "claimed_at": iso(now)}
-    try:
-        return ctx.mappings.save(
-            base.model_copy(update={"external_id": str(employee_id), "data": data | update})
-        )
-    except ConflictError:
-        return None
+    return ctx.mappings.claim(EMPLOYEE, str(employee_id), mapping, update)
 
 
 def _release(ctx: FlowContext, claimed: Mapping, previous: Mapping | None) -> None:
     """Give the claim up after an unexpected error (the next delivery claims again)."""
-    with suppress(ConflictError):
-        if previous is None:
-            ctx.mappings.delete(claimed)
-        else:
-            ctx.mappings.save(claimed.model_copy(update={"data": previous.data}))
+    ctx.mappings.release(claimed, previous)
 
 
 def _wait_for(ctx: FlowContext, work: TaskWork, employee_id: int, source_event: str) -> str:
