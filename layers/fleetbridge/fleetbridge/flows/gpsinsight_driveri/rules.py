@@ -450,4 +450,3 @@ def _removed_in_portal(
         "deleted", f"portal_deleted:{mode}", (_removal(driver_id, mode),), "deleted", "", driver_id
     )
     return Planned(portal_id, driver_id, decision)
-
