@@ -113,23 +113,16 @@ def _held(
 ) -> bool:
     """Whether the Onfleet tasks of `absent` Striven tasks must wait for an admin's
     confirmation (core.mass_removal: too many at once); the hold is emailed once."""
-    if not absent:
-        return False
-    confirmed = not dry_run and mass_removal.take_confirmation(ctx.connection.id)
-    verdict = mass_removal.check(
-        len(absent), linked, ctx.settings.mass_removal_threshold, confirmed=confirmed
+    return mass_removal.gate(
+        ctx.connection,
+        ctx.settings,
+        absent,
+        linked,
+        dry_run=dry_run,
+        what="Striven tasks",
+        source="Striven",
+        source_event=source_event,
     )
-    if verdict.hold and not dry_run:
-        mass_removal.hold(
-            ctx.connection,
-            verdict,
-            absent,
-            ctx.settings.admin_emails,
-            what="Striven tasks",
-            source="Striven",
-            source_event=source_event,
-        )
-    return verdict.hold
 
 
 def _deleted_drivers(
