@@ -3,7 +3,8 @@
 A flow's context subclasses `FlowContext`, adds its settings and vendor clients and names the
 clients in `CLIENTS`; it is used as a context manager so its clients are closed whatever
 happens (`with context_for(connection) as ctx: ...`). `check_vendors` is the one way
-`POST /connections/{id}/test` asks each vendor.
+`POST /connections/{id}/test` asks each vendor; `tell_dead_letter` the one email of a message's
+last failed attempt.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from fleetbridge.core.activity import ActivityLog
 from fleetbridge.core.errors import VendorError
+from fleetbridge.core.flow_settings import recipients
 from fleetbridge.core.mappings import ConnectionState, MappingRepository
 from fleetbridge.core.models import Connection, utcnow
 from fleetbridge.core.notifier import Notifier
+from fleetbridge.core.queue import WorkMessage
 from fleetbridge.core.registry import VendorCheck
 
 if TYPE_CHECKING:  # httpx loads with the first vendor client, not with this module
@@ -101,3 +104,29 @@ def check_vendors(
 
 def _check(client: Any) -> object:
     return client.check()
+
+
+def tell_dead_letter(
+    connection: Connection,
+    message: WorkMessage,
+    error: Exception,
+    *,
+    subject: str,
+    entity: str,
+    what: str = "message",
+) -> None:
+    """The last attempt failed: the admins get one email (not one per retry) saying how to
+    replay it. `subject`: what failed, for the email; `entity`: for the activity log."""
+    Notifier().send(
+        connection,
+        recipients(connection.settings),
+        "failure",
+        {
+            "entity": subject,
+            "reason": str(error),
+            "details": f"The {what} is in the dead-letter queue. Fix the cause, then replay it: "
+            f"POST /connections/{connection.id}/dead-letters/replay",
+        },
+        entity=entity,
+        source_event=message.event or message.kind,
+    )

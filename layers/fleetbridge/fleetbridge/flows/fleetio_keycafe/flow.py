@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fleetbridge.core.errors import FleetbridgeError, InvalidInputError, UnauthorizedError
+from fleetbridge.core.flow_context import tell_dead_letter
 from fleetbridge.core.mappings import MappingRepository
 from fleetbridge.core.models import Connection
-from fleetbridge.core.notifier import EmailTemplate, Notifier, register_template
+from fleetbridge.core.notifier import EmailTemplate, register_template
 from fleetbridge.core.payload import parse_json
 from fleetbridge.core.queue import WorkMessage
 from fleetbridge.core.registry import (
@@ -130,19 +131,13 @@ def test_connection(connection: Connection, credentials: dict[str, Any]) -> list
 
 def on_dead_letter(connection: Connection, message: WorkMessage, error: Exception) -> None:
     """One email per failed delivery (not per retry)."""
-    settings = FleetioKeycafeSettings.model_validate(connection.settings)
-    Notifier().send(
+    tell_dead_letter(
         connection,
-        settings.admin_emails,
-        "failure",
-        {
-            "entity": str(message.payload.get("entity", message.event_id)),
-            "reason": str(error),
-            "details": "The delivery is in the dead-letter queue. Fix the cause, then replay it: "
-            f"POST /connections/{connection.id}/dead-letters/replay",
-        },
+        message,
+        error,
+        subject=str(message.payload.get("entity", message.event_id)),
         entity=str(message.payload.get("entity", "")),
-        source_event=message.event or message.kind,
+        what="delivery",
     )
 
 

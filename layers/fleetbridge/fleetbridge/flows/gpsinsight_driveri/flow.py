@@ -161,21 +161,14 @@ def test_connection(connection: Connection, credentials: dict[str, Any]) -> list
 
 def on_dead_letter(connection: Connection, message: WorkMessage, error: Exception) -> None:
     """The last retry failed (issue 12 item 5): the admins are told once per dead letter."""
-    from fleetbridge.core.notifier import Notifier
+    from fleetbridge.core.flow_context import tell_dead_letter
 
-    settings = GpsInsightDriveriSettings.model_validate(connection.settings)
-    Notifier().send(
+    tell_dead_letter(
         connection,
-        settings.admin_emails,
-        "failure",
-        {
-            "entity": str(message.payload.get("entity", message.event or message.kind)),
-            "reason": str(error),
-            "details": "The message is in the dead-letter queue. Fix the cause, then replay it: "
-            f"POST /connections/{connection.id}/dead-letters/replay",
-        },
+        message,
+        error,
+        subject=str(message.payload.get("entity", message.event or message.kind)),
         entity=str(message.payload.get("entity", "driver sync")),
-        source_event=message.event or message.kind,
     )
 
 
