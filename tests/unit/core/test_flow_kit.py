@@ -158,3 +158,20 @@ def test_plans_of_several_passes_are_one_plan() -> None:
     plan = Plan(dry_run=True, items=[PlanItem(entity="a", action="created")])
     plan.extend(Plan(dry_run=True, items=[PlanItem(entity="b", action="skipped")]))
     assert plan.summary() == {"created": 1, "skipped": 1}
+
+
+def test_core_knows_no_flow() -> None:
+    """Issue 13 item 2: no core module imports a flow or names one (the catalogue is in flows/)."""
+    import ast
+    from pathlib import Path
+
+    import fleetbridge.core
+    from fleetbridge.flows import FLOW_MODULES
+
+    for path in Path(fleetbridge.core.__file__).parent.glob("*.py"):
+        text = path.read_text()
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith("fleetbridge.flows"), path.name
+        for flow_id in FLOW_MODULES:
+            assert f'"{flow_id}"' not in text, (path.name, flow_id)
