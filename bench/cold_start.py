@@ -258,7 +258,8 @@ def first_use_code(function: Function) -> str:
     vendor = webhook_vendor(function)
     if vendor is None:
         return API_FIRST_USE
-    from fleetbridge.core.registry import FLOW_MODULES, get_flow
+    from fleetbridge.core.registry import get_flow
+    from fleetbridge.flows import FLOW_MODULES
 
     modules = [m for f, m in FLOW_MODULES.items() if vendor in get_flow(f).webhook_vendors]
     return WEBHOOK_FIRST_USE + "".join(f"import {module}\n" for module in modules)

@@ -232,7 +232,7 @@ def striven_onfleet(stack: LocalStack, api: httpx.Client, sandbox: httpx.Client)
                 "credentials": STRIVEN,
                 "settings": {
                     "time_zone": STRIVEN_ZONE,
-                    "notify_recipients": [DISPATCH],
+                    "admin_emails": [DISPATCH],
                     "task_type_ids": [1],
                     "team_ids": [10, 20],
                     # Striven's API has no teams endpoint: the teams and members are settings

@@ -64,6 +64,41 @@ def test_mapping_new_and_versioned_writes(aws: dict[str, Any]) -> None:
     assert mappings.get("vehicle_link", "7") is None
 
 
+def test_mapping_claim_and_release(aws: dict[str, Any]) -> None:
+    """Issue 13: one claim/release for every flow (a record being worked on)."""
+    from fleetbridge.core.mappings import MappingRepository
+
+    mappings = MappingRepository("con_storage0000001")
+    claimed = mappings.claim("employee", "7", None, {"status": "creating"})
+    assert claimed is not None and claimed.data == {"status": "creating"}
+    assert mappings.claim("employee", "7", None, {"status": "creating"}) is None  # taken
+    mappings.release(claimed)  # the claim made the mapping: it goes
+    assert mappings.get("employee", "7") is None
+
+    linked = mappings.save(
+        Mapping(connection_id="", entity="assignment", external_id="9", data={"status": "ok"})
+    )
+    held = mappings.claim("assignment", "9", linked, {"claimed_at": "now"})
+    assert held is not None and mappings.claim("assignment", "9", linked, {}) is None  # stale
+    progress = mappings.save(held.model_copy(update={"data": {**held.data, "booking": 1}}))
+    released = mappings.release(progress, keys=("claimed_at",))  # keeps what was saved
+    assert released is not None and released.data == {"status": "ok", "booking": 1}
+    again = mappings.claim("assignment", "9", released, {"claimed_at": "later"})
+    assert again is not None
+    mappings.release(again, released)  # back to the data before the claim
+    assert mappings.get("assignment", "9").data == released.data  # type: ignore[union-attr]
+
+
+def test_connection_state_record(aws: dict[str, Any]) -> None:
+    from fleetbridge.core.mappings import ConnectionState, MappingRepository
+
+    state = ConnectionState(MappingRepository("con_storage0000001"), "poll_cursor", "tasks")
+    assert state.load() == {}
+    assert state.update(cursor="a", paused_until="t") == {"cursor": "a", "paused_until": "t"}
+    assert state.update(paused_until=None, runs=1) == {"cursor": "a", "runs": 1}  # None removes
+    assert state.load() == {"cursor": "a", "runs": 1}
+
+
 def test_shared_rate_limiter_spaces_calls_across_concurrent_workers(
     aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

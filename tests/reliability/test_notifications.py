@@ -1,5 +1,5 @@
 """Issue 12 item 5: no silence. GPS Insight → Driveri emails its dead letters; an empty
-recipients list (`admin_emails`, `notify_recipients`) is a warning on the connection (its answer
+recipients list (`admin_emails`; `notify_recipients` is its deprecated alias) is a warning on the connection (its answer
 and `/test`) and every email it swallows is a `skipped` activity (`no_recipients`), Prompt
 reminders included. Emails are read from SES (moto)."""
 
@@ -125,7 +125,8 @@ def test_striven_onfleet_empty_notify_recipients_warns(api: Api, sandbox: Any) -
         },
     )
     assert status == 201, body
-    assert any("settings.notify_recipients is empty" in w for w in body["warnings"])
+    # one name in every flow (issue 13): `notify_recipients` is its deprecated alias on input
+    assert any("settings.admin_emails is empty" in w for w in body["warnings"])
     status, body = api(
         "PATCH",
         f"/connections/{body['id']}",

@@ -22,7 +22,7 @@ from fleetbridge.flows.gpsinsight_driveri.rules import (
     content_fingerprint,
     decide,
     desired,
-    plan_reconciliation,
+    iter_reconciliation,
     rejection,
     taken,
 )
@@ -226,7 +226,7 @@ def test_rule8_rejected_driver_is_retried_only_when_it_changes_again() -> None:
 def plan(
     portal: list[Portal], driveri: list[Remote], mappings: dict[str, Applied], **settings: object
 ) -> dict[tuple[str | None, str | None], Decision]:
-    items = plan_reconciliation(
+    items = iter_reconciliation(
         portal,
         {d.driver_id: d for d in driveri},
         mappings,
@@ -309,7 +309,7 @@ def test_rule7_plan_is_linear_and_streams_over_the_portal() -> None:
     portal = (Portal(str(i), f"D{i}", FIELDS) for i in range(count))
     driveri = {f"D{i}": remote(f"D{i}") for i in range(count)}
     mappings = {str(i): synced(Portal(str(i), f"D{i}", FIELDS)) for i in range(count)}
-    items = plan_reconciliation(portal, driveri, mappings, SETTINGS)
+    items = list(iter_reconciliation(portal, driveri, mappings, SETTINGS))
     assert len(items) == count and {i.decision.reason for i in items} == {"in_line"}
 
 

@@ -9,8 +9,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from fleetbridge.core.connection_service import get_connection
-from fleetbridge.core.errors import InvalidInputError, MalformedInputError, VendorValidationError
+from fleetbridge.core.connection_service import get_flow_connection
+from fleetbridge.core.errors import MalformedInputError, VendorValidationError
 from fleetbridge.core.models import Connection, Tenant
 from fleetbridge.flows.fleetio_keycafe import FLOW_ID, links
 from fleetbridge.flows.fleetio_keycafe.links import LinkOut, VehicleOut
@@ -52,10 +52,7 @@ def context_for(connection: Connection) -> Any:
 
 def _connection(connection_id: str) -> Connection:
     tenant: Tenant = router.context["tenant"]
-    connection = get_connection(tenant.id, connection_id)
-    if connection.flow != FLOW_ID:
-        raise InvalidInputError(f"connection {connection_id} is not a {FLOW_ID} connection")
-    return connection
+    return get_flow_connection(tenant.id, connection_id, FLOW_ID)
 
 
 @router.get(
@@ -68,11 +65,11 @@ def vehicles(
     per_page: Annotated[int, Query(ge=2, le=100)] = 50,
 ) -> VehiclePage:
     connection = _connection(connection_id)
-    ctx = context_for(connection)
     try:
-        items, next_cursor = links.list_vehicles(
-            connection, ctx.fleetio, query=query, cursor=cursor, per_page=per_page
-        )
+        with context_for(connection) as ctx:
+            items, next_cursor = links.list_vehicles(
+                connection, ctx.fleetio, query=query, cursor=cursor, per_page=per_page
+            )
     except VendorValidationError as exc:
         if cursor is None:
             raise
@@ -89,8 +86,8 @@ def keys(
     query: Annotated[str, Query(max_length=200)] = "",
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> KeyPage:
-    ctx = context_for(_connection(connection_id))
-    items, next_page = links.search_keys(ctx.keycafe, query, page)
+    with context_for(_connection(connection_id)) as ctx:
+        items, next_page = links.search_keys(ctx.keycafe, query, page)
     return KeyPage(items=items, next_page=next_page)
 
 
@@ -99,15 +96,15 @@ def keys(
 )
 def put_link(connection_id: str, vehicle_id: int, body: Annotated[LinkRequest, Body()]) -> LinkOut:
     connection = _connection(connection_id)
-    ctx = context_for(connection)
-    return links.link_key(
-        connection,
-        ctx.fleetio,
-        ctx.keycafe,
-        vehicle_id=vehicle_id,
-        key_id=body.key_id,
-        notification=body.notification,
-    )
+    with context_for(connection) as ctx:
+        return links.link_key(
+            connection,
+            ctx.fleetio,
+            ctx.keycafe,
+            vehicle_id=vehicle_id,
+            key_id=body.key_id,
+            notification=body.notification,
+        )
 
 
 @router.patch(

@@ -11,8 +11,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from fleetbridge.core.connection_service import get_connection
-from fleetbridge.core.errors import InvalidInputError, NotFoundError
+from fleetbridge.core.connection_service import get_flow_connection
+from fleetbridge.core.errors import NotFoundError
 from fleetbridge.core.mappings import MappingRepository
 from fleetbridge.core.models import Connection, Tenant
 from fleetbridge.flows.gpsinsight_driveri import DRIVER, FLOW_ID
@@ -56,10 +56,7 @@ class DriverLinkOut(BaseModel):
 
 def _connection(connection_id: str) -> Connection:
     tenant: Tenant = router.context["tenant"]
-    connection = get_connection(tenant.id, connection_id)
-    if connection.flow != FLOW_ID:
-        raise InvalidInputError(f"connection {connection_id} is not a {FLOW_ID} connection")
-    return connection
+    return get_flow_connection(tenant.id, connection_id, FLOW_ID)
 
 
 @router.post(

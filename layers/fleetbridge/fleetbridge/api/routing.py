@@ -137,7 +137,7 @@ def _run_profile_out(profile: Any) -> RunProfileOut:
 
 
 def _run_profile_fields(body: RunProfileIn) -> dict[str, Any]:
-    from fleetbridge.routing.profiles import IntegrationRef
+    from fleetbridge.core.profiles import IntegrationRef
 
     return {
         "name": body.name,

@@ -6,8 +6,8 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
 
-from fleetbridge.core.connection_service import get_connection
-from fleetbridge.core.errors import InvalidInputError, NotFoundError
+from fleetbridge.core.connection_service import get_flow_connection
+from fleetbridge.core.errors import NotFoundError
 from fleetbridge.core.mappings import MappingRepository
 from fleetbridge.core.models import Tenant
 from fleetbridge.flows.striven_onfleet import FLOW_ID
@@ -65,10 +65,7 @@ class EmployeePage(BaseModel):
 
 def _mappings(connection_id: str) -> MappingRepository:
     tenant: Tenant = router.context["tenant"]
-    connection = get_connection(tenant.id, connection_id)
-    if connection.flow != FLOW_ID:
-        raise InvalidInputError(f"connection {connection_id} is not a {FLOW_ID} connection")
-    return MappingRepository(connection.id)
+    return MappingRepository(get_flow_connection(tenant.id, connection_id, FLOW_ID).id)
 
 
 @router.get(

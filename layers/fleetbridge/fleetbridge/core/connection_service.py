@@ -21,6 +21,7 @@ from fleetbridge.core.errors import (
     MalformedInputError,
     VendorError,
 )
+from fleetbridge.core.flow_settings import RECIPIENTS, recipients
 from fleetbridge.core.mappings import MappingRepository
 from fleetbridge.core.models import ActivityRecord, Connection, iso, new_id, utcnow
 from fleetbridge.core.queue import (
@@ -149,6 +150,15 @@ def get_connection(tenant_id: str, connection_id: str) -> Connection:
     return ConnectionRepository().get_for_tenant(tenant_id, connection_id)
 
 
+def get_flow_connection(tenant_id: str, connection_id: str, flow_id: str) -> Connection:
+    """The tenant's connection of `flow_id`, for a flow's own routes (404 for anyone else's;
+    422 when it is another flow's)."""
+    connection = get_connection(tenant_id, connection_id)
+    if connection.flow != flow_id:
+        raise InvalidInputError(f"connection {connection_id} is not a {flow_id} connection")
+    return connection
+
+
 def list_connections(tenant_id: str) -> list[Connection]:
     """All of the tenant's connections."""
     return ConnectionRepository().list_for_tenant(tenant_id)
@@ -240,10 +250,9 @@ def test_connection(tenant_id: str, connection_id: str) -> list[VendorCheck]:
 
 def connection_health(connection: Connection) -> dict[str, Any]:
     """The connection's `status` (ok / credentials_invalid, see core.health) and `warnings`."""
-    flow = get_flow(connection.flow)
     return {
         **health.connection_status(connection),
-        "warnings": health.warnings_for(connection.settings, flow.recipients_setting),
+        "warnings": health.warnings_for({RECIPIENTS: recipients(connection.settings)}, RECIPIENTS),
     }
 
 

@@ -6,6 +6,7 @@ A flow compares a record's fingerprint with the stored one: equal → no vendor 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import suppress
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -13,6 +14,7 @@ from boto3.dynamodb.conditions import Key
 from fleetbridge.core.aws import resource
 from fleetbridge.core.config import get_settings
 from fleetbridge.core.dynamo import conditional, from_item, table, to_item
+from fleetbridge.core.errors import ConflictError
 from fleetbridge.core.models import Mapping, iso, utcnow
 
 
@@ -115,6 +117,40 @@ class MappingRepository:
                 ExpressionAttributeValues={":expected": mapping.version},
             )
 
+    def claim(
+        self, entity: str, external_id: str, current: Mapping | None, data: dict[str, Any]
+    ) -> Mapping | None:
+        """Mark a record as being worked on: save `current` (or a new mapping) with `data`
+        merged into its data, conditionally. None when another writer got there first.
+
+        The caller decides whether an existing claim still holds (its own rule and clock); the
+        conditional write decides between two claimants that read the same version.
+        """
+        base = current or Mapping(
+            connection_id=self.connection_id, entity=entity, external_id=str(external_id)
+        )
+        try:
+            return self.save(base.model_copy(update={"data": {**base.data, **data}}))
+        except ConflictError:
+            return None
+
+    def release(
+        self, claimed: Mapping, previous: Mapping | None = None, *, keys: Iterable[str] = ()
+    ) -> Mapping | None:
+        """Give a claim up. With `keys`: drop them from the data, keeping what was saved under
+        the claim; else restore `previous` (None: the claim created the mapping, delete it).
+        A concurrent change wins (nothing to undo then): returns the stored copy or None."""
+        with suppress(ConflictError):
+            if keys:
+                dropped = set(keys)
+                data = {k: v for k, v in claimed.data.items() if k not in dropped}
+                return self.save(claimed.model_copy(update={"data": data}))
+            if previous is None:
+                self.delete(claimed)
+                return None
+            return self.save(claimed.model_copy(update={"data": previous.data}))
+        return None
+
     def delete_all(self) -> int:
         """Remove every mapping of the connection (when the connection is deleted)."""
         removed = 0
@@ -132,3 +168,27 @@ class MappingRepository:
                 if "LastEvaluatedKey" not in page:
                     return removed
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+class ConnectionState:
+    """A flow's per-connection state (cursors, last runs, notices sent): one item beside the
+    connection's mappings, written with the same conditional versioning."""
+
+    def __init__(self, mappings: MappingRepository, entity: str, state_id: str) -> None:
+        self.mappings = mappings
+        self.entity = entity
+        self.state_id = state_id
+
+    def load(self) -> dict[str, Any]:
+        """The state (empty before the first write)."""
+        item = self.mappings.get(self.entity, self.state_id)
+        return dict(item.data) if item else {}
+
+    def update(self, **changes: Any) -> dict[str, Any]:
+        """Merge `changes` into the state (None removes a key); returns the new state."""
+        item = self.mappings.get(self.entity, self.state_id) or Mapping(
+            connection_id=self.mappings.connection_id, entity=self.entity, external_id=self.state_id
+        )
+        data = {key: value for key, value in {**item.data, **changes}.items() if value is not None}
+        self.mappings.save(item.model_copy(update={"data": data}))
+        return data

@@ -8,7 +8,8 @@ and more than 5) nothing is removed: the removals are recorded as `skipped`
 means it confirms with `POST /connections/{id}/sync?confirm_mass_removal=true`: the confirmation
 is stored (valid `CONFIRMATION_TTL`) and taken by the reconciliation that request queues.
 
-`check` is the one rule (pure); `hold`, `confirm` and `take_confirmation` store and send.
+`check` is the one rule (pure); `hold`, `confirm` and `take_confirmation` store and send;
+`gate` is what a flow's reconciliation calls: all of it for one set of removals.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import math
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,6 +26,9 @@ from fleetbridge.core.errors import ConflictError
 from fleetbridge.core.mappings import MappingRepository
 from fleetbridge.core.models import Connection, Mapping, fingerprint, iso, utcnow
 from fleetbridge.core.notifier import EmailTemplate, Notifier, register_template
+
+if TYPE_CHECKING:
+    from fleetbridge.core.flow_settings import FlowSettings
 
 ENTITY = "mass_removal"
 HELD = "held"
@@ -157,6 +161,41 @@ def hold(
         source_event=source_event,
     )
     return True
+
+
+def gate(
+    connection: Connection,
+    settings: FlowSettings,
+    absent: list[str],
+    linked: int,
+    *,
+    dry_run: bool,
+    what: str,
+    source: str,
+    source_event: str,
+    release_when_clear: bool = False,
+) -> bool:
+    """Whether removing the `absent` records (of `linked`) must wait for an admin: takes the
+    confirmation, applies `check` with the connection's threshold, and (unless `dry_run`) holds
+    and emails once. `release_when_clear`: forget an earlier hold when nothing is held now."""
+    held = False
+    if absent:
+        confirmed = not dry_run and take_confirmation(connection.id)
+        verdict = check(len(absent), linked, settings.mass_removal_threshold, confirmed=confirmed)
+        held = verdict.hold
+        if held and not dry_run:
+            hold(
+                connection,
+                verdict,
+                absent,
+                settings.admin_emails,
+                what=what,
+                source=source,
+                source_event=source_event,
+            )
+    if release_when_clear and not held and not dry_run:
+        release(connection.id)
+    return held
 
 
 def release(connection_id: str) -> None:

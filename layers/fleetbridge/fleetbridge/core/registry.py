@@ -17,12 +17,15 @@ from fleetbridge.core.errors import InvalidInputError
 from fleetbridge.core.models import Action, Connection
 from fleetbridge.core.queue import WorkMessage
 
-#: flow id → module that defines `FLOW`. Adding a flow = one line here + its package.
-FLOW_MODULES: dict[str, str] = {
-    "fleetio-keycafe": "fleetbridge.flows.fleetio_keycafe.flow",
-    "gpsinsight-driveri": "fleetbridge.flows.gpsinsight_driveri.flow",
-    "striven-onfleet": "fleetbridge.flows.striven_onfleet.flow",
-}
+#: The package whose `FLOW_MODULES` (flow id → module defining `FLOW`) lists the flows.
+CATALOGUE = "fleetbridge.flows"
+
+
+def flow_modules() -> dict[str, str]:
+    """The catalogue: flow id → the module that defines it (imported by name: core knows no
+    flow)."""
+    modules: dict[str, str] = importlib.import_module(CATALOGUE).FLOW_MODULES
+    return modules
 
 
 class VendorCheck(BaseModel):
@@ -48,6 +51,11 @@ class Plan(BaseModel):
 
     dry_run: bool
     items: list[PlanItem] = Field(default_factory=list)
+
+    def extend(self, other: Plan) -> Plan:
+        """Add another pass's items (a reconciliation made of several passes); returns self."""
+        self.items.extend(other.items)
+        return self
 
     def summary(self) -> dict[str, int]:
         """Count of items per action."""
@@ -95,8 +103,8 @@ class Flow:
     - `webhook_vendors`: vendors that call `/hooks/<vendor>/<connection id>`.
     - `protected_settings`: settings the generic API refuses to change (the flow's own endpoint
       changes them after its checks, e.g. an opt-in by the vendor account's owner).
-    - `recipients_setting`: the setting listing who is emailed (failures, refused credentials,
-      held mass removals); an empty list is shown as a warning on the connection.
+
+    Who is emailed is the settings' `admin_emails` in every flow (`core.flow_settings`).
     """
 
     id: str
@@ -115,7 +123,6 @@ class Flow:
     on_dead_letter: Callable[[Connection, WorkMessage, Exception], None] | None = None
     webhook_vendors: tuple[str, ...] = field(default=())
     protected_settings: tuple[str, ...] = field(default=())
-    recipients_setting: str = "admin_emails"
 
 
 _flows: dict[str, Flow] = {}
@@ -129,17 +136,13 @@ def register(flow: Flow) -> Flow:
 
 def get_flow(flow_id: str) -> Flow:
     """The flow with this id, importing its module on first use."""
-    if flow_id not in _flows and flow_id in FLOW_MODULES:
-        importlib.import_module(FLOW_MODULES[flow_id])
+    modules = flow_modules()
+    if flow_id not in _flows and flow_id in modules:
+        importlib.import_module(modules[flow_id])
     try:
         return _flows[flow_id]
     except KeyError:
-        known = ", ".join(sorted(set(FLOW_MODULES) | set(_flows))) or "none yet"
+        known = ", ".join(sorted(set(modules) | set(_flows))) or "none yet"
         raise InvalidInputError(
             f"unknown flow {flow_id!r} (known: {known})", field="flow"
         ) from None
-
-
-def flow_ids() -> list[str]:
-    """Every flow id that can be configured."""
-    return sorted(set(FLOW_MODULES) | set(_flows))

@@ -1,4 +1,4 @@
-"""Schedules fan out: one queued reconciliation per enabled connection of a flow."""
+"""Schedules fan out: one queued reconciliation (or poll) per enabled connection of a flow."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from fleetbridge.core.connections import ConnectionRepository
 from fleetbridge.core.errors import InvalidInputError
 from fleetbridge.core.models import Connection, iso, utcnow
 from fleetbridge.core.queue import WorkMessage, publish
+
+#: The event of a poll message (`queue_polls`).
+POLL_DUE = "poll_due"
 
 
 class ScheduledEvent(BaseModel):
@@ -80,3 +83,21 @@ def queue_scheduled(
         )
         queued += 1
     return {"queued": queued, "not_due": skipped} if is_due else {"queued": queued}
+
+
+def is_due(minutes: int, fired_at: datetime) -> bool:
+    """Stateless interval check: due when the minute since the epoch is a multiple of it."""
+    return int(fired_at.timestamp() // 60) % minutes == 0
+
+
+def queue_polls(
+    flow: str, event: dict[str, Any], poll_minutes: Callable[[Connection], int | None]
+) -> dict[str, Any]:
+    """The poll schedule fires every minute; a connection polls every `poll_minutes(connection)`
+    (None: not polled now). One `poll_due` message per enabled connection whose interval came."""
+
+    def due(connection: Connection, fired_at: datetime) -> bool:
+        minutes = poll_minutes(connection)
+        return minutes is not None and is_due(minutes, fired_at)
+
+    return queue_scheduled(flow, event, kind="poll", event_name=POLL_DUE, is_due=due)

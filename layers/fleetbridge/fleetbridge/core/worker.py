@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from fleetbridge.core import budget, health, idempotency
+from fleetbridge.core import budget, flow_settings, health, idempotency
 from fleetbridge.core.activity import ActivityLog
 from fleetbridge.core.aws import clears_with_clients
 from fleetbridge.core.connections import ConnectionRepository
@@ -70,7 +70,7 @@ def _handle(message: dict[str, Any]) -> dict[str, Any]:
             return {"reconciled": plan.summary()}
         flow.handle_message(connection, work)
     except AuthError as exc:
-        recipients = list(connection.settings.get(flow.recipients_setting) or [])
+        recipients = flow_settings.recipients(connection.settings)
         health.refused(connection, work, exc, recipients)  # raises WorkParked (or exc)
     return {"handled": work.event_id}
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from fleetbridge.core.errors import InvalidInputError, NotFoundError
 from fleetbridge.core.models import iso, utcnow
-from fleetbridge.routing.profiles import (
+from fleetbridge.core.profiles import (
     IntegrationProfile,
     IntegrationRef,
     ProfileRepository,

@@ -20,6 +20,7 @@ from typing import Any
 
 from fleetbridge.core.errors import AuthError, ConflictError, InvalidInputError, NotFoundError
 from fleetbridge.core.models import iso, utcnow
+from fleetbridge.core.profiles import IntegrationProfile, ProfileRepository, RunProfile
 from fleetbridge.core.secrets import (
     delete_credentials,
     load_credentials,
@@ -29,7 +30,6 @@ from fleetbridge.core.secrets import (
     stage_credentials,
     store_credentials,
 )
-from fleetbridge.routing.profiles import IntegrationProfile, ProfileRepository, RunProfile
 from fleetbridge.routing.profiles_rules import (
     check_immutable_id,
     check_profile_id,

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from typing import ClassVar
 
-from fleetbridge.core.activity import ActivityLog
-from fleetbridge.core.mappings import MappingRepository
-from fleetbridge.core.models import Connection, utcnow
-from fleetbridge.core.notifier import Notifier
+from fleetbridge.core.flow_context import FlowContext as BaseContext
 from fleetbridge.flows.fleetio_keycafe.settings import FleetioKeycafeSettings
 from fleetbridge.vendors.fleetio import FleetioClient
 from fleetbridge.vendors.keycafe import KeycafeClient
 
 
-@dataclass
-class FlowContext:
-    """What applying a decision needs, injectable for tests."""
+@dataclass(kw_only=True)
+class FlowContext(BaseContext):
+    """What applying a decision needs, injectable for tests (`with` closes both clients)."""
 
-    connection: Connection
+    CLIENTS: ClassVar[tuple[str, ...]] = ("fleetio", "keycafe")
+
     settings: FleetioKeycafeSettings
     fleetio: FleetioClient
     keycafe: KeycafeClient
-    mappings: MappingRepository
-    activity: ActivityLog = field(default_factory=ActivityLog)
-    notifier: Notifier = field(default_factory=Notifier)
-    clock: Callable[[], datetime] = utcnow

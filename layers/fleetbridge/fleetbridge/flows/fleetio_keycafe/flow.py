@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fleetbridge.core.errors import (
-    FleetbridgeError,
-    InvalidInputError,
-    UnauthorizedError,
-    VendorError,
-)
+from fleetbridge.core.errors import FleetbridgeError, InvalidInputError, UnauthorizedError
+from fleetbridge.core.flow_context import tell_dead_letter
 from fleetbridge.core.mappings import MappingRepository
 from fleetbridge.core.models import Connection
-from fleetbridge.core.notifier import EmailTemplate, Notifier, register_template
+from fleetbridge.core.notifier import EmailTemplate, register_template
 from fleetbridge.core.payload import parse_json
 from fleetbridge.core.queue import WorkMessage
 from fleetbridge.core.registry import (
@@ -105,53 +101,43 @@ def handle_message(connection: Connection, message: WorkMessage) -> None:
     from fleetbridge.flows.fleetio_keycafe.sync import sync_assignment
 
     assignment_id = int(message.payload["assignment_id"])
-    sync_assignment(
-        context_for(connection), assignment_id, source_event=message.event or message.kind
-    )
+    with context_for(connection) as ctx:
+        sync_assignment(ctx, assignment_id, source_event=message.event or message.kind)
 
 
 def reconcile(connection: Connection, dry_run: bool) -> Plan:
     """Daily reconciliation and `POST /sync`: fix drift between Fleetio, Keycafe and us."""
     from fleetbridge.flows.fleetio_keycafe.reconcile import reconcile_assignments
 
-    return reconcile_assignments(context_for(connection), dry_run=dry_run)
+    with context_for(connection) as ctx:
+        return reconcile_assignments(ctx, dry_run=dry_run)
 
 
 def test_connection(connection: Connection, credentials: dict[str, Any]) -> list[VendorCheck]:
     """One authenticated call to each vendor."""
+    from fleetbridge.core.flow_context import check_vendors
     from fleetbridge.vendors.fleetio import FleetioClient
     from fleetbridge.vendors.keycafe import KeycafeClient
 
-    checks = []
-    for vendor, client in (
-        ("fleetio", FleetioClient.for_connection(connection, credentials)),
-        ("keycafe", KeycafeClient.for_connection(connection, credentials)),
-    ):
-        try:
-            client.check()
-            checks.append(VendorCheck(vendor=vendor, ok=True))
-        except VendorError as exc:
-            checks.append(VendorCheck(vendor=vendor, ok=False, error=str(exc)))
-        finally:
-            client.close()
-    return checks
+    return check_vendors(
+        connection,
+        credentials,
+        [
+            ("fleetio", FleetioClient.for_connection, None),
+            ("keycafe", KeycafeClient.for_connection, None),
+        ],
+    )
 
 
 def on_dead_letter(connection: Connection, message: WorkMessage, error: Exception) -> None:
     """One email per failed delivery (not per retry)."""
-    settings = FleetioKeycafeSettings.model_validate(connection.settings)
-    Notifier().send(
+    tell_dead_letter(
         connection,
-        settings.admin_emails,
-        "failure",
-        {
-            "entity": str(message.payload.get("entity", message.event_id)),
-            "reason": str(error),
-            "details": "The delivery is in the dead-letter queue. Fix the cause, then replay it: "
-            f"POST /connections/{connection.id}/dead-letters/replay",
-        },
+        message,
+        error,
+        subject=str(message.payload.get("entity", message.event_id)),
         entity=str(message.payload.get("entity", "")),
-        source_event=message.event or message.kind,
+        what="delivery",
     )
 
 

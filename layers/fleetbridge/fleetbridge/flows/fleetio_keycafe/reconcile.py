@@ -163,23 +163,16 @@ def reconcile_assignments(ctx: FlowContext, *, dry_run: bool) -> Plan:
 def _held(ctx: FlowContext, orphans: list[Access], active: int, *, dry_run: bool) -> bool:
     """Whether cancelling the `orphans` (bookings of ours no mapping knows) must wait for an
     admin's confirmation (core.mass_removal: e.g. the mappings were lost); emailed once."""
-    if not orphans:
-        return False
-    confirmed = not dry_run and mass_removal.take_confirmation(ctx.connection.id)
-    verdict = mass_removal.check(
-        len(orphans), active, ctx.settings.mass_removal_threshold, confirmed=confirmed
+    return mass_removal.gate(
+        ctx.connection,
+        ctx.settings,
+        [str(a.id) for a in orphans],
+        active,
+        dry_run=dry_run,
+        what="Keycafe bookings",
+        source="our records",
+        source_event="reconcile",
     )
-    if verdict.hold and not dry_run:
-        mass_removal.hold(
-            ctx.connection,
-            verdict,
-            [str(a.id) for a in orphans],
-            ctx.settings.admin_emails,
-            what="Keycafe bookings",
-            source="our records",
-            source_event="reconcile",
-        )
-    return verdict.hold
 
 
 def _booking(

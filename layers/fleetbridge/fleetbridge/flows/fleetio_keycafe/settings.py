@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from fleetbridge.core.mass_removal import MassRemovalThreshold, threshold_field
+from fleetbridge.core.flow_settings import Emails, FlowSettings, TimeZone
 from fleetbridge.core.phones import DEFAULT_REGION, Region
-
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 Notification = Literal["automatic", "prompt"]
 
@@ -36,18 +32,18 @@ class WebhookEvents(BaseModel):
     deleted: str = "vehicle_assignment_deleted"
 
 
-class FleetioKeycafeSettings(BaseModel):
+class FleetioKeycafeSettings(FlowSettings):
     """`settings` of a `fleetio-keycafe` connection."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    time_zone: str = Field(default="UTC", description="IANA zone used for Keycafe booking times")
+    time_zone: TimeZone = Field(
+        default="UTC", description="IANA zone used for Keycafe booking times"
+    )
     custom_fields: CustomFieldKeys = Field(default_factory=CustomFieldKeys)
     webhook_events: WebhookEvents = Field(default_factory=WebhookEvents)
     default_booking_hours: int = Field(
         default=24, ge=1, le=24 * 30, description="booking length for open-ended assignments"
     )
-    admin_emails: list[str] = Field(
+    admin_emails: Emails = Field(
         default_factory=list, description="Prompt reminders and failure notices"
     )
     keycafe_dashboard_url: str = Field(
@@ -57,22 +53,3 @@ class FleetioKeycafeSettings(BaseModel):
         default=DEFAULT_REGION,
         description="ISO country of mobile numbers written without + (Keycafe user matching)",
     )
-    base_urls: dict[str, str] = Field(default_factory=dict)
-    mass_removal_threshold: MassRemovalThreshold = threshold_field()
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
-
-    @field_validator("admin_emails")
-    @classmethod
-    def _emails(cls, values: list[str]) -> list[str]:
-        for value in values:
-            if not EMAIL.match(value):
-                raise ValueError(f"not an email address: {value!r}")
-        return values

@@ -266,14 +266,11 @@ def _claim(ctx: FlowContext, assignment_id: int, mapping: Mapping | None) -> Cla
         )
         if expires and now < expires:
             raise AssignmentBusy(f"assignment {assignment_id} is being processed")
-    base = mapping or Mapping(
-        connection_id=ctx.connection.id, entity=ASSIGNMENT, external_id=str(assignment_id)
-    )
     claim = {"claimed_at": iso(now), "claim_expires_at": iso(claim_expiry(now, CLAIM_TIMEOUT))}
-    try:
-        return Claim(ctx.mappings.save(base.model_copy(update={"data": {**base.data, **claim}})))
-    except ConflictError as exc:
-        raise AssignmentBusy(f"assignment {assignment_id} changed concurrently") from exc
+    held = ctx.mappings.claim(ASSIGNMENT, str(assignment_id), mapping, claim)
+    if held is None:
+        raise AssignmentBusy(f"assignment {assignment_id} changed concurrently")
+    return Claim(held)
 
 
 def _unclaimed(data: dict[str, Any]) -> dict[str, Any]:
@@ -282,7 +279,7 @@ def _unclaimed(data: dict[str, Any]) -> dict[str, Any]:
 
 def _release(ctx: FlowContext, claim: Claim) -> None:
     """Give the claim up, keeping what was saved meanwhile (a booking made stays known)."""
-    ctx.mappings.save(claim.mapping.model_copy(update={"data": _unclaimed(claim.mapping.data)}))
+    ctx.mappings.release(claim.mapping, keys=CLAIM_KEYS)
 
 
 def _apply(

@@ -2,36 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-from fleetbridge.core.activity import ActivityLog
+from fleetbridge.core.flow_context import FlowContext as BaseContext
 from fleetbridge.core.mappings import MappingRepository
-from fleetbridge.core.models import Connection, utcnow
+from fleetbridge.core.models import Connection
 from fleetbridge.core.secrets import load_credentials
+from fleetbridge.flows.gpsinsight_driveri import STATE, STATE_ID
 from fleetbridge.flows.gpsinsight_driveri.settings import GpsInsightDriveriSettings
 from fleetbridge.vendors.driveri import DriveriClient
 from fleetbridge.vendors.gpsinsight import GpsInsightClient
 
 
-@dataclass
-class FlowContext:
+@dataclass(kw_only=True)
+class FlowContext(BaseContext):
     """The connection, its settings, both vendor clients and our repositories."""
 
-    connection: Connection
+    CLIENTS: ClassVar[tuple[str, ...]] = ("portal", "driveri")
+    STATE: ClassVar[tuple[str, str] | None] = (STATE, STATE_ID)
+
     settings: GpsInsightDriveriSettings
     portal: GpsInsightClient
     driveri: DriveriClient
-    mappings: MappingRepository
-    activity: ActivityLog = field(default_factory=ActivityLog)
-    clock: Callable[[], datetime] = utcnow
-
-    def close(self) -> None:
-        """Release both HTTP clients."""
-        self.portal.close()
-        self.driveri.close()
 
 
 def context_for(connection: Connection, credentials: dict[str, Any] | None = None) -> FlowContext:

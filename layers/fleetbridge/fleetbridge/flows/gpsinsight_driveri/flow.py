@@ -7,16 +7,11 @@ nothing, polls are not queued and queued work is skipped.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
+from fleetbridge.core import scheduler
 from fleetbridge.core.activity import ActivityLog
-from fleetbridge.core.errors import (
-    FleetbridgeError,
-    InvalidInputError,
-    UnauthorizedError,
-    VendorError,
-)
+from fleetbridge.core.errors import FleetbridgeError, InvalidInputError, UnauthorizedError
 from fleetbridge.core.models import Connection
 from fleetbridge.core.payload import parse_json
 from fleetbridge.core.queue import WorkMessage
@@ -28,7 +23,7 @@ from fleetbridge.core.registry import (
     WebhookRequest,
     register,
 )
-from fleetbridge.core.scheduler import queue_scheduled
+from fleetbridge.core.scheduler import POLL_DUE
 from fleetbridge.core.webhook_auth import verify_hmac_hex
 from fleetbridge.flows.gpsinsight_driveri import FLOW_ID
 from fleetbridge.flows.gpsinsight_driveri.settings import GpsInsightDriveriSettings
@@ -37,7 +32,6 @@ from fleetbridge.flows.gpsinsight_driveri.settings import GpsInsightDriveriSetti
 # check: vendor clients and httpx are imported where they are used.
 SIGNATURE_HEADER = "x-gpsinsight-signature"
 PUSH_SECRET = "gpsinsight_push_secret"
-POLL_DUE = "poll_due"
 PUSH_EVENTS = {"driver_created", "driver_updated", "driver_deleted"}
 
 
@@ -45,21 +39,15 @@ def _enabled(connection: Connection) -> bool:
     return GpsInsightDriveriSettings.model_validate(connection.settings).driver_sync_enabled
 
 
-def is_poll_due(connection: Connection, fired_at: datetime) -> bool:
-    """The poll schedule fires every minute; a connection polls every `poll_minutes`.
-
-    Stateless: due when the minute since the epoch is a multiple of the interval. Connections
-    with Driver Sync off are never due.
-    """
+def poll_minutes(connection: Connection) -> int | None:
+    """The connection's poll interval; None (never polled) while Driver Sync is off."""
     settings = GpsInsightDriveriSettings.model_validate(connection.settings)
-    if not settings.driver_sync_enabled:
-        return False
-    return int(fired_at.timestamp() // 60) % settings.poll_minutes == 0
+    return settings.poll_minutes if settings.driver_sync_enabled else None
 
 
 def queue_polls(event: dict[str, Any]) -> dict[str, Any]:
     """The poll schedule: one `poll_due` message per connection whose interval has come."""
-    return queue_scheduled(FLOW_ID, event, kind="poll", event_name=POLL_DUE, is_due=is_poll_due)
+    return scheduler.queue_polls(FLOW_ID, event, poll_minutes)
 
 
 def receive_webhook(
@@ -112,16 +100,13 @@ def handle_message(connection: Connection, message: WorkMessage) -> None:
             reason="driver_sync_off",
         )
         return
-    ctx = context_for(connection)
-    try:
+    with context_for(connection) as ctx:
         if message.event == POLL_DUE:
             from fleetbridge.flows.gpsinsight_driveri.poll import poll_portal
 
             poll_portal(ctx, poll_id=message.event_id)
             return
         _sync_one(ctx, message)
-    finally:
-        ctx.close()
 
 
 def _sync_one(ctx: Any, message: WorkMessage) -> None:
@@ -154,55 +139,36 @@ def reconcile(connection: Connection, dry_run: bool) -> Plan:
             reason="driver_sync_off",
         )
         return Plan(dry_run=False)
-    ctx = context_for(connection)
-    try:
+    with context_for(connection) as ctx:
         return reconcile_drivers(ctx, dry_run=dry_run, source_event="reconcile")
-    finally:
-        ctx.close()
 
 
 def test_connection(connection: Connection, credentials: dict[str, Any]) -> list[VendorCheck]:
     """One authenticated call to each vendor."""
+    from fleetbridge.core.flow_context import check_vendors
     from fleetbridge.vendors.driveri import DriveriClient
     from fleetbridge.vendors.gpsinsight import GpsInsightClient
 
-    checks = []
-    for vendor, build in (
-        ("gpsinsight", GpsInsightClient.for_connection),
-        ("driveri", DriveriClient.for_connection),
-    ):
-        try:
-            client = build(connection, credentials)
-        except ValueError as exc:
-            checks.append(VendorCheck(vendor=vendor, ok=False, error=str(exc)))
-            continue
-        try:
-            client.check()
-            checks.append(VendorCheck(vendor=vendor, ok=True))
-        except VendorError as exc:
-            checks.append(VendorCheck(vendor=vendor, ok=False, error=str(exc)))
-        finally:
-            client.close()
-    return checks
+    return check_vendors(
+        connection,
+        credentials,
+        [
+            ("gpsinsight", GpsInsightClient.for_connection, None),
+            ("driveri", DriveriClient.for_connection, None),
+        ],
+    )
 
 
 def on_dead_letter(connection: Connection, message: WorkMessage, error: Exception) -> None:
     """The last retry failed (issue 12 item 5): the admins are told once per dead letter."""
-    from fleetbridge.core.notifier import Notifier
+    from fleetbridge.core.flow_context import tell_dead_letter
 
-    settings = GpsInsightDriveriSettings.model_validate(connection.settings)
-    Notifier().send(
+    tell_dead_letter(
         connection,
-        settings.admin_emails,
-        "failure",
-        {
-            "entity": str(message.payload.get("entity", message.event or message.kind)),
-            "reason": str(error),
-            "details": "The message is in the dead-letter queue. Fix the cause, then replay it: "
-            f"POST /connections/{connection.id}/dead-letters/replay",
-        },
+        message,
+        error,
+        subject=str(message.payload.get("entity", message.event or message.kind)),
         entity=str(message.payload.get("entity", "driver sync")),
-        source_event=message.event or message.kind,
     )
 
 

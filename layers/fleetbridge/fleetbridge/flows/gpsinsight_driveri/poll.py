@@ -12,7 +12,6 @@ from fleetbridge.core.queue import WorkMessage, publish_many
 from fleetbridge.flows.gpsinsight_driveri import DRIVER, FLOW_ID
 from fleetbridge.flows.gpsinsight_driveri.context import FlowContext
 from fleetbridge.flows.gpsinsight_driveri.rules import content_fingerprint
-from fleetbridge.flows.gpsinsight_driveri.state import load_state
 from fleetbridge.flows.gpsinsight_driveri.sync import to_portal
 
 
@@ -22,7 +21,7 @@ def poll_portal(ctx: FlowContext, *, poll_id: str) -> dict[str, Any]:
     Before the initial sync (a reconciliation queued on opt-in) has finished, the poll waits:
     every driver would look new and race the initial sync.
     """
-    if not load_state(ctx.mappings).get("initial_sync_at"):
+    if not ctx.state().load().get("initial_sync_at"):
         return {"skipped": "initial_sync_pending"}
     drivers = ctx.portal.list_drivers()
     known = {mapping.external_id: mapping for mapping in ctx.mappings.list(DRIVER)}

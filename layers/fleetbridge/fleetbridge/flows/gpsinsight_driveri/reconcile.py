@@ -31,7 +31,6 @@ from fleetbridge.flows.gpsinsight_driveri.rules import (
     Portal,
     iter_reconciliation,
 )
-from fleetbridge.flows.gpsinsight_driveri.state import update_state
 from fleetbridge.flows.gpsinsight_driveri.sync import (
     applied_from,
     carry_out,
@@ -84,8 +83,7 @@ def reconcile_drivers(
         if not report.complete:
             _queue_continuation(ctx, source_event)
             return Plan(dry_run=False, items=items)
-        update_state(
-            ctx.mappings,
+        ctx.state().update(
             last_reconciled_at=run_at,
             initial_sync_at=run_at,
             latest_report=keys,
@@ -106,29 +104,18 @@ def _held_removals(
     an admin's confirmation (core.mass_removal); empty when they may go."""
     linked = [key for key, a in applied.items() if a.driveri_id and a.status != "deleted"]
     absent = [key for key in linked if key not in portal]
-    if not absent:
-        if not dry_run:
-            mass_removal.release(ctx.connection.id)
-        return set()
-    confirmed = not dry_run and mass_removal.take_confirmation(ctx.connection.id)
-    verdict = mass_removal.check(
-        len(absent), len(linked), ctx.settings.mass_removal_threshold, confirmed=confirmed
+    held = mass_removal.gate(
+        ctx.connection,
+        ctx.settings,
+        absent,
+        len(linked),
+        dry_run=dry_run,
+        what="portal drivers",
+        source="GPS Insight",
+        source_event=source_event,
+        release_when_clear=True,
     )
-    if not verdict.hold:
-        if not dry_run:
-            mass_removal.release(ctx.connection.id)
-        return set()
-    if not dry_run:
-        mass_removal.hold(
-            ctx.connection,
-            verdict,
-            absent,
-            ctx.settings.admin_emails,
-            what="portal drivers",
-            source="GPS Insight",
-            source_event=source_event,
-        )
-    return set(absent)
+    return set(absent) if held else set()
 
 
 def _queue_continuation(ctx: FlowContext, source_event: str) -> None:

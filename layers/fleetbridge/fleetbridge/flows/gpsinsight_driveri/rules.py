@@ -450,13 +450,3 @@ def _removed_in_portal(
         "deleted", f"portal_deleted:{mode}", (_removal(driver_id, mode),), "deleted", "", driver_id
     )
     return Planned(portal_id, driver_id, decision)
-
-
-def plan_reconciliation(
-    portal_drivers: Iterable[Portal],
-    driveri_drivers: Mapping[str, Remote],
-    mappings: Mapping[str, Applied],
-    settings: GpsInsightDriveriSettings,
-) -> list[Planned]:
-    """`iter_reconciliation` as a list (dry runs, tests); the run itself should iterate."""
-    return list(iter_reconciliation(portal_drivers, driveri_drivers, mappings, settings))

@@ -5,20 +5,17 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from fleetbridge.core.mass_removal import MassRemovalThreshold, threshold_field
+from fleetbridge.core.flow_settings import Emails, FlowSettings
 
 FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 DeleteMode = Literal["deactivate", "delete"]
 
 
-class GpsInsightDriveriSettings(BaseModel):
+class GpsInsightDriveriSettings(FlowSettings):
     """`settings` of a `gpsinsight-driveri` connection."""
-
-    model_config = ConfigDict(extra="forbid")
 
     driver_id_field: str = Field(
         default="driveri_driver_id", description="portal driver field holding the Driveri DriverID"
@@ -28,25 +25,15 @@ class GpsInsightDriveriSettings(BaseModel):
         description="what a portal delete does in Driveri: status 0, or a hard delete",
     )
     poll_minutes: int = Field(default=5, ge=1, le=60, description="portal poll interval")
-    base_urls: dict[str, str] = Field(default_factory=dict)
     driver_sync_enabled: bool = Field(
         default=False, description="off until the portal's Master User opts in"
     )
     master_user: str | None = Field(default=None, description="the portal user who opted in")
-    admin_emails: list[str] = Field(
+    admin_emails: Emails = Field(
         default_factory=list,
         description="who is emailed: a portal driver that cannot be synced, a dead letter, "
         "refused credentials, held mass removals (empty: a warning on the connection)",
     )
-    mass_removal_threshold: MassRemovalThreshold = threshold_field()
-
-    @field_validator("admin_emails")
-    @classmethod
-    def _emails(cls, values: list[str]) -> list[str]:
-        for value in values:
-            if not EMAIL.match(value):
-                raise ValueError(f"not an email address: {value!r}")
-        return values
 
     @field_validator("driver_id_field")
     @classmethod

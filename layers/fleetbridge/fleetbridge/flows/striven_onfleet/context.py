@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from fleetbridge.core.activity import ActivityLog
+from fleetbridge.core.aws import clears_with_clients
 from fleetbridge.core.config import get_settings
+from fleetbridge.core.flow_context import FlowContext as BaseContext
 from fleetbridge.core.mappings import MappingRepository
 from fleetbridge.core.models import Connection, fingerprint, utcnow
-from fleetbridge.core.notifier import Notifier
 from fleetbridge.core.secrets import load_credentials
+from fleetbridge.flows.striven_onfleet import POLL_CURSOR, STATE_ID
 from fleetbridge.flows.striven_onfleet.settings import StrivenOnfleetSettings
 from fleetbridge.vendors.onfleet import OnfleetClient
 from fleetbridge.vendors.striven import StrivenClient, TeamSource, team_source
@@ -24,26 +25,18 @@ def now() -> datetime:
     return utcnow()
 
 
-@dataclass
-class FlowContext:
+@dataclass(kw_only=True)
+class FlowContext(BaseContext):
     """The connection, its settings, both vendor clients, the team adapter and our stores."""
 
-    connection: Connection
+    CLIENTS: ClassVar[tuple[str, ...]] = ("striven", "onfleet")
+    STATE: ClassVar[tuple[str, str] | None] = (POLL_CURSOR, STATE_ID)
+
     settings: StrivenOnfleetSettings
     striven: StrivenClient
     onfleet: OnfleetClient
     teams: TeamSource
-    mappings: MappingRepository
-    activity: ActivityLog = field(default_factory=ActivityLog)
-    notifier: Notifier = field(default_factory=Notifier)
     clock: Callable[[], datetime] = now
-    owned: bool = True  # False: the clients are the process cache's, not closed here
-
-    def close(self) -> None:
-        """Release both HTTP clients (cached ones stay open for the next message)."""
-        if self.owned:
-            self.striven.close()
-            self.onfleet.close()
 
 
 #: Vendor clients kept between messages of a warm process (a worker handles thousands of task
@@ -76,6 +69,17 @@ def _clients(
         striven.close()
         onfleet.close()
     return pair
+
+
+def _close_cached() -> None:
+    """Close every cached client (the process cache is forgotten with the AWS clients)."""
+    while _CLIENTS:
+        _, (striven, onfleet) = _CLIENTS.popitem()
+        striven.close()
+        onfleet.close()
+
+
+clears_with_clients(_close_cached)
 
 
 def teams_for(settings: StrivenOnfleetSettings, striven: StrivenClient) -> TeamSource:

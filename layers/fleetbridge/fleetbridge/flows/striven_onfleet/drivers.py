@@ -168,26 +168,16 @@ def _claim(ctx: FlowContext, employee_id: int, mapping: Mapping | None) -> Mappi
         )
         if now < lapses:
             return None
-    base = mapping or Mapping(connection_id=ctx.connection.id, entity=EMPLOYEE, external_id="")
     # The claim lapses with this invocation (core.budget): a worker killed at its timeout
     # leaves nothing that makes the redelivery wait.
     lapse = budget.claim_expiry(now, timedelta(seconds=CLAIM_SECONDS))
     update = {"status": "creating", "claimed_at": iso(now), "claim_expires_at": iso(lapse)}
-    try:
-        return ctx.mappings.save(
-            base.model_copy(update={"external_id": str(employee_id), "data": data | update})
-        )
-    except ConflictError:
-        return None
+    return ctx.mappings.claim(EMPLOYEE, str(employee_id), mapping, update)
 
 
 def _release(ctx: FlowContext, claimed: Mapping, previous: Mapping | None) -> None:
     """Give the claim up after an unexpected error (the next delivery claims again)."""
-    with suppress(ConflictError):
-        if previous is None:
-            ctx.mappings.delete(claimed)
-        else:
-            ctx.mappings.save(claimed.model_copy(update={"data": previous.data}))
+    ctx.mappings.release(claimed, previous)
 
 
 def _wait_for(ctx: FlowContext, work: TaskWork, employee_id: int, source_event: str) -> str:

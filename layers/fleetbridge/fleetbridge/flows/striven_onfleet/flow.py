@@ -14,10 +14,10 @@ to validate settings and credentials.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
-from fleetbridge.core.errors import AuthError, InvalidInputError, UnauthorizedError, VendorError
+from fleetbridge.core import scheduler
+from fleetbridge.core.errors import AuthError, InvalidInputError, UnauthorizedError
 from fleetbridge.core.models import Connection, fingerprint
 from fleetbridge.core.queue import WorkMessage
 from fleetbridge.core.registry import (
@@ -28,29 +28,24 @@ from fleetbridge.core.registry import (
     WebhookRequest,
     register,
 )
-from fleetbridge.core.scheduler import queue_scheduled
+from fleetbridge.core.scheduler import POLL_DUE
 from fleetbridge.core.webhook_auth import verify_hmac_hex
 from fleetbridge.flows.striven_onfleet import FLOW_ID
 from fleetbridge.flows.striven_onfleet.settings import StrivenOnfleetSettings
 
-POLL_DUE = "poll_due"
 TASK_EVENTS = frozenset({"task_changed", "window_recheck", "membership_recheck"})
 ONFLEET_TASK = "onfleet_task"
 SIGNATURE_HEADER = "x-onfleet-signature"
 
 
-def is_poll_due(connection: Connection, fired_at: datetime) -> bool:
-    """The schedule fires every minute; a connection polls every `poll_minutes`.
-
-    Stateless: due when the minute since the epoch is a multiple of the interval.
-    """
-    settings = StrivenOnfleetSettings.model_validate(connection.settings)
-    return int(fired_at.timestamp() // 60) % settings.poll_minutes == 0
+def poll_minutes(connection: Connection) -> int:
+    """The connection's task poll interval."""
+    return StrivenOnfleetSettings.model_validate(connection.settings).poll_minutes
 
 
 def queue_polls(event: dict[str, Any]) -> dict[str, Any]:
     """The poll schedule: one `poll_due` message per enabled connection whose interval came."""
-    return queue_scheduled(FLOW_ID, event, kind="poll", event_name=POLL_DUE, is_due=is_poll_due)
+    return scheduler.queue_polls(FLOW_ID, event, poll_minutes)
 
 
 def receive_webhook(
@@ -110,8 +105,7 @@ def handle_message(connection: Connection, message: WorkMessage) -> None:
     known = {POLL_DUE, ONFLEET_TASK, *TASK_EVENTS}
     if message.event not in known:
         raise InvalidInputError(f"unknown {FLOW_ID} message {message.event!r}", field="event")
-    ctx = context_for(connection)
-    try:
+    with context_for(connection) as ctx:
         if message.event == ONFLEET_TASK:
             from fleetbridge.flows.striven_onfleet.onfleet_events import apply_onfleet_event
 
@@ -127,8 +121,6 @@ def handle_message(connection: Connection, message: WorkMessage) -> None:
 
         source = f"{message.kind}:{message.event}"
         sync_tasks(ctx, parse_work(message.payload), source_event=source)
-    finally:
-        ctx.close()
 
 
 def reconcile(connection: Connection, dry_run: bool) -> Plan:
@@ -138,39 +130,27 @@ def reconcile(connection: Connection, dry_run: bool) -> Plan:
     from fleetbridge.flows.striven_onfleet.reconcile import reconcile_drivers, reconcile_tasks
     from fleetbridge.flows.striven_onfleet.teams import reconcile_teams
 
-    ctx = context_for(connection)
-    try:
-        items, gone = reconcile_drivers(ctx, dry_run=dry_run, source_event="reconcile")
-        items += reconcile_teams(ctx, dry_run=dry_run, source_event="reconcile", gone=gone)
-        items += reconcile_tasks(ctx, gone, dry_run=dry_run, source_event="reconcile")
-        return Plan(dry_run=dry_run, items=items)
-    finally:
-        ctx.close()
+    with context_for(connection) as ctx:
+        plan, gone = reconcile_drivers(ctx, dry_run=dry_run, source_event="reconcile")
+        plan.extend(reconcile_teams(ctx, dry_run=dry_run, source_event="reconcile", gone=gone))
+        plan.extend(reconcile_tasks(ctx, gone, dry_run=dry_run, source_event="reconcile"))
+        return plan
 
 
 def test_connection(connection: Connection, credentials: dict[str, Any]) -> list[VendorCheck]:
     """Onfleet `GET /auth/test` with the API key; a Striven token with the client credentials."""
+    from fleetbridge.core.flow_context import check_vendors
     from fleetbridge.vendors.onfleet import OnfleetClient
     from fleetbridge.vendors.striven import StrivenClient
 
-    checks = []
-    for vendor, build, call in (
-        ("onfleet", OnfleetClient.for_connection, lambda c: c.auth_test()),
-        ("striven", StrivenClient.for_connection, lambda c: c.authenticate()),
-    ):
-        try:
-            client = build(connection, credentials)
-        except (KeyError, ValueError) as exc:
-            checks.append(VendorCheck(vendor=vendor, ok=False, error=f"not configured: {exc}"))
-            continue
-        try:
-            call(client)
-            checks.append(VendorCheck(vendor=vendor, ok=True))
-        except VendorError as exc:
-            checks.append(VendorCheck(vendor=vendor, ok=False, error=str(exc)))
-        finally:
-            client.close()
-    return checks
+    return check_vendors(
+        connection,
+        credentials,
+        [
+            ("onfleet", OnfleetClient.for_connection, lambda c: c.auth_test()),
+            ("striven", StrivenClient.for_connection, lambda c: c.authenticate()),
+        ],
+    )
 
 
 def on_dead_letter(connection: Connection, message: WorkMessage, error: Exception) -> None:
@@ -183,8 +163,7 @@ def on_dead_letter(connection: Connection, message: WorkMessage, error: Exceptio
     from fleetbridge.flows.striven_onfleet.sync import fail_unfinished
     from fleetbridge.flows.striven_onfleet.work import parse_work
 
-    ctx = context_for(connection)
-    try:
+    with context_for(connection) as ctx:
         connection_wide = isinstance(error, AuthError) or message.event not in TASK_EVENTS
         if message.event in TASK_EVENTS:
             works = parse_work(message.payload)
@@ -192,21 +171,18 @@ def on_dead_letter(connection: Connection, message: WorkMessage, error: Exceptio
             fail_unfinished(ctx, works, "vendor_error", str(error), "dead_letter", notify=notify)
         if connection_wide:
             _tell_once_a_day(ctx, message, error)
-    finally:
-        ctx.close()
 
 
 def _tell_once_a_day(ctx: Any, message: WorkMessage, error: Exception) -> None:
-    from fleetbridge.flows.striven_onfleet.state import load_state, update_state
 
     kind = "credentials" if isinstance(error, AuthError) else message.event or message.kind
     day = ctx.clock().date().isoformat()
     current = fingerprint({"kind": kind, "error": type(error).__name__, "day": day})
-    if load_state(ctx.mappings).get("connection_failure") == current:
+    if ctx.state().load().get("connection_failure") == current:
         return
     ctx.notifier.send(
         ctx.connection,
-        ctx.settings.notify_recipients,
+        ctx.settings.admin_emails,
         "failure",
         {
             "entity": f"Striven → Onfleet {kind}",
@@ -217,7 +193,7 @@ def _tell_once_a_day(ctx: Any, message: WorkMessage, error: Exception) -> None:
         entity="connection",
         source_event="dead_letter",
     )
-    update_state(ctx.mappings, connection_failure=current)
+    ctx.state().update(connection_failure=current)
 
 
 FLOW = register(
@@ -235,6 +211,5 @@ FLOW = register(
         on_dead_letter=on_dead_letter,
         receive_webhook=receive_webhook,
         webhook_vendors=("onfleet",),
-        recipients_setting="notify_recipients",
     )
 )

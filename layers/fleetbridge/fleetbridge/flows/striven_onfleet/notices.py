@@ -61,7 +61,7 @@ def task_failed(
     """Email the notify recipients that a task failed (the caller checked `should_notify`)."""
     ctx.notifier.send(
         ctx.connection,
-        ctx.settings.notify_recipients,
+        ctx.settings.admin_emails,
         TASK_FAILED,
         {
             "task_id": task_id,
@@ -88,7 +88,7 @@ def driver_failed(
     """Email the notify recipients that an employee's driver could not be created (rule 6)."""
     ctx.notifier.send(
         ctx.connection,
-        ctx.settings.notify_recipients,
+        ctx.settings.admin_emails,
         DRIVER_FAILED,
         {
             "employee": employee,

@@ -28,7 +28,6 @@ from fleetbridge.core.queue import WorkMessage, publish_many
 from fleetbridge.flows.striven_onfleet import EMPLOYEE, RETRY, waiting
 from fleetbridge.flows.striven_onfleet.context import FlowContext
 from fleetbridge.flows.striven_onfleet.rules import selected_members
-from fleetbridge.flows.striven_onfleet.state import load_state, update_state
 from fleetbridge.flows.striven_onfleet.teams import follow_membership, linked_drivers
 from fleetbridge.flows.striven_onfleet.window import due, forget, hour_of
 from fleetbridge.flows.striven_onfleet.work import (
@@ -64,7 +63,7 @@ class Employees:
 
 def poll_tasks(ctx: FlowContext, *, poll_id: str) -> dict[str, Any]:
     """One poll of the connection; returns what it did (also stored as `last_poll`)."""
-    state = load_state(ctx.mappings)
+    state = ctx.state().load()
     now = ctx.clock()
     paused = state.get("paused_until")
     if paused and iso(now) < paused:
@@ -76,7 +75,7 @@ def poll_tasks(ctx: FlowContext, *, poll_id: str) -> dict[str, Any]:
     except QuotaExhausted as exc:
         return _pause(ctx, now, exc)
     marks = summary.pop("state")
-    update_state(ctx.mappings, paused_until=None, paused_at=None, last_poll=summary, **marks)
+    ctx.state().update(paused_until=None, paused_at=None, last_poll=summary, **marks)
     return summary
 
 
@@ -236,7 +235,7 @@ def _pause(ctx: FlowContext, now: datetime, exc: QuotaExhausted) -> dict[str, An
     """Rule 10: stop polling until the day quota is back; say so once."""
     wait = timedelta(seconds=exc.retry_after) if exc.retry_after else DEFAULT_PAUSE
     until = iso(now + wait)
-    update_state(ctx.mappings, paused_until=until, paused_at=iso(now))
+    ctx.state().update(paused_until=until, paused_at=iso(now))
     ctx.activity.record(
         ctx.connection,
         action="skipped",

@@ -26,7 +26,7 @@ from typing import Any
 from fleetbridge.core import mass_removal
 from fleetbridge.core.errors import VendorNotFound, VendorValidationError
 from fleetbridge.core.models import Mapping
-from fleetbridge.core.registry import PlanItem
+from fleetbridge.core.registry import Plan, PlanItem
 from fleetbridge.flows.striven_onfleet import EMPLOYEE, LINKED, TASK
 from fleetbridge.flows.striven_onfleet.context import FlowContext
 from fleetbridge.flows.striven_onfleet.drivers import forget_driver
@@ -40,20 +40,19 @@ LIVE = frozenset({"synced", "unassigned"})
 
 def reconcile_drivers(
     ctx: FlowContext, *, dry_run: bool, source_event: str
-) -> tuple[list[PlanItem], set[int]]:
+) -> tuple[Plan, set[int]]:
     """The daily driver pass (first: the team pass must not add deleted drivers to teams): its
     plan, and the employees whose driver was deleted in Onfleet."""
     items: list[PlanItem] = []
     gone = _deleted_drivers(ctx, items, dry_run=dry_run, source_event=source_event)
-    return items, gone
+    return Plan(dry_run=dry_run, items=items), gone
 
 
-def reconcile_tasks(
-    ctx: FlowContext, gone: set[int], *, dry_run: bool, source_event: str
-) -> list[PlanItem]:
+def reconcile_tasks(ctx: FlowContext, gone: set[int], *, dry_run: bool, source_event: str) -> Plan:
     """The plan of the daily task pass (applied unless `dry_run`); `gone`: employees whose
     driver was deleted in Onfleet (`reconcile_drivers`)."""
-    items: list[PlanItem] = []
+    plan = Plan(dry_run=dry_run)
+    items = plan.items
     tasks = ctx.mappings.list(TASK)
     live = {m.external_id: m for m in tasks if m.other_id and m.data.get("status") in LIVE}
     retry = {
@@ -62,7 +61,7 @@ def reconcile_tasks(
         if m.data.get("status") == "failed" and m.data.get("employee_id") in gone
     }
     if not live and not retry:
-        return items
+        return plan
     found = _read(ctx, {**live, **retry})
     selected = set(ctx.settings.team_ids)
     teams = [t for t in ctx.teams.teams() if t.id in selected]
@@ -106,7 +105,7 @@ def reconcile_tasks(
                 details={"changed": list(decision.changed)} if decision.changed else {},
             )
         )
-    return items
+    return plan
 
 
 def _held(
@@ -114,23 +113,16 @@ def _held(
 ) -> bool:
     """Whether the Onfleet tasks of `absent` Striven tasks must wait for an admin's
     confirmation (core.mass_removal: too many at once); the hold is emailed once."""
-    if not absent:
-        return False
-    confirmed = not dry_run and mass_removal.take_confirmation(ctx.connection.id)
-    verdict = mass_removal.check(
-        len(absent), linked, ctx.settings.mass_removal_threshold, confirmed=confirmed
+    return mass_removal.gate(
+        ctx.connection,
+        ctx.settings,
+        absent,
+        linked,
+        dry_run=dry_run,
+        what="Striven tasks",
+        source="Striven",
+        source_event=source_event,
     )
-    if verdict.hold and not dry_run:
-        mass_removal.hold(
-            ctx.connection,
-            verdict,
-            absent,
-            ctx.settings.notify_recipients,
-            what="Striven tasks",
-            source="Striven",
-            source_event=source_event,
-        )
-    return verdict.hold
 
 
 def _deleted_drivers(

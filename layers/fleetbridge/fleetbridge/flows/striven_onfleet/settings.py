@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Literal, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from fleetbridge.core.mass_removal import MassRemovalThreshold, threshold_field
+from fleetbridge.core.flow_settings import Emails, FlowSettings, TimeZone
 from fleetbridge.core.phones import DEFAULT_REGION, Region
-
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 TeamSourceKind = Literal["endpoint", "settings"]
 
@@ -26,16 +23,14 @@ class TeamSpec(BaseModel):
     member_ids: list[int] = Field(default_factory=list, alias="memberIds")
 
 
-class StrivenOnfleetSettings(BaseModel):
-    """`settings` of a `striven-onfleet` connection."""
+class StrivenOnfleetSettings(FlowSettings):
+    """`settings` of a `striven-onfleet` connection (`admin_emails` was `notify_recipients`)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    time_zone: str = Field(
+    time_zone: TimeZone = Field(
         description="IANA zone of the Striven tenant: its dates carry no offset (required: a "
         "wrong default would shift every task by hours)"
     )
-    notify_recipients: list[str] = Field(
+    admin_emails: Emails = Field(
         default_factory=list, description="emails told about failures (driver conflicts, errors)"
     )
     task_type_ids: list[int] = Field(
@@ -74,25 +69,6 @@ class StrivenOnfleetSettings(BaseModel):
     striven_requests_per_day: int = Field(
         default=5000, ge=1, le=1_000_000, description="Striven plan: Standard 5,000, Ent. 25,000"
     )
-    base_urls: dict[str, str] = Field(default_factory=dict)
-    mass_removal_threshold: MassRemovalThreshold = threshold_field()
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
-
-    @field_validator("notify_recipients")
-    @classmethod
-    def _emails(cls, values: list[str]) -> list[str]:
-        for value in values:
-            if not EMAIL.match(value):
-                raise ValueError(f"not an email address: {value!r}")
-        return values
 
     @field_validator("task_type_ids", "team_ids")
     @classmethod

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from fleetbridge.core.errors import ConflictError, VendorConflict
 from fleetbridge.core.models import Action, fingerprint
 from fleetbridge.core.models import Mapping as Stored
-from fleetbridge.core.registry import PlanItem
+from fleetbridge.core.registry import Plan, PlanItem
 from fleetbridge.flows.striven_onfleet import EMPLOYEE, LINKED, TEAM
 from fleetbridge.flows.striven_onfleet.context import FlowContext
 from fleetbridge.flows.striven_onfleet.rules import team_membership_changes
@@ -177,7 +177,7 @@ def _apply(
 
 def reconcile_teams(
     ctx: FlowContext, *, dry_run: bool, source_event: str, gone: Iterable[int] = ()
-) -> list[PlanItem]:
+) -> Plan:
     """The daily rule 7 pass over every selected team; the plan (applied unless `dry_run`).
     `gone`: employees whose driver was deleted in Onfleet (a dry run still has their link)."""
     selected = set(ctx.settings.team_ids)
@@ -188,7 +188,8 @@ def reconcile_teams(
         e: w for e, w in linked_drivers(ctx.mappings.list(EMPLOYEE)).items() if e not in dropped
     }
     stored = {m.external_id: m for m in ctx.mappings.list(TEAM)}
-    items: list[PlanItem] = []
+    plan = Plan(dry_run=dry_run)
+    items = plan.items
     for team in teams:
         mapping = stored.get(str(team.id))
         onfleet = next((t for t in listed if mapping and t.id == mapping.other_id), None)
@@ -245,4 +246,4 @@ def reconcile_teams(
                     reason=item.reason,
                     vendor_ids={**item.vendor_ids, **item.details},
                 )
-    return items
+    return plan
