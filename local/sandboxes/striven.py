@@ -56,7 +56,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, g
 
-from local.sandboxes.framework import IsoClock, Record, SandboxError, parse_iso
+from local.sandboxes.framework import (
+    IsoClock,
+    Record,
+    SandboxError,
+    parse_iso,
+    parse_iso_as_given,
+)
 from local.sandboxes.ratelimit import RateDecision, RateLimitConfig, RateLimiter
 from local.sandboxes.tokens import ClientCredentialsSandbox, token_ttl
 
@@ -293,11 +299,8 @@ class StrivenSandbox(ClientCredentialsSandbox):
 
     def parse_local(self, value: Any) -> datetime | None:
         """A naive tenant-local datetime (an offset, if given, is converted); None if invalid."""
-        if not isinstance(value, str) or not value:
-            return None
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
+        parsed = parse_iso_as_given(value)
+        if parsed is None:
             return None
         if parsed.tzinfo is not None:
             parsed = parsed.astimezone(self.zone).replace(tzinfo=None)
