@@ -340,9 +340,41 @@ class TokenClient(VendorClient):
         self._token: str | None = None
         self._token_expires = math.inf
 
+    #: Whether every call may be repeated after a lost answer (None: by HTTP method).
+    calls_idempotent: ClassVar[bool | None] = None
+
     def fetch_token(self) -> tuple[str, float | None]:
         """A new token and its lifetime in seconds (None: until the vendor refuses it)."""
         raise NotImplementedError
+
+    def call_path(self, path: str) -> str:
+        """The request path of an API path (e.g. under a tenant); by default the path itself."""
+        return path
+
+    def answer(self, response: httpx.Response) -> Any:
+        """What a call returns of a successful answer: by default its JSON body (a body that is
+        not JSON is a `VendorError`)."""
+        body = decoded_body(response)
+        if body is _NOT_JSON:
+            raise VendorError(
+                f"{self.vendor} answered without a JSON body",
+                vendor=self.vendor,
+                status_code=response.status_code,
+            )
+        return body
+
+    def call(
+        self, method: str, path: str, params: dict[str, Any] | None = None, *, json: Any = None
+    ) -> Any:
+        """One API call with the token (fetched again once on 401): its `answer`."""
+        response = self.authorized(
+            method,
+            self.call_path(path),
+            params=params,
+            json=json,
+            idempotent=self.calls_idempotent,
+        )
+        return self.answer(response)
 
     def token_carrier(
         self, token: str, params: dict[str, Any] | None

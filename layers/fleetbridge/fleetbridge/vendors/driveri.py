@@ -105,19 +105,12 @@ class DriveriClient(ClientCredentialsClient):
         return super().error_details(body)
 
     # ---------------------------------------------------------------- calls
-    def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json: Any = None,
-    ) -> Any:
-        """One tenant call with the Bearer token (fetched again once on 401); returns `data`.
+    def call_path(self, path: str) -> str:
+        """Every driver path is under the tenant (the token path is not: it is no `call`)."""
+        return self._tenant_path + path
 
-        The token endpoint answers OAuth2-style, without the envelope (`ClientCredentialsClient`).
-        """
-        response = self.authorized(method, self._tenant_path + path, params=params, json=json)
+    def answer(self, response: httpx.Response) -> Any:
+        """`data` of the `{"data": ...}` envelope."""
         return self.unwrap(response, "data")
 
     # ---------------------------------------------------------------- drivers

@@ -179,9 +179,9 @@ class GpsInsightClient(TokenClient):
         """The documented form: `?session_token=` on every call."""
         return {**(params or {}), "session_token": token}, {}
 
-    def call(self, method: str, path: str, params: dict[str, Any] | None = None) -> Any:
-        """One API call with the session token; logs in again once if the session expired."""
-        return self._unwrap(self.authorized(method, path, params=params))
+    def answer(self, response: httpx.Response) -> Any:
+        """`data` of the answer (`call` logs in again once if the session expired)."""
+        return self._unwrap(response)
 
     def _unwrap(self, response: httpx.Response) -> Any:
         """`data` of the answer; an `ERROR` head (sent with HTTP 200) is the typed error."""

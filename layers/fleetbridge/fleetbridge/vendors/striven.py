@@ -340,6 +340,7 @@ class StrivenClient(ClientCredentialsClient):
     token_path = "/accesstoken"
     token_form = {"grant_type": "client_credentials"}
     default_token_lifetime = 86400.0  # about 24 h when the answer names no `expires_in`
+    calls_idempotent = True  # searches are POSTs that write nothing; the client only reads
 
     def __init__(
         self,
@@ -412,22 +413,6 @@ class StrivenClient(ClientCredentialsClient):
             request_id=error.request_id,
             body=error.body,
         )
-
-    # ---------------------------------------------------------------- calls
-    def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json: Any = None,
-    ) -> Any:
-        """One API call with the Bearer token (fetched again once on 401); the decoded body.
-
-        The token is kept until shortly before its `expires_in` (`ClientCredentialsClient`).
-        """
-        response = self.authorized(method, path, params=params, json=json, idempotent=True)
-        return response.json()
 
     # ---------------------------------------------------------------- tasks
     def local(self, value: datetime | str) -> str:
