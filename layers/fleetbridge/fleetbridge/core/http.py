@@ -347,6 +347,17 @@ class TokenClient(VendorClient):
         """A new token and its lifetime in seconds (None: until the vendor refuses it)."""
         raise NotImplementedError
 
+    def token_in(self, body: Any, key: str, response: httpx.Response) -> str:
+        """`body[key]` as a token; an answer without one is a `VendorError`, never a crash."""
+        token = first_text(body.get(key)) if isinstance(body, dict) else None
+        if token is None:
+            raise VendorError(
+                f"{self.vendor} answered without a {key}",
+                vendor=self.vendor,
+                status_code=response.status_code,
+            )
+        return token
+
     def call_path(self, path: str) -> str:
         """The request path of an API path (e.g. under a tenant); by default the path itself."""
         return path
@@ -449,13 +460,7 @@ class ClientCredentialsClient(TokenClient):
             idempotent=True,
         )
         body = decoded_body(response)
-        token = first_text(body.get("access_token")) if isinstance(body, dict) else None
-        if token is None:
-            raise VendorError(
-                "the token endpoint answered without an access_token",
-                vendor=self.vendor,
-                status_code=response.status_code,
-            )
+        token = self.token_in(body, "access_token", response)
         given = _seconds(body.get("expires_in")) if self.honours_expires_in else None
         return token, given or self.default_token_lifetime
 

@@ -23,7 +23,7 @@ from fleetbridge.core.http import (
     text_of,
 )
 from fleetbridge.core.models import Connection
-from fleetbridge.core.ratelimit import RateLimit, RateLimiter
+from fleetbridge.core.ratelimit import RateLimit
 from fleetbridge.vendors.base import account_limiter, base_url
 
 #: Not published; driveri.md assumes 10 requests/second per client (429s are honoured too).
@@ -64,25 +64,9 @@ class DriveriClient(ClientCredentialsClient):
     #: driveri.md documents no token lifetime: the token is kept until a call answers 401.
     honours_expires_in = False
 
-    def __init__(
-        self,
-        base: str,
-        *,
-        client_id: str,
-        client_secret: str,
-        tenant: str,
-        rate_limiter: RateLimiter | None = None,
-        transport: httpx.BaseTransport | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            base,
-            client_id=client_id,
-            client_secret=client_secret,
-            rate_limiter=rate_limiter,
-            transport=transport,
-            **kwargs,
-        )
+    def __init__(self, base: str, *, tenant: str, **kwargs: Any) -> None:
+        """`client_id`, `client_secret` and the client base's options are in `kwargs`."""
+        super().__init__(base, **kwargs)
         self._tenant_path = f"/v1/tenants/{quote(tenant, safe='')}"
 
     @classmethod

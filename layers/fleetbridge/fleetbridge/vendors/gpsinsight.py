@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from fleetbridge.core.errors import VendorError
 from fleetbridge.core.http import ErrorDetails, TokenClient, decoded_body, first_text, text_of
 from fleetbridge.core.models import Connection
 from fleetbridge.core.ratelimit import RateLimit, RateLimiter
@@ -159,15 +158,7 @@ class GpsInsightClient(TokenClient):
         else:
             params["password"] = self._password
         response = self.request("GET", "/userauth/login", params=params)
-        data = self._unwrap(response)
-        token = first_text(data.get("token")) if isinstance(data, dict) else None
-        if token is None:
-            raise VendorError(
-                "the login answered without a session token",
-                vendor=self.vendor,
-                status_code=response.status_code,
-            )
-        return token, None
+        return self.token_in(self._unwrap(response), "token", response), None
 
     def login(self) -> str:
         """Log in now and keep the new session token."""

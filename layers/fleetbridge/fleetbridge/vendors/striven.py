@@ -36,7 +36,7 @@ from fleetbridge.core.http import (
     text_of,
 )
 from fleetbridge.core.models import Connection
-from fleetbridge.core.ratelimit import RateLimit, RateLimiter
+from fleetbridge.core.ratelimit import RateLimit
 from fleetbridge.vendors.base import account_limiter, base_url
 
 #: Standard plan: 100 requests/minute per tenant (Enterprise: 500). Day quotas are not metered
@@ -346,24 +346,14 @@ class StrivenClient(ClientCredentialsClient):
         self,
         base: str,
         *,
-        client_id: str,
-        client_secret: str,
         time_zone: str | ZoneInfo = "UTC",
         page_size: int = PAGE_SIZE,
-        rate_limiter: RateLimiter | None = None,
-        transport: httpx.BaseTransport | None = None,
         **kwargs: Any,
     ) -> None:
+        """`client_id`, `client_secret` and the client base's options are in `kwargs`."""
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
-        super().__init__(
-            base,
-            client_id=client_id,
-            client_secret=client_secret,
-            rate_limiter=rate_limiter,
-            transport=transport,
-            **kwargs,
-        )
+        super().__init__(base, **kwargs)
         self.zone = time_zone if isinstance(time_zone, ZoneInfo) else ZoneInfo(time_zone)
         self.page_size = page_size
 
