@@ -126,3 +126,27 @@ def test_a_refused_token_is_fetched_again_once_then_raised() -> None:
 
 def _mock(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.MockTransport:
     return httpx.MockTransport(handler)
+
+
+@pytest.mark.parametrize(
+    ("vendor", "body", "expected"),
+    [
+        (
+            "driveri",
+            {"data": None, "error": {"code": "CONFLICT", "message": "taken", "field": "driverId"}},
+            ("CONFLICT", "taken", "driverId"),
+        ),
+        ("driveri", {"error": "plain"}, (None, "plain", None)),
+        (
+            "gpsinsight",
+            {"head": {"status": "ERROR", "code": 400, "error_string": "bad"}},
+            ("400", "bad", None),
+        ),
+        ("gpsinsight", {"head": "ERROR", "message": "m"}, (None, "m", None)),
+    ],
+)
+def test_documented_nested_shapes_parse(vendor: str, body: Any, expected: tuple[Any, ...]) -> None:
+    build, _ = CLIENTS[vendor]
+    request = httpx.Request("GET", BASE)
+    with build(_answer(500, b"", "")) as client:
+        assert client.parse_error(httpx.Response(409, json=body, request=request)) == expected

@@ -508,6 +508,27 @@ def text_of(value: Any) -> str | None:
     return None
 
 
+def nested_error(
+    body: Any, key: str, *, message: str, code: str | None = None, field: str | None = None
+) -> ErrorDetails | None:
+    """(code, message, field) read from the object at `body[key]` (e.g. Driveri's
+    `{"error": {"code", "message", "field"}}`); None when it is not there or has no message.
+
+    The shared reading for `error_details` hooks: any body (a string, a list) gives None.
+    """
+    inner = body.get(key) if isinstance(body, dict) else None
+    if not isinstance(inner, dict):
+        return None
+    text = first_text(inner.get(message))
+    if text is None:
+        return None
+    return (
+        text_of(inner.get(code)) if code else None,
+        text,
+        text_of(inner.get(field)) if field else None,
+    )
+
+
 def first_text(*values: Any) -> str | None:
     """The first of `values` that is a non-blank scalar, as text."""
     for value in values:

@@ -15,13 +15,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from fleetbridge.core.errors import VendorNotFound
-from fleetbridge.core.http import (
-    ClientCredentialsClient,
-    ErrorDetails,
-    first_text,
-    paginate,
-    text_of,
-)
+from fleetbridge.core.http import ClientCredentialsClient, ErrorDetails, nested_error, paginate
 from fleetbridge.core.models import Connection
 from fleetbridge.core.ratelimit import RateLimit
 from fleetbridge.vendors.base import account_limiter, base_url
@@ -83,10 +77,8 @@ class DriveriClient(ClientCredentialsClient):
 
     def error_details(self, body: Any) -> ErrorDetails | None:
         """`{"error": {"code", "message", "field"?}}`."""
-        error = body.get("error") if isinstance(body, dict) else None
-        if isinstance(error, dict) and first_text(error.get("message")):
-            return text_of(error.get("code")), str(error["message"]), text_of(error.get("field"))
-        return super().error_details(body)
+        details = nested_error(body, "error", message="message", code="code", field="field")
+        return details or super().error_details(body)
 
     # ---------------------------------------------------------------- calls
     def call_path(self, path: str) -> str:

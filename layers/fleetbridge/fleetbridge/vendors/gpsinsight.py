@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from fleetbridge.core.http import ErrorDetails, TokenClient, decoded_body, first_text, text_of
+from fleetbridge.core.http import ErrorDetails, TokenClient, decoded_body, nested_error
 from fleetbridge.core.models import Connection
 from fleetbridge.core.ratelimit import RateLimit, RateLimiter
 from fleetbridge.vendors.base import account_limiter, base_url
@@ -144,10 +144,8 @@ class GpsInsightClient(TokenClient):
 
     def error_details(self, body: Any) -> ErrorDetails | None:
         """`{"head": {"status": "ERROR", "code", "error_string"}}`."""
-        head = body.get("head") if isinstance(body, dict) else None
-        if isinstance(head, dict) and first_text(head.get("error_string")):
-            return text_of(head.get("code")), str(head["error_string"]), None
-        return super().error_details(body)
+        details = nested_error(body, "head", message="error_string", code="code")
+        return details or super().error_details(body)
 
     # ---------------------------------------------------------------- session
     def fetch_token(self) -> tuple[str, float | None]:
