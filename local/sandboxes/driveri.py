@@ -28,18 +28,15 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
-import hmac
 import math
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from local.sandboxes.framework import Record, SandboxError, VendorSandbox, first_missing
+from local.sandboxes.framework import Record, SandboxError, first_missing
 from local.sandboxes.ratelimit import RateDecision, RateLimitConfig
-from local.sandboxes.tokens import TokenStore
+from local.sandboxes.tokens import ClientCredentialsSandbox, token_ttl
 
 DRIVER_FIELDS = (
     "driverId",
@@ -80,7 +77,7 @@ def envelope(data: Any, status: int = 200) -> Response:
     return response
 
 
-class DriveriSandbox(VendorSandbox):
+class DriveriSandbox(ClientCredentialsSandbox):
     """Stateful fake of Netradyne Driveri: OAuth-style tokens and per-tenant drivers."""
 
     name = "driveri"
@@ -88,10 +85,11 @@ class DriveriSandbox(VendorSandbox):
     resources = ("drivers",)
     rate_limit = RateLimitConfig(limit=10, window_seconds=1.0)
     redacted_params = frozenset({"client_secret", "access_token"})
+    token_path = "/v1/auth/token"
 
     def on_reset(self) -> None:
         """No tokens; hard deletes."""
-        self.tokens = TokenStore(self.time_factor)
+        super().on_reset()
         self.settings: dict[str, Any] = {"delete_mode": "hard"}
 
     def default_credentials(self) -> dict[str, Any]:
@@ -109,14 +107,12 @@ class DriveriSandbox(VendorSandbox):
             isinstance(values.get(k), str) for k in ("client_id", "client_secret", "tenant")
         ):
             raise SandboxError(400, "credentials need client_id, client_secret and tenant")
-        ttl = values.get("token_ttl_seconds", DEFAULT_TOKEN_TTL)
-        if not isinstance(ttl, int | float) or isinstance(ttl, bool) or ttl <= 0:
-            raise SandboxError(400, "token_ttl_seconds must be a positive number")
+        ttl = token_ttl(values, DEFAULT_TOKEN_TTL, lambda message: SandboxError(400, message))
         return {
             "client_id": values["client_id"],
             "client_secret": values["client_secret"],
             "tenant": values["tenant"],
-            "token_ttl_seconds": float(ttl),
+            "token_ttl_seconds": ttl,
         }
 
     def seed(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -180,28 +176,6 @@ class DriveriSandbox(VendorSandbox):
             body["field"] = error.field_errors[0]["field"]
         return {"data": None, "error": body}
 
-    def authenticate(self) -> str | None:
-        """The token call checks Basic client credentials; every other call a Bearer token."""
-        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-        creds = self.credentials
-        if request.path.rstrip("/").endswith("/v1/auth/token"):
-            if scheme.lower() != "basic":
-                raise self.unauthorized("HTTP Basic client credentials are required")
-            try:
-                client_id, _, secret = base64.b64decode(value.strip()).decode().partition(":")
-            except (binascii.Error, UnicodeDecodeError):
-                return None
-            valid = client_id == creds["client_id"] and hmac.compare_digest(
-                secret, creds["client_secret"]
-            )
-            return client_id if valid else None
-        if scheme.lower() != "bearer" or not value.strip():
-            raise self.unauthorized("A Bearer access token is required")
-        account, problem = self.tokens.check(value.strip())
-        if account is None:
-            raise self.unauthorized(f"The access token is {problem}")
-        return account
-
     def unauthorized(self, message: str = "Invalid client credentials") -> SandboxError:
         """HTTP 401 in the envelope."""
         return SandboxError(401, message, code="UNAUTHORIZED")
@@ -232,9 +206,7 @@ class DriveriSandbox(VendorSandbox):
 
     def token(self) -> dict[str, Any]:
         """``POST /v1/auth/token``: a Bearer token for the client (checked by ``authenticate``)."""
-        ttl = float(self.credentials["token_ttl_seconds"])
-        token = self.tokens.issue(self.account(), ttl)
-        return {"access_token": token, "token_type": "Bearer", "expires_in": int(ttl)}
+        return self.issue_token()
 
     def check_tenant(self, tenant: str) -> None:
         """403 unless the path's tenant is the client's."""

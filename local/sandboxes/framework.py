@@ -77,13 +77,20 @@ def iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def parse_iso(value: Any) -> datetime | None:
-    """Parse an ISO 8601 timestamp (naive means UTC); None when missing or invalid."""
+def parse_iso_as_given(value: Any) -> datetime | None:
+    """Parse an ISO 8601 timestamp, naive if it has no offset; None when missing or invalid."""
     if not isinstance(value, str) or not value:
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
+        return None
+
+
+def parse_iso(value: Any) -> datetime | None:
+    """Parse an ISO 8601 timestamp (naive means UTC); None when missing or invalid."""
+    parsed = parse_iso_as_given(value)
+    if parsed is None:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 

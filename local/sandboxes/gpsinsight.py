@@ -47,7 +47,7 @@ from local.sandboxes.framework import (
     utcnow,
 )
 from local.sandboxes.ratelimit import RateDecision, RateLimitConfig
-from local.sandboxes.tokens import TokenStore
+from local.sandboxes.tokens import TokenStore, token_ttl
 
 DRIVER_FIELDS = (
     "driver_id",
@@ -115,9 +115,7 @@ class GpsInsightSandbox(VendorSandbox):
         """``username`` and ``password`` required; ``app_token`` optional; a positive TTL."""
         if not all(isinstance(values.get(k), str) for k in ("username", "password")):
             raise SandboxError(400, "credentials need username and password")
-        ttl = values.get("token_ttl_seconds", DEFAULT_TOKEN_TTL)
-        if not isinstance(ttl, int | float) or isinstance(ttl, bool) or ttl <= 0:
-            raise SandboxError(400, "token_ttl_seconds must be a positive number")
+        ttl = token_ttl(values, DEFAULT_TOKEN_TTL, lambda message: SandboxError(400, message))
         app_token = values.get("app_token")
         if app_token is not None and not isinstance(app_token, str):
             raise SandboxError(400, "app_token must be a string")
@@ -125,7 +123,7 @@ class GpsInsightSandbox(VendorSandbox):
             "username": values["username"],
             "password": values["password"],
             "app_token": app_token,
-            "token_ttl_seconds": float(ttl),
+            "token_ttl_seconds": ttl,
         }
 
     def extra_state(self) -> dict[str, Any]:

@@ -47,21 +47,24 @@ explicit numbers win; a quota change forgets the counts). State shows ``settings
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
-import hmac
 import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Blueprint, g, request
+from flask import Blueprint, g
 
-from local.sandboxes.framework import IsoClock, Record, SandboxError, VendorSandbox, parse_iso
+from local.sandboxes.framework import (
+    IsoClock,
+    Record,
+    SandboxError,
+    parse_iso,
+    parse_iso_as_given,
+)
 from local.sandboxes.ratelimit import RateDecision, RateLimitConfig, RateLimiter
-from local.sandboxes.tokens import TokenStore
+from local.sandboxes.tokens import ClientCredentialsSandbox, token_ttl
 
 STATUSES = {1: "Open", 2: "In Progress", 3: "On Hold", 4: "Completed", 5: "Canceled"}
 PHONE_TYPES = {1: "Mobile", 2: "Work", 3: "Home", 4: "Fax", 5: "Other"}
@@ -126,7 +129,7 @@ def lookup(value: Any, table: Mapping[int, str | None], what: str) -> Record:
     return {"id": ref_id, "name": table.get(ref_id)}
 
 
-class StrivenSandbox(VendorSandbox):
+class StrivenSandbox(ClientCredentialsSandbox):
     """Stateful fake of Striven: client-credential tokens, tasks, employees, task types, teams."""
 
     name = "striven"
@@ -134,10 +137,12 @@ class StrivenSandbox(VendorSandbox):
     resources = ("task_types", "employees", "teams", "tasks")
     rate_limit = RateLimitConfig(limit=100, window_seconds=60.0)
     redacted_params = frozenset({"client_secret", "access_token"})
+    token_path = "/accesstoken"
+    token_type = "bearer"
 
     def on_reset(self) -> None:
         """No tokens, Standard quotas, Central time, ``assignedTo`` spelling."""
-        self.tokens = TokenStore(self.time_factor)
+        super().on_reset()
         self.clock = IsoClock()
         self.settings: dict[str, Any] = {
             "plan": "standard",
@@ -160,13 +165,10 @@ class StrivenSandbox(VendorSandbox):
         """``client_id`` and ``client_secret`` required; a positive TTL."""
         if not all(isinstance(values.get(k), str) for k in ("client_id", "client_secret")):
             raise bad_request("credentials need client_id and client_secret")
-        ttl = values.get("token_ttl_seconds", DEFAULT_TOKEN_TTL)
-        if not isinstance(ttl, int | float) or isinstance(ttl, bool) or ttl <= 0:
-            raise bad_request("token_ttl_seconds must be a positive number")
         return {
             "client_id": values["client_id"],
             "client_secret": values["client_secret"],
-            "token_ttl_seconds": float(ttl),
+            "token_ttl_seconds": token_ttl(values, DEFAULT_TOKEN_TTL, bad_request),
         }
 
     # ----- settings and quotas ------------------------------------------------------------------
@@ -284,28 +286,6 @@ class StrivenSandbox(VendorSandbox):
         """HTTP 401."""
         return SandboxError(401, message, code="Unauthorized")
 
-    def authenticate(self) -> str | None:
-        """The token call checks Basic client credentials; every other call a Bearer token."""
-        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-        creds = self.credentials
-        if request.path.rstrip("/").endswith("/accesstoken"):
-            if scheme.lower() != "basic":
-                raise self.unauthorized("HTTP Basic client credentials are required")
-            try:
-                client_id, _, secret = base64.b64decode(value.strip()).decode().partition(":")
-            except (binascii.Error, UnicodeDecodeError):
-                return None
-            valid = client_id == creds["client_id"] and hmac.compare_digest(
-                secret, creds["client_secret"]
-            )
-            return client_id if valid else None
-        if scheme.lower() != "bearer" or not value.strip():
-            raise self.unauthorized("A Bearer access token is required")
-        account, problem = self.tokens.check(value.strip())
-        if account is None:
-            raise self.unauthorized(f"The access token is {problem}")
-        return account
-
     # ----- dates --------------------------------------------------------------------------------
     def local_now(self, after: str | None = None) -> str:
         """Now in the tenant's zone without offset, later than ``after`` (strictly increasing)."""
@@ -319,11 +299,8 @@ class StrivenSandbox(VendorSandbox):
 
     def parse_local(self, value: Any) -> datetime | None:
         """A naive tenant-local datetime (an offset, if given, is converted); None if invalid."""
-        if not isinstance(value, str) or not value:
-            return None
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
+        parsed = parse_iso_as_given(value)
+        if parsed is None:
             return None
         if parsed.tzinfo is not None:
             parsed = parsed.astimezone(self.zone).replace(tzinfo=None)

@@ -101,9 +101,7 @@ def register(bp: Blueprint, sb: StrivenSandbox) -> None:
     def token() -> Record:
         if request.form.get("grant_type") != "client_credentials":
             raise bad_request("grant_type must be client_credentials")
-        ttl = float(sb.credentials["token_ttl_seconds"])
-        issued = sb.tokens.issue(sb.account(), ttl)
-        return {"access_token": issued, "token_type": "bearer", "expires_in": int(ttl)}
+        return sb.issue_token()
 
     @bp.post("/v2/tasks/search")
     def search_tasks() -> Record:

@@ -726,8 +726,8 @@ def test_rule_10_a_used_up_day_quota_pauses_polling_without_failing_tasks(
 def test_rule_10_both_vendors_share_their_rate_limits(aws: dict[str, Any]) -> None:
     from fleetbridge.core.models import Connection
     from fleetbridge.core.ratelimit import SharedRateLimiter
+    from fleetbridge.flows.striven_onfleet.context import striven_client
     from fleetbridge.vendors.onfleet import OnfleetClient
-    from fleetbridge.vendors.striven import StrivenClient
 
     connection = Connection(
         id="con_x",
@@ -740,7 +740,7 @@ def test_rule_10_both_vendors_share_their_rate_limits(aws: dict[str, Any]) -> No
         updated_at="now",
     )
     onfleet = OnfleetClient.for_connection(connection, CREDENTIALS)
-    striven = StrivenClient.for_connection(connection, CREDENTIALS)
+    striven = striven_client(connection, CREDENTIALS)  # the flow passes its plan's limit
     assert isinstance(onfleet._rate_limiter, SharedRateLimiter)
     assert isinstance(striven._rate_limiter, SharedRateLimiter)
     assert onfleet._rate_limiter._slot == pytest.approx(1 / 19 * 1.02)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from fleetbridge.core.config import DEFAULT_VENDOR_URLS, Settings, get_settings
+from fleetbridge.core.config import Settings, get_settings
+from fleetbridge.vendors.fleetio import FleetioClient
+
+FLEETIO_URL = FleetioClient.default_url or ""  # the client states its production URL
 
 HOSTS = {"fleetio": ["eu.fleetio.example"]}
 
@@ -13,8 +16,8 @@ HOSTS = {"fleetio": ["eu.fleetio.example"]}
 @pytest.mark.parametrize(
     "url",
     [
-        DEFAULT_VENDOR_URLS["fleetio"],
-        DEFAULT_VENDOR_URLS["fleetio"] + "/",
+        FLEETIO_URL,
+        FLEETIO_URL + "/",
         "https://secure.fleetio.com/api/v2",
         "https://eu.fleetio.example/api",
         "https://EU.fleetio.example/api",

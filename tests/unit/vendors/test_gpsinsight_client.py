@@ -184,7 +184,7 @@ def test_item15_no_credential_or_session_token_in_logs_errors_or_traces(
     try:
         with make(app) as client:
             client.list_drivers()
-            token = client._session
+            token = client.current_token()
         with make(app, password="wrong-secret-pass") as client, pytest.raises(AuthError) as error:
             client.list_drivers()
     finally:

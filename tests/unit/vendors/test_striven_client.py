@@ -14,17 +14,20 @@ from flask import Flask
 from fleetbridge.core.config import get_settings
 from fleetbridge.core.errors import AuthError, RateLimited
 from fleetbridge.core.models import Connection
-from fleetbridge.vendors.striven import (
+from fleetbridge.flows.striven_onfleet.context import striven_client
+from fleetbridge.flows.striven_onfleet.team_source import (
     EndpointTeamSource,
-    QuotaExhausted,
     StaticTeamSource,
+    team_members,
+    team_source,
+)
+from fleetbridge.vendors.striven import (
+    QuotaExhausted,
     StrivenClient,
     StrivenEmployee,
     StrivenTask,
     StrivenTeam,
     is_day_quota,
-    team_members,
-    team_source,
 )
 from local.sandboxes.app import create_app
 
@@ -282,7 +285,7 @@ def test_text_body_quota_detection() -> None:
     assert not is_day_quota(httpx.Response(429, text="Too many requests"))
 
 
-def test_for_connection_reads_settings(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_flow_s_client_reads_settings(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     # vendor URLs are deployment configuration (a connection may only pick an allowed host)
     monkeypatch.setenv("FLEETBRIDGE_VENDOR_URLS", '{"striven": "http://striven.test"}')
     get_settings.cache_clear()
@@ -301,7 +304,7 @@ def test_for_connection_reads_settings(app: Flask, monkeypatch: pytest.MonkeyPat
         updated_at="x",
     )
     credentials = {"striven_client_id": "id", "striven_client_secret": "secret"}
-    with StrivenClient.for_connection(connection, credentials) as client:
+    with striven_client(connection, credentials) as client:
         assert client.page_size == 250 and str(client.zone) == "America/Denver"
         assert str(client._http.base_url) == "http://striven.test"
     get_settings.cache_clear()

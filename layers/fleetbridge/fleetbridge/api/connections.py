@@ -43,8 +43,14 @@ def _out(connection: Connection) -> ConnectionOut:
     )
 
 
+def _known_vendor_urls() -> None:
+    """Every client's default URL registered before `settings.base_urls` is checked."""
+    import fleetbridge.vendors.catalogue  # noqa: F401
+
+
 @router.post("/connections", summary="Create a connection", tags=["connections"])
 def create_connection(body: Annotated[ConnectionCreate, Body()]) -> tuple[ConnectionOut, int]:
+    _known_vendor_urls()
     connection = service.create_connection(
         _tenant_id(),
         flow_id=body.flow,
@@ -67,6 +73,7 @@ def get_connection(connection_id: str) -> ConnectionOut:
 
 @router.patch("/connections/<connection_id>", summary="Change a connection", tags=["connections"])
 def patch_connection(connection_id: str, body: Annotated[ConnectionPatch, Body()]) -> ConnectionOut:
+    _known_vendor_urls()
     connection = service.update_connection(
         _tenant_id(),
         connection_id,

@@ -66,6 +66,7 @@ def _connection(connection_id: str) -> Connection:
 )
 def driver_sync(connection_id: str, body: Annotated[DriverSyncRequest, Body()]) -> DriverSyncOut:
     from fleetbridge.flows.gpsinsight_driveri.optin import set_driver_sync
+    from fleetbridge.vendors import catalogue  # noqa: F401  (the base_urls check knows every host)
 
     _connection(connection_id)
     tenant: Tenant = router.context["tenant"]

@@ -9,19 +9,18 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
-#: Vendor base URLs in production. They are deployment configuration, never tenant data: the local
-#: stack overrides them with FLEETBRIDGE_VENDOR_URLS; a connection's `settings.base_urls` may only
-#: pick an https URL on a host the deployment allows (FLEETBRIDGE_VENDOR_HOSTS, see `url_allowed`).
-DEFAULT_VENDOR_URLS: dict[str, str] = {
-    "onfleet": "https://onfleet.com/api/v2",
-    "fleetio": "https://secure.fleetio.com/api",
-    "keycafe": "https://www.keycafe.com/v0",
-    "striven": "https://api.striven.com",
-    "gpsinsight": "https://api.gpsinsight.com/v2",
-    "driveri": "https://api.netradyne.com/driveri",
-    "servicetrade": "https://api.servicetrade.com/api",
-    "azuga": "https://api.azuga.com/azuga-ws",
-}
+#: Vendor base URLs in production, each stated by its client (`VendorClient.default_url`) and
+#: registered here as the client class is defined: core names no vendor. They are deployment
+#: configuration, never tenant data: the local stack overrides them with FLEETBRIDGE_VENDOR_URLS;
+#: a connection's `settings.base_urls` may only pick an https URL on a host the deployment allows
+#: (FLEETBRIDGE_VENDOR_HOSTS, see `url_allowed`).
+_DEFAULT_VENDOR_URLS: dict[str, str] = {}
+
+
+def register_vendor_url(vendor: str, url: str) -> None:
+    """Record `vendor`'s production base URL (called by `VendorClient` subclasses)."""
+    _DEFAULT_VENDOR_URLS[vendor] = url
+
 
 SECRET_PREFIX = "fleetbridge/"
 
@@ -45,7 +44,8 @@ class Settings(BaseModel):
     ses_sender: str = "noreply@fleetbridge.example"
     public_url: str = ""
     queues: dict[str, QueuePair] = Field(default_factory=dict)
-    vendor_urls: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_VENDOR_URLS))
+    #: the deployment's own vendor URLs (FLEETBRIDGE_VENDOR_URLS), before the clients' defaults
+    vendor_urls: dict[str, str] = Field(default_factory=dict)
     #: extra https hosts a connection may choose per vendor (e.g. a regional host)
     vendor_hosts: dict[str, list[str]] = Field(default_factory=dict)
     local: bool = False
@@ -63,15 +63,19 @@ class Settings(BaseModel):
             if not self.url_allowed(vendor, override):
                 raise ValueError(f"{vendor} URL is not an allowed {vendor} host")
             return override.rstrip("/")
-        return self.vendor_urls[vendor].rstrip("/")
+        url = self.deployment_url(vendor)
+        if url is None:
+            raise ValueError(f"no URL is configured for {vendor}")
+        return url.rstrip("/")
+
+    def deployment_url(self, vendor: str) -> str | None:
+        """The deployment's URL of `vendor` (FLEETBRIDGE_VENDOR_URLS), else its client's default."""
+        return self.vendor_urls.get(vendor) or _DEFAULT_VENDOR_URLS.get(vendor)
 
     def allowed_hosts(self, vendor: str) -> list[str]:
         """https hosts a connection may point `vendor` at: the configured one, then the extras."""
-        hosts = (
-            [urlsplit(self.vendor_urls[vendor]).hostname or ""]
-            if vendor in self.vendor_urls
-            else []
-        )
+        url = self.deployment_url(vendor)
+        hosts = [urlsplit(url).hostname or ""] if url else []
         return [host for host in (*hosts, *self.vendor_hosts.get(vendor, [])) if host]
 
     def url_allowed(self, vendor: str, url: object) -> bool:
@@ -79,9 +83,10 @@ class Settings(BaseModel):
 
         No user info, no explicit port, no query: nothing that could smuggle another target.
         """
-        if not isinstance(url, str) or vendor not in self.vendor_urls:
+        own = self.deployment_url(vendor)
+        if not isinstance(url, str) or own is None:
             return False
-        if url.rstrip("/") == self.vendor_urls[vendor].rstrip("/"):
+        if url.rstrip("/") == own.rstrip("/"):
             return True
         try:
             parts = urlsplit(url)
@@ -122,7 +127,7 @@ def _https_hosts(raw: dict) -> dict[str, list[str]]:
 def get_settings() -> Settings:
     """Read settings from the environment once per process."""
     env = os.environ
-    vendor_urls = {**DEFAULT_VENDOR_URLS, **_json_env("FLEETBRIDGE_VENDOR_URLS")}
+    vendor_urls = _json_env("FLEETBRIDGE_VENDOR_URLS")
     return Settings(
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
         aws_endpoint_url=env.get("FLEETBRIDGE_AWS_ENDPOINT") or None,

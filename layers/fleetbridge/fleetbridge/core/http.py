@@ -7,7 +7,9 @@ mapping to typed exceptions and page iteration. Vendor clients state paths and m
 
 from __future__ import annotations
 
+import base64
 import logging
+import math
 import random
 import re
 import ssl
@@ -15,14 +17,14 @@ import time
 from collections.abc import Callable, Iterator
 from email.utils import parsedate_to_datetime
 from functools import cache
-from typing import Any, Self, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 import certifi
 import httpx
 from pydantic import BaseModel
 
 from fleetbridge.core import budget
-from fleetbridge.core.config import get_settings
+from fleetbridge.core.config import get_settings, register_vendor_url
 from fleetbridge.core.errors import (
     AuthError,
     RateLimited,
@@ -70,6 +72,8 @@ BACKOFF_CAP = 8.0
 RETRY_AFTER_CAP = 60.0
 #: SQS's longest visibility timeout: the longest delay a message can be put back with.
 MAX_RETRY_DELAY = 12 * 3600.0
+#: A token is fetched again this long before the lifetime its vendor gave runs out.
+TOKEN_MARGIN_SECONDS = 300.0
 
 #: What a vendor error may bring along: a short message, shorter codes, and bodies we decode.
 MAX_ERROR_MESSAGE = 200
@@ -99,9 +103,17 @@ def _tls_context() -> ssl.SSLContext:
 
 
 class VendorClient:
-    """Base of every vendor client. Subclasses set `vendor` and may override `error_details`."""
+    """Base of every vendor client. Subclasses set `vendor` and `default_url` and may override
+    `error_details`."""
 
     vendor = "vendor"
+    #: The vendor's production base URL (`FLEETBRIDGE_VENDOR_URLS` replaces it per deployment).
+    default_url: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "default_url" in cls.__dict__ and cls.default_url:
+            register_vendor_url(cls.vendor, cls.default_url)
 
     def __init__(
         self,
@@ -200,6 +212,21 @@ class VendorClient:
                 raise self._error(response)
             self._wait(attempt, response, reason=str(status))
             attempt += 1
+
+    def unwrap(self, response: httpx.Response, key: str) -> Any:
+        """`key` of a successful answer's JSON object (None when absent).
+
+        Any other body (a string, a list, HTML, nothing) is a `VendorError` naming the vendor,
+        never an AttributeError further on.
+        """
+        body = decoded_body(response)
+        if not isinstance(body, dict):
+            raise VendorError(
+                f"{self.vendor} answered without the expected JSON object",
+                vendor=self.vendor,
+                status_code=response.status_code,
+            )
+        return body.get(key)
 
     def get_json(self, path: str, **kwargs: Any) -> Any:
         """GET and decode JSON."""
@@ -300,6 +327,153 @@ class VendorClient:
         self._sleep(delay)
 
 
+class TokenClient(VendorClient):
+    """A client whose calls carry a token the vendor issues (an access or session token).
+
+    The token is fetched on first use (`fetch_token`), kept until `TOKEN_MARGIN_SECONDS` before
+    the lifetime the vendor gave (if any) and fetched again once when a call answers 401 (expired
+    or revoked early). Subclasses state how a token is fetched and where a call carries it.
+    """
+
+    def __init__(self, base_url: str, **kwargs: Any) -> None:
+        super().__init__(base_url, **kwargs)
+        self._token: str | None = None
+        self._token_expires = math.inf
+
+    #: Whether every call may be repeated after a lost answer (None: by HTTP method).
+    calls_idempotent: ClassVar[bool | None] = None
+
+    def fetch_token(self) -> tuple[str, float | None]:
+        """A new token and its lifetime in seconds (None: until the vendor refuses it)."""
+        raise NotImplementedError
+
+    def token_in(self, body: Any, key: str, response: httpx.Response) -> str:
+        """`body[key]` as a token; an answer without one is a `VendorError`, never a crash."""
+        token = first_text(body.get(key)) if isinstance(body, dict) else None
+        if token is None:
+            raise VendorError(
+                f"{self.vendor} answered without a {key}",
+                vendor=self.vendor,
+                status_code=response.status_code,
+            )
+        return token
+
+    def call_path(self, path: str) -> str:
+        """The request path of an API path (e.g. under a tenant); by default the path itself."""
+        return path
+
+    def answer(self, response: httpx.Response) -> Any:
+        """What a call returns of a successful answer: by default its JSON body (a body that is
+        not JSON is a `VendorError`)."""
+        body = decoded_body(response)
+        if body is _NOT_JSON:
+            raise VendorError(
+                f"{self.vendor} answered without a JSON body",
+                vendor=self.vendor,
+                status_code=response.status_code,
+            )
+        return body
+
+    def call(
+        self, method: str, path: str, params: dict[str, Any] | None = None, *, json: Any = None
+    ) -> Any:
+        """One API call with the token (fetched again once on 401): its `answer`."""
+        response = self.authorized(
+            method,
+            self.call_path(path),
+            params=params,
+            json=json,
+            idempotent=self.calls_idempotent,
+        )
+        return self.answer(response)
+
+    def token_carrier(
+        self, token: str, params: dict[str, Any] | None
+    ) -> tuple[dict[str, Any] | None, dict[str, str]]:
+        """(query parameters, headers) of a call carrying `token`; by default a Bearer header."""
+        return params, {"Authorization": f"Bearer {token}"}
+
+    def authenticate(self) -> str:
+        """Fetch a new token now and keep it."""
+        token, lifetime = self.fetch_token()
+        self._token = token
+        if lifetime is None:
+            self._token_expires = math.inf
+        else:
+            self._token_expires = time.monotonic() + max(lifetime - TOKEN_MARGIN_SECONDS, 0.0)
+        return token
+
+    def current_token(self) -> str:
+        """The kept token, or a new one when there is none or it is about to expire."""
+        if self._token is None or time.monotonic() >= self._token_expires:
+            return self.authenticate()
+        return self._token
+
+    def authorized(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+    ) -> httpx.Response:
+        """`request` with the token; on a 401 the token is fetched again and the call repeated
+        once (a second 401 raises: the credentials themselves are refused)."""
+        for attempt in (0, 1):
+            query, headers = self.token_carrier(self.current_token(), params)
+            try:
+                return self.request(
+                    method, path, params=query, json=json, headers=headers, idempotent=idempotent
+                )
+            except AuthError as exc:
+                if exc.status_code != 401 or attempt:
+                    raise
+                self._token = None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class ClientCredentialsClient(TokenClient):
+    """OAuth2-style client credentials: `POST token_path` with HTTP Basic
+    `client_id:client_secret` (and `token_form` as a form body) answers
+    `{"access_token", "expires_in"?}`; calls carry `Authorization: Bearer <token>`."""
+
+    token_path: ClassVar[str] = "/oauth/token"
+    token_form: ClassVar[dict[str, str] | None] = None
+    #: Lifetime when the answer names none (None: kept until a call answers 401).
+    default_token_lifetime: ClassVar[float | None] = None
+    #: Whether `expires_in` is honoured (False: kept until a call answers 401).
+    honours_expires_in: ClassVar[bool] = True
+
+    def __init__(self, base_url: str, *, client_id: str, client_secret: str, **kwargs: Any) -> None:
+        super().__init__(base_url, **kwargs)
+        basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
+        self._basic = f"Basic {basic}"
+
+    def fetch_token(self) -> tuple[str, float | None]:
+        """`POST token_path`; an answer without an `access_token` is a `VendorError`."""
+        response = self.request(
+            "POST",
+            self.token_path,
+            data=self.token_form,
+            headers={"Authorization": self._basic},
+            idempotent=True,
+        )
+        body = decoded_body(response)
+        token = self.token_in(body, "access_token", response)
+        given = _seconds(body.get("expires_in")) if self.honours_expires_in else None
+        return token, given or self.default_token_lifetime
+
+
+def _seconds(value: Any) -> float | None:
+    """A positive number of seconds, else None."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
+
+
 def decoded_body(response: httpx.Response) -> Any:
     """The JSON body, or `_NOT_JSON` for anything that does not decode (HTML, truncated, deep)."""
     if len(response.content) > MAX_ERROR_BODY_BYTES:
@@ -332,6 +506,27 @@ def text_of(value: Any) -> str | None:
     if isinstance(value, str | int | float) and not isinstance(value, bool) and str(value):
         return str(value)
     return None
+
+
+def nested_error(
+    body: Any, key: str, *, message: str, code: str | None = None, field: str | None = None
+) -> ErrorDetails | None:
+    """(code, message, field) read from the object at `body[key]` (e.g. Driveri's
+    `{"error": {"code", "message", "field"}}`); None when it is not there or has no message.
+
+    The shared reading for `error_details` hooks: any body (a string, a list) gives None.
+    """
+    inner = body.get(key) if isinstance(body, dict) else None
+    if not isinstance(inner, dict):
+        return None
+    text = first_text(inner.get(message))
+    if text is None:
+        return None
+    return (
+        text_of(inner.get(code)) if code else None,
+        text,
+        text_of(inner.get(field)) if field else None,
+    )
 
 
 def first_text(*values: Any) -> str | None:

@@ -1,14 +1,17 @@
 """The one queue worker: partial batch failures, idempotency per event, one notice per failure.
 
-A `<flow>_worker` function calls `process_batch` and nothing else.
+A `<flow>_worker` function calls `process_batch` and nothing else. Other queue functions (the
+routing solver) build on the same pieces: `Once` (a handler run once per event), `measured`
+(the record's metrics and `RunDuration`), `receive_count` (is this the last retry?) and
+`run_batch` (the SQS batch with partial failures).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
-from functools import cache
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import (
@@ -36,22 +39,77 @@ from fleetbridge.core.registry import get_flow
 MAX_RECEIVES = int(os.environ.get("MAX_RECEIVE_COUNT", "5"))
 
 
-@cache
-def _idempotency_config() -> IdempotencyConfig:
-    return idempotency.config("[connection_id, kind, event_id]")
+class Once:
+    """`handler` run once per event: Powertools idempotency on the Idempotency table, keyed by
+    the JMESPath `key` over the keyword argument `argument`; a repeat returns the stored result.
+
+    Built on first use, not at import (cold start), and rebuilt when the AWS clients are.
+    """
+
+    def __init__(self, handler: Callable[..., Any], key: str, *, argument: str = "message"):
+        self._handler = handler
+        self._key = key
+        self._argument = argument
+        self._config: IdempotencyConfig | None = None
+        self._wrapped: Callable[..., Any] | None = None
+        clears_with_clients(self.clear)
+
+    def config(self) -> IdempotencyConfig:
+        """The idempotency configuration (register the Lambda context on it per invocation)."""
+        if self._config is None:
+            self._config = idempotency.config(self._key)
+        return self._config
+
+    def __call__(self, **kwargs: Any) -> Any:
+        """Run the handler with `kwargs`, or return what the first run of this event returned."""
+        if self._wrapped is None:
+            self._wrapped = idempotent_function(
+                data_keyword_argument=self._argument,
+                config=self.config(),
+                persistence_store=idempotency.persistence_layer(),
+            )(self._handler)
+        return self._wrapped(**kwargs)
+
+    def clear(self) -> None:
+        """Forget the wrapped handler (its persistence layer holds an AWS client)."""
+        self._wrapped = None
 
 
-@cache
-def _once() -> Callable[..., Any]:
-    """`_handle` wrapped in Powertools idempotency, built on first use (not at import)."""
-    return idempotent_function(
-        data_keyword_argument="message",
-        config=_idempotency_config(),
-        persistence_store=idempotency.persistence_layer(),
-    )(_handle)
+def receive_count(record: SQSRecord) -> int:
+    """How many times SQS has delivered `record` (1 the first time)."""
+    return int(record.attributes.approximate_receive_count or 1)
 
 
-clears_with_clients(_once.cache_clear)
+@contextmanager
+def measured(work: WorkMessage, **dimensions: str) -> Iterator[None]:
+    """Metrics counted while handling `work` carry its flow (and `dimensions`); the time taken
+    is `RunDuration` per message kind."""
+    with metric_scope(flow=work.flow, **dimensions):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            duration(RUN_DURATION, (time.perf_counter() - started) * 1000, kind=work.kind)
+
+
+def run_batch(
+    event: dict[str, Any],
+    context: LambdaContext,
+    record_handler: Callable[[SQSRecord], Any],
+    *once: Once,
+) -> dict[str, Any]:
+    """Handle each record of an SQS batch; failed records are reported back (partial batch
+    failures) and retried by SQS. `once`: the idempotent handlers this invocation uses."""
+    for handler in once:
+        handler.config().register_lambda_context(context)
+    answer = process_partial_response(
+        event=event,
+        record_handler=record_handler,
+        # every record failing is still a partial-batch answer: SQS retries each one
+        processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
+        context=context,
+    )
+    return dict(answer)
 
 
 def _handle(message: dict[str, Any]) -> dict[str, Any]:
@@ -75,15 +133,13 @@ def _handle(message: dict[str, Any]) -> dict[str, Any]:
     return {"handled": work.event_id}
 
 
+_ONCE = Once(_handle, "[connection_id, kind, event_id]")
+
+
 def _record_handler(record: SQSRecord) -> Any:
     work = WorkMessage.model_validate_json(record.body)
-    with metric_scope(flow=work.flow, connection_id=work.connection_id):
-        started = time.perf_counter()
-        try:
-            return _handle_record(record, work)
-        finally:
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            duration(RUN_DURATION, elapsed_ms, kind=work.kind)
+    with measured(work, connection_id=work.connection_id):
+        return _handle_record(record, work)
 
 
 def _handle_record(record: SQSRecord, work: WorkMessage) -> Any:
@@ -98,7 +154,7 @@ def _handle_record(record: SQSRecord, work: WorkMessage) -> Any:
             publish(work)
             logger.info("requeued: no time left in this invocation")
             return {"requeued": work.event_id}
-        return _once()(message=work.model_dump())
+        return _ONCE(message=work.model_dump())
     except health.WorkParked as parked:
         logger.info("parked until the credentials work", extra={"reason": str(parked)})
         return {"parked": work.event_id}
@@ -106,7 +162,7 @@ def _handle_record(record: SQSRecord, work: WorkMessage) -> Any:
         logger.info("dropped: connection no longer exists")
         return {"dropped": "connection deleted"}
     except Exception as exc:
-        receives = int(record.attributes.approximate_receive_count or 1)
+        receives = receive_count(record)
         # the batch processor keeps the error to itself: log it, or a failure is invisible
         logger.exception("message failed", extra={"receive_count": receives})
         later = retry_later(exc)
@@ -169,13 +225,5 @@ def _final_failure(work: WorkMessage, error: Exception) -> None:
 
 def process_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Process an SQS batch; failed records are reported back and retried by SQS."""
-    _idempotency_config().register_lambda_context(context)
     with budget.invocation(context):  # every wait is bounded by what is left of the invocation
-        answer = process_partial_response(
-            event=event,
-            record_handler=_record_handler,
-            # every record failing is still a partial-batch answer: SQS retries each one
-            processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
-            context=context,
-        )
-    return dict(answer)
+        return run_batch(event, context, _record_handler, _ONCE)

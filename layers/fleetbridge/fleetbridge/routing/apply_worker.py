@@ -9,21 +9,18 @@ resumed message skips it), and an identical container is never written again.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
 )
 
-from fleetbridge.core import idempotency
 from fleetbridge.core.errors import ConflictError, VendorError, VendorNotFound
 from fleetbridge.core.models import Run, iso, utcnow
 from fleetbridge.core.observability import logger
 from fleetbridge.core.queue import WorkMessage, publish
 from fleetbridge.core.runs import RunRepository
+from fleetbridge.core.worker import Once
 from fleetbridge.routing.profiles_service import get_integration, onfleet_client, profile_api_key
 from fleetbridge.routing.runs import load_json
 from fleetbridge.vendors.onfleet import OnfleetClient
@@ -36,13 +33,6 @@ MAX_CONTAINERS_PER_MESSAGE = 1000
 SAVE_EVERY = 25  # containers between progress writes
 
 
-@cache
-def container_config() -> IdempotencyConfig:
-    """Idempotency of one container write, keyed on its `event_id`, `<run>:container:<worker>`
-    (the one persistence layer is configured once per process, with the `event_id` key)."""
-    return idempotency.config("event_id")
-
-
 def _write_container(container: dict[str, Any], client: OnfleetClient) -> dict[str, Any]:
     """PUT the worker's container unless Onfleet already holds exactly this task list."""
     current = client.get_worker_container(container["worker"])
@@ -52,13 +42,9 @@ def _write_container(container: dict[str, Any], client: OnfleetClient) -> dict[s
     return {"worker": container["worker"], "written": True}
 
 
-@cache
-def _once() -> Callable[..., dict[str, Any]]:
-    return idempotent_function(  # type: ignore[no-any-return]
-        data_keyword_argument="container",
-        config=container_config(),
-        persistence_store=idempotency.persistence_layer(),
-    )(_write_container)
+#: One container write, once: keyed on its `event_id`, `<run>:container:<worker>` (core's `Once`;
+#: the one persistence layer is configured once per process, with the `event_id` key).
+WRITE_CONTAINER = Once(_write_container, "event_id", argument="container")
 
 
 def _save(run_id: str, state: dict[str, Any]) -> None:
@@ -128,7 +114,7 @@ def execute_apply(message: dict[str, Any], deadline: float) -> dict[str, Any]:
             worker = container["worker"]
             try:
                 key = f"{run_id}:container:{worker}"
-                _once()(container={"event_id": key, **container}, client=client)
+                WRITE_CONTAINER(container={"event_id": key, **container}, client=client)
             except (VendorError, IdempotencyAlreadyInProgressError) as exc:
                 state["errors"].append({"worker": worker, "error": str(exc) or type(exc).__name__})
             else:

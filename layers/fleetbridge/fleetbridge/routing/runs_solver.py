@@ -1,8 +1,8 @@
 """The solver function's work (issue 7, §3, §10): one queued routing run → result or clear error.
 
 - Trigger: SQS `RoutingQueue` (batch size 1: a solve may take minutes), partial batch failures.
-- Idempotency: the platform's one mechanism (`core.idempotency`, Powertools on the Idempotency
-  table) keyed on the message's `event_id`, the run id. A redelivered message returns the stored
+- Batch, idempotency and last retry: core's worker (`core.worker`: `run_batch`, `Once` keyed on
+  the message's `event_id`, the run id, `measured`, `receive_count`). A redelivered message returns the stored
   outcome; a duplicate delivered while the first still solves is refused (in progress) and
   retried later. A run already finished is never solved again either.
 - Outcomes: a run whose input, profiles, Onfleet data or rules are at fault (`FleetbridgeError`,
@@ -20,35 +20,21 @@ import json
 import os
 import time
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from fleetbridge.core import idempotency
 from fleetbridge.core.errors import FleetbridgeError, NotFoundError, VendorError
 from fleetbridge.core.models import Run, iso, utcnow
-from fleetbridge.core.observability import (
-    FAILED,
-    RUN_DURATION,
-    count,
-    duration,
-    logger,
-    metric_scope,
-)
+from fleetbridge.core.observability import FAILED, count, logger
 from fleetbridge.core.queue import WorkMessage
 from fleetbridge.core.results import put_result
 from fleetbridge.core.runs import RunRepository
+from fleetbridge.core.worker import Once, measured, receive_count, run_batch
 from fleetbridge.routing.runs import FINISHED, KIND_ONFLEET, load_json, result_key
 
 #: Must match RoutingQueue's RedrivePolicy maxReceiveCount in template.yaml.
@@ -56,21 +42,6 @@ MAX_RECEIVES = int(os.environ.get("MAX_RECEIVE_COUNT", "3"))
 MIN_SOLVE_S = 1.0
 MAX_MARGIN_S = 60.0  # kept back from the invocation's time to store the result
 MAX_INFEASIBLE_LISTED = 50  # reasons kept on the run (a DynamoDB item holds 400 KB)
-
-
-@cache
-def _idempotency_config() -> IdempotencyConfig:
-    return idempotency.config("event_id")
-
-
-@cache
-def _once() -> Callable[..., Any]:
-    """`execute` wrapped in Powertools idempotency, built on first use (not at import)."""
-    return idempotent_function(
-        data_keyword_argument="message",
-        config=_idempotency_config(),
-        persistence_store=idempotency.persistence_layer(),
-    )(execute)
 
 
 def time_limit(router_input: dict[str, Any], deadline: float) -> float:
@@ -149,6 +120,9 @@ def execute(message: dict[str, Any], deadline: float) -> dict[str, Any]:
     return {"succeeded": run.id}
 
 
+_SOLVE = Once(execute, "event_id")
+
+
 def _give_up(run_id: str, error: Exception, receives: int) -> None:
     """The last receive failed: the message goes to the DLQ; the run says why."""
     try:
@@ -162,12 +136,8 @@ def _give_up(run_id: str, error: Exception, receives: int) -> None:
 
 def _record_handler(record: SQSRecord, deadline: float) -> Any:
     work = WorkMessage.model_validate_json(record.body)
-    with metric_scope(flow=work.flow):
-        started = time.perf_counter()
-        try:
-            return _handle_record(record, work, deadline)
-        finally:
-            duration(RUN_DURATION, (time.perf_counter() - started) * 1000, kind=work.kind)
+    with measured(work):
+        return _handle_record(record, work, deadline)
 
 
 def _handle_record(record: SQSRecord, work: WorkMessage, deadline: float) -> Any:
@@ -175,14 +145,14 @@ def _handle_record(record: SQSRecord, work: WorkMessage, deadline: float) -> Any
         return _apply_handler(record, work, deadline)
     logger.append_keys(run_id=work.event_id)
     try:
-        return _once()(message=work.model_dump(), deadline=deadline)
+        return _SOLVE(message=work.model_dump(), deadline=deadline)
     except NotFoundError:
         logger.info("dropped: no such run")
         return {"dropped": "run not found"}
     except IdempotencyAlreadyInProgressError:
         raise  # another invocation is solving it: retry later, never fail the run for that
     except Exception as exc:
-        receives = int(record.attributes.approximate_receive_count or 1)
+        receives = receive_count(record)
         if receives >= MAX_RECEIVES:
             _give_up(work.event_id, exc, receives)
         raise
@@ -202,7 +172,7 @@ def _apply_handler(record: SQSRecord, work: WorkMessage, deadline: float) -> Any
         return {"dropped": "run not found"}
     except Exception as exc:
         logger.exception("apply failed; SQS retries it")
-        receives = int(record.attributes.approximate_receive_count or 1)
+        receives = receive_count(record)
         if receives >= MAX_RECEIVES:
             give_up(work.model_dump(), exc, receives)
         raise
@@ -213,16 +183,10 @@ def _apply_handler(record: SQSRecord, work: WorkMessage, deadline: float) -> Any
 def process_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Solve each queued run (or do each queued apply) of an SQS batch; failed records are
     reported back to SQS."""
-    from fleetbridge.routing.apply_worker import container_config
+    from fleetbridge.routing.apply_worker import WRITE_CONTAINER
 
-    _idempotency_config().register_lambda_context(context)
-    container_config().register_lambda_context(context)
     left = context.get_remaining_time_in_millis() / 1000
     deadline = time.monotonic() + left - min(MAX_MARGIN_S, 0.2 * left)
-    answer = process_partial_response(
-        event=event,
-        record_handler=lambda record: _record_handler(record, deadline),
-        processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
-        context=context,
+    return run_batch(
+        event, context, lambda record: _record_handler(record, deadline), _SOLVE, WRITE_CONTAINER
     )
-    return dict(answer)

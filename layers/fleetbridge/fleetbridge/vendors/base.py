@@ -11,7 +11,8 @@ from fleetbridge.core.ratelimit import RateLimit, RateLimiter, limiter_for
 
 
 def base_url(vendor: str, connection: Connection | None) -> str:
-    """The connection's allowed `settings.base_urls[vendor]`, else the deployment's URL.
+    """The connection's allowed `settings.base_urls[vendor]`, else the deployment's URL
+    (FLEETBRIDGE_VENDOR_URLS, else the client's `default_url`).
 
     Checked again here (not only when saved): a stored URL the deployment no longer allows is
     refused rather than sent credentials.

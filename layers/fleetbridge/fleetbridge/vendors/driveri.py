@@ -7,7 +7,6 @@ the instance and fetched again once when a call answers 401. Answers are `{"data
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -15,10 +14,10 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from fleetbridge.core.errors import AuthError, VendorNotFound
-from fleetbridge.core.http import ErrorDetails, VendorClient, first_text, paginate, text_of
+from fleetbridge.core.errors import VendorNotFound
+from fleetbridge.core.http import ClientCredentialsClient, ErrorDetails, nested_error, paginate
 from fleetbridge.core.models import Connection
-from fleetbridge.core.ratelimit import RateLimit, RateLimiter
+from fleetbridge.core.ratelimit import RateLimit
 from fleetbridge.vendors.base import account_limiter, base_url
 
 #: Not published; driveri.md assumes 10 requests/second per client (429s are honoured too).
@@ -50,27 +49,19 @@ class DriversPage(BaseModel):
     total_pages: int = Field(default=0, alias="totalPages")
 
 
-class DriveriClient(VendorClient):
+class DriveriClient(ClientCredentialsClient):
     """Bearer token from client credentials; every driver path is under the tenant."""
 
     vendor = "driveri"
+    default_url = "https://api.netradyne.com/driveri"
+    token_path = "/v1/auth/token"
+    #: driveri.md documents no token lifetime: the token is kept until a call answers 401.
+    honours_expires_in = False
 
-    def __init__(
-        self,
-        base: str,
-        *,
-        client_id: str,
-        client_secret: str,
-        tenant: str,
-        rate_limiter: RateLimiter | None = None,
-        transport: httpx.BaseTransport | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(base, rate_limiter=rate_limiter, transport=transport, **kwargs)
-        basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
-        self._basic = f"Basic {basic}"
+    def __init__(self, base: str, *, tenant: str, **kwargs: Any) -> None:
+        """`client_id`, `client_secret` and the client base's options are in `kwargs`."""
+        super().__init__(base, **kwargs)
         self._tenant_path = f"/v1/tenants/{quote(tenant, safe='')}"
-        self._token: str | None = None
 
     @classmethod
     def for_connection(cls, connection: Connection, credentials: dict[str, Any]) -> DriveriClient:
@@ -86,42 +77,17 @@ class DriveriClient(VendorClient):
 
     def error_details(self, body: Any) -> ErrorDetails | None:
         """`{"error": {"code", "message", "field"?}}`."""
-        error = body.get("error") if isinstance(body, dict) else None
-        if isinstance(error, dict) and first_text(error.get("message")):
-            return text_of(error.get("code")), str(error["message"]), text_of(error.get("field"))
-        return super().error_details(body)
+        details = nested_error(body, "error", message="message", code="code", field="field")
+        return details or super().error_details(body)
 
-    # ---------------------------------------------------------------- auth
-    def authenticate(self) -> str:
-        """A new Bearer token (the token endpoint answers OAuth2-style, without the envelope)."""
-        response = self.request(
-            "POST", "/v1/auth/token", headers={"Authorization": self._basic}, idempotent=True
-        )
-        self._token = str(response.json()["access_token"])
-        return self._token
+    # ---------------------------------------------------------------- calls
+    def call_path(self, path: str) -> str:
+        """Every driver path is under the tenant (the token path is not: it is no `call`)."""
+        return self._tenant_path + path
 
-    def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json: Any = None,
-    ) -> Any:
-        """One tenant call with the Bearer token (fetched again once on 401); returns `data`."""
-        for attempt in (0, 1):
-            headers = {"Authorization": f"Bearer {self._token or self.authenticate()}"}
-            try:
-                response = self.request(
-                    method, self._tenant_path + path, params=params, json=json, headers=headers
-                )
-            except AuthError as exc:
-                if exc.status_code != 401 or attempt:
-                    raise
-                self._token = None
-                continue
-            return response.json().get("data")
-        raise AssertionError("unreachable")  # pragma: no cover
+    def answer(self, response: httpx.Response) -> Any:
+        """`data` of the `{"data": ...}` envelope."""
+        return self.unwrap(response, "data")
 
     # ---------------------------------------------------------------- drivers
     def drivers_page(self, page: int = 0, size: int = PAGE_SIZE) -> DriversPage:

@@ -87,6 +87,7 @@ class FleetioClient(VendorClient):
     """`Authorization: Token`, `Account-Token` and a dated `X-Api-Version` on every call."""
 
     vendor = "fleetio"
+    default_url = "https://secure.fleetio.com/api"
 
     def __init__(
         self,

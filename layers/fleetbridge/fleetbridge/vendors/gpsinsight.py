@@ -17,8 +17,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from fleetbridge.core.errors import AuthError
-from fleetbridge.core.http import ErrorDetails, VendorClient, first_text, text_of
+from fleetbridge.core.http import ErrorDetails, TokenClient, decoded_body, nested_error
 from fleetbridge.core.models import Connection
 from fleetbridge.core.ratelimit import RateLimit, RateLimiter
 from fleetbridge.vendors.base import account_limiter, base_url
@@ -35,6 +34,14 @@ def _text(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+def _status(code: Any) -> int:
+    """The HTTP status an `ERROR` head's `code` stands for (400 when it names none)."""
+    try:
+        return int(code or 400)
+    except (TypeError, ValueError):
+        return 400
 
 
 class GpsInsightModel(BaseModel):
@@ -89,10 +96,11 @@ class PortalUser(GpsInsightModel):
     email: str | None = None
 
 
-class GpsInsightClient(VendorClient):
+class GpsInsightClient(TokenClient):
     """Username/password (or app token) login; `session_token` on every later call."""
 
     vendor = "gpsinsight"
+    default_url = "https://api.gpsinsight.com/v2"
 
     def __init__(
         self,
@@ -113,66 +121,65 @@ class GpsInsightClient(VendorClient):
         self._password = password
         self._app_token = app_token
         self.driver_id_field = driver_id_field
-        self._session: str | None = None
 
     @classmethod
     def for_connection(
-        cls, connection: Connection, credentials: dict[str, Any]
+        cls,
+        connection: Connection,
+        credentials: dict[str, Any],
+        *,
+        driver_id_field: str = DEFAULT_DRIVER_ID_FIELD,
     ) -> GpsInsightClient:
-        """A client with the connection's credentials, DriverID field, URL and account limit."""
+        """A client with the connection's credentials, URL and account limit."""
         username = credentials.get("gpsinsight_username")
         app_token = credentials.get("gpsinsight_app_token")
         return cls(
-            base_url("gpsinsight", connection),
+            base_url(cls.vendor, connection),
             username=username,
             password=credentials.get("gpsinsight_password"),
             app_token=app_token,
-            driver_id_field=connection.settings.get("driver_id_field") or DEFAULT_DRIVER_ID_FIELD,
-            rate_limiter=account_limiter("gpsinsight", str(username or app_token), RATE_LIMIT),
+            driver_id_field=driver_id_field,
+            rate_limiter=account_limiter(cls.vendor, str(username or app_token), RATE_LIMIT),
         )
 
     def error_details(self, body: Any) -> ErrorDetails | None:
         """`{"head": {"status": "ERROR", "code", "error_string"}}`."""
-        head = body.get("head") if isinstance(body, dict) else None
-        if isinstance(head, dict) and first_text(head.get("error_string")):
-            return text_of(head.get("code")), str(head["error_string"]), None
-        return super().error_details(body)
+        details = nested_error(body, "head", message="error_string", code="code")
+        return details or super().error_details(body)
 
     # ---------------------------------------------------------------- session
-    def login(self) -> str:
-        """A new session token (username/password, else the app token)."""
+    def fetch_token(self) -> tuple[str, float | None]:
+        """A new session token (username/password, else the app token), kept until a 401."""
         params: dict[str, Any] = {"username": self._username}
         if self._app_token:
             params["app_token"] = self._app_token
         else:
             params["password"] = self._password
-        data = self._unwrap(self.request("GET", "/userauth/login", params=params))
-        self._session = str(data["token"])
-        return self._session
+        response = self.request("GET", "/userauth/login", params=params)
+        return self.token_in(self._unwrap(response), "token", response), None
 
-    def call(self, method: str, path: str, params: dict[str, Any] | None = None) -> Any:
-        """One API call with the session token; logs in again once if the session expired."""
-        for attempt in (0, 1):
-            token = self._session or self.login()
-            try:
-                response = self.request(
-                    method, path, params={**(params or {}), "session_token": token}
-                )
-            except AuthError as exc:
-                if exc.status_code != 401 or attempt:
-                    raise
-                self._session = None
-                continue
-            return self._unwrap(response)
-        raise AssertionError("unreachable")  # pragma: no cover
+    def login(self) -> str:
+        """Log in now and keep the new session token."""
+        return self.authenticate()
+
+    def token_carrier(
+        self, token: str, params: dict[str, Any] | None
+    ) -> tuple[dict[str, Any] | None, dict[str, str]]:
+        """The documented form: `?session_token=` on every call."""
+        return {**(params or {}), "session_token": token}, {}
+
+    def answer(self, response: httpx.Response) -> Any:
+        """`data` of the answer (`call` logs in again once if the session expired)."""
+        return self._unwrap(response)
 
     def _unwrap(self, response: httpx.Response) -> Any:
-        body = response.json()
-        head = body.get("head") or {}
-        if head.get("status") == "ERROR":
-            status = int(head.get("code") or 400)
+        """`data` of the answer; an `ERROR` head (sent with HTTP 200) is the typed error."""
+        body = decoded_body(response)
+        head = body.get("head") if isinstance(body, dict) else None
+        if isinstance(head, dict) and head.get("status") == "ERROR":
+            status = _status(head.get("code"))
             raise self._error(httpx.Response(status, json=body, request=response.request))
-        return body.get("data")
+        return self.unwrap(response, "data")
 
     # ---------------------------------------------------------------- drivers and users
     def list_drivers(self) -> list[PortalDriver]:

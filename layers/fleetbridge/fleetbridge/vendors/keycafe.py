@@ -86,6 +86,7 @@ class KeycafeClient(VendorClient):
     """HTTP Basic `<email>/token` + API token."""
 
     vendor = "keycafe"
+    default_url = "https://www.keycafe.com/v0"
 
     def __init__(
         self,

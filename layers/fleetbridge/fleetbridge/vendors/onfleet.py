@@ -128,6 +128,7 @@ class OnfleetClient(VendorClient):
     """One Onfleet organization's API."""
 
     vendor = "onfleet"
+    default_url = "https://onfleet.com/api/v2"
 
     def __init__(
         self,

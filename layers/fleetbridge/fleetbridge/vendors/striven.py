@@ -17,28 +17,26 @@ a day/daily quota (the real API's wording is undocumented; the sandbox sends all
 
 from __future__ import annotations
 
-import base64
 import re
-import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
-from fleetbridge.core.errors import AuthError, RateLimited, VendorError, VendorNotFound
+from fleetbridge.core.errors import RateLimited, VendorError, VendorNotFound
 from fleetbridge.core.http import (
+    ClientCredentialsClient,
     ErrorDetails,
-    VendorClient,
     first_text,
     paginate,
     retry_after_seconds,
     text_of,
 )
 from fleetbridge.core.models import Connection
-from fleetbridge.core.ratelimit import RateLimit, RateLimiter
+from fleetbridge.core.ratelimit import RateLimit
 from fleetbridge.vendors.base import account_limiter, base_url
 
 #: Standard plan: 100 requests/minute per tenant (Enterprise: 500). Day quotas are not metered
@@ -46,7 +44,6 @@ from fleetbridge.vendors.base import account_limiter, base_url
 RATE_LIMIT = RateLimit(requests=100, per_seconds=60)
 PAGE_SIZE = 500
 MAX_PAGE_SIZE = 1000
-TOKEN_MARGIN_SECONDS = 300.0  # fetch a new token this long before the old one expires
 DAY_WORDS = re.compile(r"\b(day|daily)\b", re.IGNORECASE)
 
 
@@ -335,32 +332,30 @@ def _listing(data: Any) -> list[Any]:
 
 
 # ----------------------------------------------------------------------------- client
-class StrivenClient(VendorClient):
+class StrivenClient(ClientCredentialsClient):
     """One tenant's Striven API: Bearer token from client credentials, streamed task pages."""
 
     vendor = "striven"
+    default_url = "https://api.striven.com"
+    token_path = "/accesstoken"
+    token_form = {"grant_type": "client_credentials"}
+    default_token_lifetime = 86400.0  # about 24 h when the answer names no `expires_in`
+    calls_idempotent = True  # searches are POSTs that write nothing; the client only reads
 
     def __init__(
         self,
         base: str,
         *,
-        client_id: str,
-        client_secret: str,
         time_zone: str | ZoneInfo = "UTC",
         page_size: int = PAGE_SIZE,
-        rate_limiter: RateLimiter | None = None,
-        transport: httpx.BaseTransport | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(base, rate_limiter=rate_limiter, transport=transport, **kwargs)
+        """`client_id`, `client_secret` and the client base's options are in `kwargs`."""
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
-        basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
-        self._basic = f"Basic {basic}"
+        super().__init__(base, **kwargs)
         self.zone = time_zone if isinstance(time_zone, ZoneInfo) else ZoneInfo(time_zone)
         self.page_size = page_size
-        self._token: str | None = None
-        self._token_expires = 0.0
 
     @classmethod
     def for_connection(
@@ -368,24 +363,21 @@ class StrivenClient(VendorClient):
         connection: Connection,
         credentials: Mapping[str, Any],
         *,
+        time_zone: str | ZoneInfo = "UTC",
+        page_size: int = PAGE_SIZE,
         requests_per_minute: int | None = None,
     ) -> StrivenClient:
-        """A client with the connection's credentials, URL, zone and shared minute limit.
-
-        The limit is `requests_per_minute`, else `settings.striven_requests_per_minute`, else the
-        Standard plan's 100 per minute.
-        """
-        settings = connection.settings
+        """A client with the connection's credentials and URL, sharing the tenant's minute limit
+        (`requests_per_minute`, else the Standard plan's 100 per minute)."""
         client_id = str(credentials["striven_client_id"])
-        per_minute = requests_per_minute or int(settings.get("striven_requests_per_minute") or 0)
-        limit = RateLimit(per_minute, 60) if per_minute else RATE_LIMIT
+        limit = RateLimit(requests_per_minute, 60) if requests_per_minute else RATE_LIMIT
         return cls(
-            base_url("striven", connection),
+            base_url(cls.vendor, connection),
             client_id=client_id,
             client_secret=str(credentials["striven_client_secret"]),
-            time_zone=str(settings.get("time_zone") or "UTC"),
-            page_size=int(settings.get("page_size") or PAGE_SIZE),
-            rate_limiter=account_limiter("striven", client_id, limit),
+            time_zone=time_zone,
+            page_size=page_size,
+            rate_limiter=account_limiter(cls.vendor, client_id, limit),
         )
 
     # ---------------------------------------------------------------- errors
@@ -411,50 +403,6 @@ class StrivenClient(VendorClient):
             request_id=error.request_id,
             body=error.body,
         )
-
-    # ---------------------------------------------------------------- auth
-    def authenticate(self) -> str:
-        """A new Bearer token (kept until shortly before its `expires_in`)."""
-        response = self.request(
-            "POST",
-            "/accesstoken",
-            data={"grant_type": "client_credentials"},
-            headers={"Authorization": self._basic},
-            idempotent=True,
-        )
-        body = response.json()
-        self._token = str(body["access_token"])
-        lifetime = float(body.get("expires_in") or 86400)
-        self._token_expires = time.monotonic() + max(lifetime - TOKEN_MARGIN_SECONDS, 0.0)
-        return self._token
-
-    def _bearer(self) -> str:
-        if self._token is None or time.monotonic() >= self._token_expires:
-            return self.authenticate()
-        return self._token
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json: Any = None,
-    ) -> Any:
-        """One API call with the Bearer token (fetched again once on 401); the decoded body."""
-        for attempt in (0, 1):
-            headers = {"Authorization": f"Bearer {self._bearer()}"}
-            try:
-                response = self.request(
-                    method, path, params=params, json=json, headers=headers, idempotent=True
-                )
-            except AuthError as exc:
-                if exc.status_code != 401 or attempt:
-                    raise
-                self._token = None
-                continue
-            return response.json()
-        raise AssertionError("unreachable")  # pragma: no cover
 
     # ---------------------------------------------------------------- tasks
     def local(self, value: datetime | str) -> str:
@@ -557,46 +505,3 @@ class StrivenClient(VendorClient):
         """Fetch a token and read one task (connection test)."""
         self.authenticate()
         self.search_tasks({}, 0, 1)
-
-
-# ----------------------------------------------------------------------------- teams adapter
-class TeamSource(Protocol):
-    """Where teams and their members come from; the flow only sees `teams()`."""
-
-    def teams(self) -> list[StrivenTeam]: ...
-
-
-class EndpointTeamSource:
-    """Teams read from an endpoint of the API (the sandbox's `GET /v1/teams`)."""
-
-    def __init__(self, client: StrivenClient) -> None:
-        self._client = client
-
-    def teams(self) -> list[StrivenTeam]:
-        """Every team, read now."""
-        return self._client.teams()
-
-
-class StaticTeamSource:
-    """Teams listed in the connection's settings (`[{id, name, memberIds}]`)."""
-
-    def __init__(self, teams: Iterable[Mapping[str, Any] | StrivenTeam]) -> None:
-        self._teams = [StrivenTeam.model_validate(t) for t in teams]
-
-    def teams(self) -> list[StrivenTeam]:
-        """The configured teams."""
-        return list(self._teams)
-
-
-def team_source(
-    client: StrivenClient, configured: Iterable[Mapping[str, Any]] | None = None
-) -> TeamSource:
-    """Settings-listed teams when `configured` is given, else the endpoint."""
-    if configured is not None:
-        return StaticTeamSource(configured)
-    return EndpointTeamSource(client)
-
-
-def team_members(source: TeamSource) -> dict[int, set[int]]:
-    """Team id → member employee ids."""
-    return {team.id: set(team.member_ids) for team in source.teams()}

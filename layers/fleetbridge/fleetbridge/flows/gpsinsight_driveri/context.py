@@ -30,10 +30,13 @@ class FlowContext(BaseContext):
 def context_for(connection: Connection, credentials: dict[str, Any] | None = None) -> FlowContext:
     """Clients and repositories for one connection (credentials from Secrets Manager)."""
     credentials = credentials or load_credentials(connection.secret_arn)
+    settings = GpsInsightDriveriSettings.model_validate(connection.settings)
     return FlowContext(
         connection=connection,
-        settings=GpsInsightDriveriSettings.model_validate(connection.settings),
-        portal=GpsInsightClient.for_connection(connection, credentials),
+        settings=settings,
+        portal=GpsInsightClient.for_connection(
+            connection, credentials, driver_id_field=settings.driver_id_field
+        ),
         driveri=DriveriClient.for_connection(connection, credentials),
         mappings=MappingRepository(connection.id),
     )

@@ -16,8 +16,9 @@ from fleetbridge.core.models import Connection, fingerprint, utcnow
 from fleetbridge.core.secrets import load_credentials
 from fleetbridge.flows.striven_onfleet import POLL_CURSOR, STATE_ID
 from fleetbridge.flows.striven_onfleet.settings import StrivenOnfleetSettings
+from fleetbridge.flows.striven_onfleet.team_source import TeamSource, team_source
 from fleetbridge.vendors.onfleet import OnfleetClient
-from fleetbridge.vendors.striven import StrivenClient, TeamSource, team_source
+from fleetbridge.vendors.striven import StrivenClient
 
 
 def now() -> datetime:
@@ -60,7 +61,7 @@ def _clients(
         _CLIENTS.move_to_end(key)
         return _CLIENTS[key]
     pair = (
-        StrivenClient.for_connection(connection, credentials),
+        striven_client(connection, credentials),
         OnfleetClient.for_connection(connection, credentials),
     )
     _CLIENTS[key] = pair
@@ -80,6 +81,18 @@ def _close_cached() -> None:
 
 
 clears_with_clients(_close_cached)
+
+
+def striven_client(connection: Connection, credentials: dict[str, Any]) -> StrivenClient:
+    """A Striven client with the connection's zone, page size and plan's minute limit."""
+    settings = StrivenOnfleetSettings.model_validate(connection.settings)
+    return StrivenClient.for_connection(
+        connection,
+        credentials,
+        time_zone=settings.time_zone,
+        page_size=settings.page_size,
+        requests_per_minute=settings.striven_requests_per_minute,
+    )
 
 
 def teams_for(settings: StrivenOnfleetSettings, striven: StrivenClient) -> TeamSource:

@@ -140,15 +140,15 @@ def reconcile(connection: Connection, dry_run: bool) -> Plan:
 def test_connection(connection: Connection, credentials: dict[str, Any]) -> list[VendorCheck]:
     """Onfleet `GET /auth/test` with the API key; a Striven token with the client credentials."""
     from fleetbridge.core.flow_context import check_vendors
+    from fleetbridge.flows.striven_onfleet.context import striven_client
     from fleetbridge.vendors.onfleet import OnfleetClient
-    from fleetbridge.vendors.striven import StrivenClient
 
     return check_vendors(
         connection,
         credentials,
         [
             ("onfleet", OnfleetClient.for_connection, lambda c: c.auth_test()),
-            ("striven", StrivenClient.for_connection, lambda c: c.authenticate()),
+            ("striven", striven_client, lambda c: c.authenticate()),
         ],
     )
 
