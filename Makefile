@@ -18,14 +18,14 @@ export SAM_CLI_TELEMETRY := 0
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml layers/fleetbridge/pyproject.toml layers/fleetbridge/requirements.txt
 	@test -n "$(PYTHON312)" || { echo "python3.12 not found: install it (pyenv install 3.12) or pass PYTHON312=/path/to/python3.12"; exit 1; }
 	$(PYTHON312) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	@# the layer package and the repo root (local stack, bench) importable everywhere in the venv
-	echo "$(CURDIR)/layers/fleetbridge" > $(VENV)/lib/python3.12/site-packages/fleetbridge-layer.pth
-	echo "$(CURDIR)" >> $(VENV)/lib/python3.12/site-packages/fleetbridge-layer.pth
+	@# two editable packages: the layer (`fleetbridge`) and the dev tools (`local`, `bench`)
+	$(PY) -m pip install --quiet -e layers/fleetbridge -e '.[dev]'
+	@# the path file older venvs got by hand (the installs above replace it)
+	rm -f $(VENV)/lib/python3.12/site-packages/fleetbridge-layer.pth
 	touch $@
 
 $(SAM_VENV)/.installed:

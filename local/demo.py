@@ -27,16 +27,22 @@ import httpx
 
 from local.stack.stack import LocalStack
 from tests.support import routing as routing_world
-from tests.support.worlds import gps_drivers, onfleet_for_striven, striven_world
+from tests.support.worlds import (
+    DANA,
+    ELI,
+    FLEETIO_AUTH,
+    fleetio_world,
+    gps_drivers,
+    key_id,
+    keycafe_world,
+    onfleet_for_striven,
+    striven_world,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 #: where the demo writes files (the route map); gitignored
 OUTPUT_DIR = ROOT / ".artifacts" / "demo"
 
-FLEETIO_AUTH = {
-    "Authorization": "Token sandbox-fleetio-key",
-    "Account-Token": "sandbox-fleetio-account",
-}
 WEBHOOK_SECRET = "demo-fleetio-webhook-secret"
 
 
@@ -85,68 +91,29 @@ def fleetio_keycafe(stack: LocalStack, api: httpx.Client, sandbox: httpx.Client)
     cid = connection["id"]
     say(f"connection {cid}; Fleetio webhook URL {connection['webhook_urls']['fleetio']}")
     say(f"credentials as the API shows them: {connection['credentials']}")
+    # the Fleetio world the tests use (tests/support/worlds.py): vans 1 and 2 with a key each
+    # (van 1's in the depot's SmartBox), truck 3 without; Dana has a Keycafe account, Eli not
     sandbox.post(
         "/_sandbox/fleetio/seed",
-        json={
-            "vehicles": [
-                {"id": 11, "name": "Van 11", "license_plate": "FB-011"},
-                {"id": 12, "name": "Van 12", "license_plate": "FB-012"},
-                {"id": 13, "name": "Box truck 13", "license_plate": "FB-013"},
-            ],
-            "contacts": [
-                {
-                    "id": 21,
-                    "first_name": "Dana",
-                    "last_name": "Reyes",
-                    "email": "dana@example.com",
-                    "mobile_phone_number": "+1 617 555 0101",
-                },
-                {"id": 22, "first_name": "Eli", "last_name": "Brooks", "email": "eli@example.com"},
-                {"id": 23, "first_name": "Sam", "last_name": "Ortiz", "email": "sam@example.com"},
-            ],
-            "webhooks": [
-                {
-                    "url": connection["webhook_urls"]["fleetio"],
-                    "secret": WEBHOOK_SECRET,
-                    "events": [
-                        "vehicle_assignment_created",
-                        "vehicle_assignment_updated",
-                        "vehicle_assignment_deleted",
-                    ],
-                }
-            ],
-        },
+        json=fleetio_world(
+            webhook_url=connection["webhook_urls"]["fleetio"], secret=WEBHOOK_SECRET
+        ),
     ).raise_for_status()
-    sandbox.post(
-        "/_sandbox/keycafe/seed",
-        json={
-            "keys": [
-                {
-                    "id": 311,
-                    "name": "Van 11 key",
-                    "keycafeLocation": {"id": 1, "name": "North yard SmartBox"},
-                },
-                {
-                    "id": 312,
-                    "name": "Van 12 key",
-                    "keycafeLocation": {"id": 1, "name": "North yard SmartBox"},
-                },
-            ],
-            "users": [
-                {"id": 900, "email": "dana@example.com", "firstName": "Dana", "lastName": "Reyes"}
-            ],
-        },
+    sandbox.post("/_sandbox/keycafe/seed", json=keycafe_world()).raise_for_status()
+    api.put(
+        f"/connections/{cid}/vehicles/1/link",
+        json={"key_id": key_id(1), "notification": "automatic"},
     ).raise_for_status()
     api.put(
-        f"/connections/{cid}/vehicles/11/link", json={"key_id": 311, "notification": "automatic"}
+        f"/connections/{cid}/vehicles/2/link", json={"key_id": key_id(2), "notification": "prompt"}
     ).raise_for_status()
-    api.put(
-        f"/connections/{cid}/vehicles/12/link", json={"key_id": 312, "notification": "prompt"}
-    ).raise_for_status()
-    say("linked: Van 11 → key 311 (automatic), Van 12 → key 312 (prompt), Box truck 13: no key")
+    say(
+        f"linked: Van 1 → key {key_id(1)} (automatic), Van 2 → key {key_id(2)} (prompt), "
+        "Truck 3: no key"
+    )
 
     start = datetime.now(UTC) + timedelta(hours=2)
-    for vehicle, contact in ((11, 21), (12, 22), (13, 23)):
+    for vehicle, contact in ((1, DANA), (2, ELI), (3, ELI)):
         sandbox.post(
             "/fleetio/api/v1/vehicle_assignments",
             headers=FLEETIO_AUTH,

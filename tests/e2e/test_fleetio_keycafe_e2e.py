@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,12 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.waiting import wait_for
+from tests.support.worlds import ELI, FLEETIO_AUTH, fleetio_world, key_id, keycafe_world
+
 pytestmark = pytest.mark.e2e
 
-FLEETIO_AUTH = {
-    "Authorization": "Token sandbox-fleetio-key",
-    "Account-Token": "sandbox-fleetio-account",
-}
 KEYCAFE_AUTH = ("ops@sandbox.example/token", "sandbox-keycafe-token")
 WEBHOOK_SECRET = "e2e-fleetio-webhook-secret-4821"
 CREDENTIALS = {
@@ -29,17 +28,8 @@ CREDENTIALS = {
     "keycafe_email": "ops@sandbox.example",
     "keycafe_token": "sandbox-keycafe-token",
 }
-VEHICLES = 100
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
+VEHICLES = 100  # vans 1..100: van 1 for the first booking, 2..100 for the burst
+OUTAGE_VAN = VEHICLES + 1  # its own van, so no test depends on another's bookings
 
 
 def iso(moment: datetime) -> str:
@@ -52,7 +42,7 @@ class World:
     sandbox: httpx.Client
     connection_id: str
 
-    def assign(self, vehicle_id: int, contact_id: int = 1) -> dict[str, Any]:
+    def assign(self, vehicle_id: int, contact_id: int = ELI) -> dict[str, Any]:
         start = datetime.now(UTC) + timedelta(hours=1)
         response = self.sandbox.post(
             "/fleetio/api/v1/vehicle_assignments",
@@ -97,36 +87,19 @@ def world(stack: Any) -> Iterator[World]:
     )
     assert created.status_code == 201, created.text
     connection = created.json()
-    sandbox.post(
-        "/_sandbox/fleetio/seed",
-        json={
-            "vehicles": [{"id": i, "name": f"Van {i}"} for i in range(1, VEHICLES + 1)],
-            "contacts": [
-                {"id": 1, "first_name": "Dana", "last_name": "Driver", "email": "dana@e2e.example"}
-            ],
-            "webhooks": [
-                {
-                    "url": connection["webhook_urls"]["fleetio"],
-                    "secret": WEBHOOK_SECRET,
-                    "events": [
-                        "vehicle_assignment_created",
-                        "vehicle_assignment_updated",
-                        "vehicle_assignment_deleted",
-                    ],
-                }
-            ],
-        },
-    ).raise_for_status()
-    sandbox.post(
-        "/_sandbox/keycafe/seed",
-        json={
-            "keys": [{"id": 1000 + i, "name": f"Van {i} key"} for i in range(1, VEHICLES + 1)],
-        },
-    ).raise_for_status()
-    for i in range(1, VEHICLES + 1):
+    # the shared Fleetio world (tests/support/worlds.py) with a van and a key per test's booking
+    world = fleetio_world(
+        webhook_url=connection["webhook_urls"]["fleetio"],
+        secret=WEBHOOK_SECRET,
+        vehicles=OUTAGE_VAN,
+        vans=OUTAGE_VAN,
+    )
+    sandbox.post("/_sandbox/fleetio/seed", json=world).raise_for_status()
+    sandbox.post("/_sandbox/keycafe/seed", json=keycafe_world(vans=OUTAGE_VAN)).raise_for_status()
+    for i in range(1, OUTAGE_VAN + 1):
         linked = api.put(
             f"/connections/{connection['id']}/vehicles/{i}/link",
-            json={"key_id": 1000 + i, "notification": "automatic"},
+            json={"key_id": key_id(i), "notification": "automatic"},
         )
         assert linked.status_code == 200, linked.text
     yield World(api=api, sandbox=sandbox, connection_id=connection["id"])
@@ -137,7 +110,8 @@ def world(stack: Any) -> Iterator[World]:
 def test_assignment_created_in_fleetio_books_the_key_and_writes_back(world: World) -> None:
     created = world.assign(vehicle_id=1)
     (access,) = wait_for(
-        lambda: [a for a in world.active() if a["key"]["id"] == 1001], what="the Keycafe booking"
+        lambda: [a for a in world.active() if a["key"]["id"] == key_id(1)],
+        what="the Keycafe booking",
     )
     assert access["name"] == f"Fleetio · Van 1 · assignment {created['id']} · {world.connection_id}"
 
@@ -199,7 +173,7 @@ def test_burst_with_keycafe_429s_books_everything_once(world: World) -> None:
 def test_vendor_outage_ends_in_dlq_then_replay_books(world: World) -> None:
     world.sandbox.post("/_sandbox/keycafe/faults", json={"status_5xx": 1.0})
     try:
-        created = world.assign(vehicle_id=1, contact_id=1)
+        created = world.assign(vehicle_id=OUTAGE_VAN)
         letters = wait_for(
             lambda: world.api.get(f"/connections/{world.connection_id}/dead-letters").json()[
                 "items"

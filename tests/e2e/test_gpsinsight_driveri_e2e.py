@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_fleetio_keycafe_e2e import wait_for
+from tests.support.waiting import wait_for
 from tests.support.worlds import gps_drivers
 
 pytestmark = pytest.mark.e2e
@@ -99,26 +99,47 @@ def world(stack: Any) -> Iterator[World]:
     sandbox.close()
 
 
-def test_only_the_master_user_turns_it_on_and_the_initial_sync_runs(world: World) -> None:
+@dataclass
+class OptIn:
+    """What turning Driver Sync on answered, and Driveri's drivers before and after."""
+
+    refused: httpx.Response
+    before: dict[str, dict[str, Any]]
+    accepted: httpx.Response
+    after: dict[str, dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def opted_in(world: World) -> OptIn:
+    """Driver Sync turned on (once, whichever test asks first): a wrong portal password is
+    refused, then the Master User's turns it on and the initial sync runs."""
     path = f"/connections/{world.connection_id}/driver-sync"
     claim = {"enabled": True, "portal_user": "sandbox-gps-user", "portal_password": "guessed"}
     refused = world.api.post(path, json=claim)
-    assert refused.status_code == 403 and "did not accept" in refused.json()["error"]["message"]
     world.stack.drain()
-    assert world.driveri() == {}
+    before = world.driveri()
     accepted = world.api.post(path, json=claim | {"portal_password": "sandbox-gps-pass"})
-    assert accepted.status_code == 200, accepted.text
     world.stack.drain()
-    drivers = world.driveri()
+    return OptIn(refused, before, accepted, world.driveri())
+
+
+def test_only_the_master_user_turns_it_on_and_the_initial_sync_runs(opted_in: OptIn) -> None:
+    refused = opted_in.refused
+    assert refused.status_code == 403 and "did not accept" in refused.json()["error"]["message"]
+    assert opted_in.before == {}
+    assert opted_in.accepted.status_code == 200, opted_in.accepted.text
+    drivers = opted_in.after
     assert len(drivers) == DRIVERS - 1  # the one without a DriverID is skipped
     assert drivers["E2E-1"]["firstName"] == "First1"
 
 
+@pytest.mark.usefixtures("opted_in")
 def test_a_portal_change_reaches_driveri_through_the_push(world: World) -> None:
     world.portal("/driver/update", driver_id=1, lastname="Pushed")
     wait_for(lambda: world.driveri()["E2E-1"]["lastName"] == "Pushed", what="the pushed change")
 
 
+@pytest.mark.usefixtures("opted_in")
 def test_the_poll_catches_a_change_and_unchanged_drivers_cost_nothing(world: World) -> None:
     world.stack.drain()
     before = world.driveri_writes()
@@ -136,6 +157,7 @@ def test_the_poll_catches_a_change_and_unchanged_drivers_cost_nothing(world: Wor
     assert world.driveri_writes() == before + 1
 
 
+@pytest.mark.usefixtures("opted_in")
 def test_daily_reconciliation_overwrites_drift_and_reports_it(world: World) -> None:
     drivers = world.driveri()
     drivers["E2E-3"]["phone"] = "+19999999999"
@@ -151,6 +173,7 @@ def test_daily_reconciliation_overwrites_drift_and_reports_it(world: World) -> N
     assert any(r["driveri_driver_id"] == "E2E-3" and r["field"] == "phone" for r in rows)
 
 
+@pytest.mark.usefixtures("opted_in")
 def test_portal_delete_deactivates_the_driveri_driver(world: World) -> None:
     world.portal("/driver/delete", driver_id=4)
     wait_for(lambda: world.driveri()["E2E-4"]["status"] == 0, what="the deactivation")

@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_fleetio_keycafe_e2e import wait_for
 from tests.support.routing import (
     ALTERNATES,
     TASKS,
@@ -23,6 +22,7 @@ from tests.support.routing import (
     run_profile_body,
     worker_tasks,
 )
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -124,7 +124,7 @@ def test_a_bad_run_fails_clearly_and_writes_nothing(world: World) -> None:
     run_id = world.start(onfleet_run_body(tasks=[*TASKS, *ALTERNATES, "t-missing"]))
     status = world.finished(run_id)
     assert status["status"] == "failed"
-    # the unused alternate the previous test's apply deleted is missing too
+    # (after the apply of the other test, the unused alternate it deleted is missing too)
     assert (
         status["error"].startswith("onfleet tasks not found: ") and "t-missing" in status["error"]
     )

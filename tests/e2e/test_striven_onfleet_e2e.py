@@ -121,11 +121,28 @@ def test_an_invalid_onfleet_key_is_refused_on_save(world: World) -> None:
     }
 
 
-def test_the_first_poll_creates_teams_drivers_and_tasks(world: World) -> None:
+@dataclass
+class FirstPoll:
+    """Onfleet right after the first poll: our tasks by Striven id, and the whole state."""
+
+    tasks: dict[int, dict[str, Any]]
+    state: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def first_poll(world: World) -> FirstPoll:
+    """The first poll (once, whichever test asks first), and what it left in Onfleet."""
     world.poll()
-    tasks = world.onfleet_tasks()
-    assert set(tasks) == set(range(1, 11))  # 11: not in the window yet; 12: driver conflict
     state = world.sandbox.get("/_sandbox/onfleet/state").json()
+    return FirstPoll(world.onfleet_tasks(), state)
+
+
+def test_the_first_poll_creates_teams_drivers_and_tasks(
+    world: World, first_poll: FirstPoll
+) -> None:
+    tasks = first_poll.tasks
+    assert set(tasks) == set(range(1, 11))  # 11: not in the window yet; 12: driver conflict
+    state = first_poll.state
     teams = {t["name"]: t for t in state["teams"]}
     assert {"E2E North", "E2E South"} <= set(teams)
     workers = {w["id"]: w for w in state["workers"]}
@@ -139,6 +156,7 @@ def test_the_first_poll_creates_teams_drivers_and_tasks(world: World) -> None:
     assert [e["striven_employee_id"] for e in employees] == ["1", "2", "3", "4"]
 
 
+@pytest.mark.usefixtures("first_poll")
 def test_the_name_conflict_is_emailed_to_the_notify_recipients(world: World) -> None:
     mails = [m for m in world.stack.emails() if NOTIFY in (m.get("to") or [])]
     assert [m["subject"] for m in mails] == [
@@ -149,6 +167,7 @@ def test_the_name_conflict_is_emailed_to_the_notify_recipients(world: World) -> 
     assert (view["sync_state"], view["reason"]) == ("failed", "driver_name_conflict")
 
 
+@pytest.mark.usefixtures("first_poll")
 def test_an_unchanged_poll_writes_nothing_and_a_change_is_written(world: World) -> None:
     before = world.onfleet_writes()
     world.poll()
@@ -162,6 +181,7 @@ def test_an_unchanged_poll_writes_nothing_and_a_change_is_written(world: World) 
     assert len([m for m in world.stack.emails() if NOTIFY in (m.get("to") or [])]) == 1
 
 
+@pytest.mark.usefixtures("first_poll")
 def test_a_canceled_task_is_deleted_from_onfleet(world: World) -> None:
     world.sandbox.post(
         "/_sandbox/striven/seed", json={"tasks": [{"id": 3, "status": "Canceled"}]}
@@ -171,6 +191,7 @@ def test_a_canceled_task_is_deleted_from_onfleet(world: World) -> None:
     assert world.view("/tasks/3")["sync_state"] == "deleted"
 
 
+@pytest.mark.usefixtures("first_poll")
 def test_a_disabled_connection_is_not_polled(world: World) -> None:
     assert world.api.post(f"/connections/{world.connection_id}/disable").status_code == 200
     world.sandbox.post(

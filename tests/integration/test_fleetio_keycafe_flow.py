@@ -16,11 +16,8 @@ import pytest
 from tests.integration.conftest import FLEETIO_KEYCAFE_CREDENTIALS, Api
 from tests.support.events import http_event, sqs_event
 from tests.support.lambdas import invoke
+from tests.support.worlds import FLEETIO_AUTH, fleetio_world, keycafe_world
 
-FLEETIO_HEADERS = {
-    "Authorization": "Token sandbox-fleetio-key",
-    "Account-Token": "sandbox-fleetio-account",
-}
 SECRET = FLEETIO_KEYCAFE_CREDENTIALS["fleetio_webhook_secret"]
 
 
@@ -42,7 +39,7 @@ class Harness:
     # ---------------------------------------------------------------- Fleetio side
     def fleetio(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
         response = self.sandbox.request(
-            method, f"/fleetio/api{path}", json=body, headers=FLEETIO_HEADERS
+            method, f"/fleetio/api{path}", json=body, headers=FLEETIO_AUTH
         )
         response.raise_for_status()
         return response.json() if response.content else {}
@@ -152,58 +149,9 @@ def flow(
     """Sandboxes seeded with one van, its key, two drivers; the van linked (automatic)."""
     sandbox.post(
         "/_sandbox/fleetio/seed",
-        json={
-            "vehicles": [
-                {"id": 1, "name": "Van 1"},
-                {"id": 2, "name": "Van 2"},
-                {"id": 3, "name": "Truck 3"},
-            ],
-            "contacts": [
-                {
-                    "id": 7,
-                    "first_name": "Dana",
-                    "last_name": "Driver",
-                    "email": "dana@example.com",
-                    "mobile_phone_number": "+1 555 0100",
-                },
-                {"id": 8, "first_name": "Eli", "last_name": "Other", "email": "eli@example.com"},
-                {"id": 9, "first_name": "Nobody", "last_name": "Reachable"},
-            ],
-            "webhooks": [
-                {
-                    "url": "http://127.0.0.1:9/unused",
-                    "secret": SECRET,
-                    "events": [
-                        "vehicle_assignment_created",
-                        "vehicle_assignment_updated",
-                        "vehicle_assignment_deleted",
-                    ],
-                }
-            ],
-        },
+        json=fleetio_world(webhook_url="http://127.0.0.1:9/unused", secret=SECRET),
     ).raise_for_status()
-    sandbox.post(
-        "/_sandbox/keycafe/seed",
-        json={
-            "keys": [
-                {
-                    "id": 100,
-                    "name": "Van 1 key",
-                    "keycafeLocation": {"id": 1, "name": "Depot North box"},
-                },
-                {"id": 200, "name": "Van 2 key"},
-            ],
-            "users": [
-                {
-                    "id": 501,
-                    "email": "dana@example.com",
-                    "mobile": "+15550100",
-                    "firstName": "Dana",
-                    "lastName": "Driver",
-                }
-            ],
-        },
-    ).raise_for_status()
+    sandbox.post("/_sandbox/keycafe/seed", json=keycafe_world()).raise_for_status()
     connection = make_connection()
     harness = Harness(api, sandbox, aws, connection)
     status, body = api(

@@ -5,6 +5,7 @@ directory, through the Keycafe sandbox."""
 
 from __future__ import annotations
 
+from itertools import count
 from typing import Any
 
 import httpx
@@ -20,6 +21,8 @@ from fleetbridge.flows.fleetio_keycafe.settings import FleetioKeycafeSettings
 from fleetbridge.vendors.fleetio import FleetioClient
 from fleetbridge.vendors.keycafe import KeycafeClient
 from tests.integration.conftest import FLEETIO_KEYCAFE_CREDENTIALS
+
+_CONNECTIONS = count(1)
 
 
 @pytest.mark.parametrize(
@@ -40,8 +43,9 @@ def test_one_helper_reads_national_numbers_in_the_default_region(
 
 
 def _context(sandbox: httpx.Client, **settings: Any) -> FlowContext:
+    """A context on a connection of its own: its Keycafe user directory is read afresh."""
     connection = Connection(
-        id="con_phone_matching",
+        id=f"con_phone_matching_{next(_CONNECTIONS)}",
         tenant_id="t",
         flow="fleetio-keycafe",
         name="x",
@@ -72,7 +76,6 @@ def test_keycafe_users_are_matched_by_mobile_in_e164(
             ]
         },
     ).raise_for_status()
-    keycafe_users._user_directory.clear()
     us = _context(sandbox)
     # an extension is not part of the line: the old last-ten-digits match missed this driver
     found = keycafe_users.find_keycafe_user(
@@ -82,10 +85,8 @@ def test_keycafe_users_are_matched_by_mobile_in_e164(
     unparsable = Driver(contact_id=8, name="X", mobile="call the office")
     assert keycafe_users.find_keycafe_user(us, unparsable) is None
 
-    keycafe_users._user_directory.clear()
     london = Driver(contact_id=9, name="Bo", mobile="020 7946 0000")
     assert keycafe_users.find_keycafe_user(us, london) is None  # not a US number
-    keycafe_users._user_directory.clear()
     gb = _context(sandbox, default_region="GB")
     found = keycafe_users.find_keycafe_user(gb, london)
     assert found is not None and found.id == 502

@@ -8,6 +8,7 @@ import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -723,7 +724,12 @@ def test_rule_10_a_used_up_day_quota_pauses_polling_without_failing_tasks(
     assert len(harness.reasons("task poll")) == 1  # said once
 
 
-def test_rule_10_both_vendors_share_their_rate_limits(aws: dict[str, Any]) -> None:
+def test_rule_10_both_vendors_share_their_rate_limits(
+    aws: dict[str, Any], sandbox: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every call to an account, from any client (any Lambda process), waits for the account's
+    next slot: Onfleet's 20 requests/s and Striven's configured 500/min, with the margin."""
+    from fleetbridge.core import ratelimit
     from fleetbridge.core.models import Connection
     from fleetbridge.core.ratelimit import SharedRateLimiter
     from fleetbridge.flows.striven_onfleet.context import striven_client
@@ -739,14 +745,51 @@ def test_rule_10_both_vendors_share_their_rate_limits(aws: dict[str, Any]) -> No
         created_at="now",
         updated_at="now",
     )
+    monkeypatch.setenv("FLEETBRIDGE_RATE_TIME_FACTOR", "1")  # the vendors' real limits
     onfleet = OnfleetClient.for_connection(connection, CREDENTIALS)
     striven = striven_client(connection, CREDENTIALS)  # the flow passes its plan's limit
-    assert isinstance(onfleet._rate_limiter, SharedRateLimiter)
-    assert isinstance(striven._rate_limiter, SharedRateLimiter)
-    assert onfleet._rate_limiter._slot == pytest.approx(1 / 19 * 1.02)
-    assert striven._rate_limiter._slot == pytest.approx(60 / 499 * 1.02)
-    onfleet.close()
-    striven.close()
+    # twins: the same accounts as seen from another process (their own limiter objects)
+    onfleet_twin = OnfleetClient.for_connection(connection, CREDENTIALS)
+    striven_twin = striven_client(connection, CREDENTIALS)
+
+    class Clock:
+        """The limiter's clock: sleeping moves it on; records when each call may start."""
+
+        now = 1_900_000_000.0
+        starts: list[float] = []
+
+        @classmethod
+        def time(cls) -> float:
+            return cls.now
+
+        @classmethod
+        def sleep(cls, seconds: float) -> None:
+            cls.now += max(seconds, 0.0)
+
+    acquire = SharedRateLimiter.acquire
+
+    def recorded(limiter: SharedRateLimiter) -> None:
+        acquire(limiter)
+        Clock.starts.append(Clock.now)
+
+    monkeypatch.setattr(ratelimit, "time", Clock)
+    monkeypatch.setattr(SharedRateLimiter, "acquire", recorded)
+
+    def gaps(calls: list[Any]) -> list[float]:
+        Clock.starts = []
+        for call in calls:
+            call()
+        starts = Clock.starts[1:]  # the first call starts inside the current slot
+        return [later - earlier for earlier, later in pairwise(starts)]
+
+    onfleet_gaps = gaps([onfleet.auth_test, onfleet_twin.auth_test] * 3)
+    # (the clock counts seconds since 1970 in a float: equal to a few microseconds)
+    assert onfleet_gaps == pytest.approx([1 / 19 * 1.02] * 4, abs=1e-5)
+    striven_gaps = gaps([striven.task_types, striven_twin.task_types] * 3)
+    assert len(striven_gaps) >= 4  # (and each twin's token request)
+    assert striven_gaps == pytest.approx([60 / 499 * 1.02] * len(striven_gaps), abs=1e-5)
+    for client in (onfleet, striven, onfleet_twin, striven_twin):
+        client.close()
 
 
 # ----------------------------------------------------------------------------- issue 12

@@ -1,5 +1,5 @@
 """Event builders: the tests and the sample files in `events/` come from these, so they never
-drift. `python -m tests.support.events` rewrites `events/` from `SAMPLES`."""
+drift. `python -m tests.support.samples` rewrites `events/` from `build_samples()`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Small vendor worlds for the sandboxes, shared by the e2e tests and `make demo` (one copy).
+"""Small vendor worlds for the sandboxes, shared by `make demo` (`local/demo.py`), the e2e and
+the integration tests (one copy of each vendor's data).
 
 Each builder returns the JSON bodies for `POST /_sandbox/<vendor>/seed` (the vendors' own
 shapes, DESIGN.md §4). `label` names the world's people and teams ("E2E" in tests, something
@@ -10,6 +11,74 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+# ---------------------------------------------------------------- Fleetio → Keycafe
+#: the Fleetio sandbox's default account (its API headers)
+FLEETIO_AUTH = {
+    "Authorization": "Token sandbox-fleetio-key",
+    "Account-Token": "sandbox-fleetio-account",
+}
+FLEETIO_EVENTS = [
+    "vehicle_assignment_created",
+    "vehicle_assignment_updated",
+    "vehicle_assignment_deleted",
+]
+#: Fleetio contacts: Dana has a Keycafe account (booked as herself, opens with phone + PIN), Eli
+#: has none (a guest booking with a one-time code), Nobody has neither email nor phone
+DANA, ELI, NOBODY = 7, 8, 9
+#: Dana's Keycafe account
+DANA_KEYCAFE_USER = 501
+
+
+def key_id(vehicle_id: int) -> int:
+    """The Keycafe key of Fleetio vehicle `vehicle_id` (vans only)."""
+    return 100 * vehicle_id
+
+
+def fleetio_world(
+    *, webhook_url: str, secret: str, vehicles: int = 3, vans: int = 2
+) -> dict[str, Any]:
+    """Vehicles 1..`vehicles` (1..`vans` are vans with a key in Keycafe, the others trucks
+    without one), the three contacts above and the webhook of the connection."""
+    return {
+        "vehicles": [
+            {"id": i, "name": f"Van {i}" if i <= vans else f"Truck {i}"}
+            for i in range(1, vehicles + 1)
+        ],
+        "contacts": [
+            {
+                "id": DANA,
+                "first_name": "Dana",
+                "last_name": "Driver",
+                "email": "dana@example.com",
+                "mobile_phone_number": "+1 555 0100",
+            },
+            {"id": ELI, "first_name": "Eli", "last_name": "Other", "email": "eli@example.com"},
+            {"id": NOBODY, "first_name": "Nobody", "last_name": "Reachable"},
+        ],
+        "webhooks": [{"url": webhook_url, "secret": secret, "events": FLEETIO_EVENTS}],
+    }
+
+
+def keycafe_world(*, vans: int = 2) -> dict[str, Any]:
+    """The vans' keys (van 1's in a SmartBox at the depot) and Dana's Keycafe account."""
+    keys: list[dict[str, Any]] = [
+        {"id": key_id(i), "name": f"Van {i} key"} for i in range(1, vans + 1)
+    ]
+    keys[0]["keycafeLocation"] = {"id": 1, "name": "Depot North box"}
+    return {
+        "keys": keys,
+        "users": [
+            {
+                "id": DANA_KEYCAFE_USER,
+                "email": "dana@example.com",
+                "mobile": "+15550100",
+                "firstName": "Dana",
+                "lastName": "Driver",
+            }
+        ],
+    }
+
 
 # ---------------------------------------------------------------- Striven → Onfleet
 #: tasks 1..10 are due today; 11 is out of the sync window; 12 belongs to the employee whose

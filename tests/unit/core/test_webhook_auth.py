@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 
 from fleetbridge.core.webhook_auth import (
     sign_hmac_hex,
-    verify_api_key_header,
-    verify_basic,
     verify_hmac_hex,
     verify_token,
 )
@@ -36,28 +33,15 @@ def test_hmac_sha512_with_hex_decoded_key_like_onfleet() -> None:
     assert sign_hmac_hex(BODY, secret, algorithm="sha512", hex_key=True) == signature
 
 
-def test_token_and_api_key_header() -> None:
+def test_token() -> None:
     assert verify_token("tok", "tok")
     assert not verify_token("tok2", "tok")
     assert not verify_token(None, "tok")
     assert not verify_token("", "")
-    assert verify_api_key_header("k", "k")
-
-
-def test_basic_auth() -> None:
-    good = "Basic " + base64.b64encode(b"user:pass").decode()
-    assert verify_basic(good, "user", "pass")
-    assert not verify_basic(good, "user", "other")
-    assert not verify_basic("Basic !!!notbase64", "user", "pass")
-    assert not verify_basic("Bearer x", "user", "pass")
-    assert not verify_basic(None, "user", "pass")
 
 
 def test_signatures_of_any_text_are_refused_not_raised() -> None:
     """`hmac.compare_digest` raises on non-ASCII str: every verifier compares bytes."""
-    from fleetbridge.core.webhook_auth import verify_basic, verify_hmac_hex, verify_token
-
     for presented in ("é" * 64, "\u2603", "\ud800", "\x00", "Z" * 10_000):
         assert not verify_hmac_hex(b"{}", presented, "secret")
         assert not verify_token(presented, "secret")
-    assert not verify_basic("Basic " + "w6k6w6k=", "user", "pass")  # "é:é"

@@ -139,11 +139,19 @@ def test_error_envelope_maps_to_typed_errors(gps: GpsInsightClient) -> None:
     assert error.value.message == "driver_id is required" and error.value.status_code == 400
 
 
-def test_ok_http_status_with_an_error_head_still_raises(gps: GpsInsightClient) -> None:
+def test_ok_http_status_with_an_error_head_still_raises(app: Flask) -> None:
     body = {"head": {"status": "ERROR", "code": 400, "error_string": "bad"}, "data": None}
-    response = httpx.Response(200, json=body, request=httpx.Request("GET", BASE))
-    with pytest.raises(VendorValidationError, match="bad"):
-        gps._unwrap(response)
+
+    def portal(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/userauth/login"):
+            return httpx.Response(200, json={"head": {"status": "OK"}, "data": {"token": "t"}})
+        return httpx.Response(200, json=body)  # an HTTP 200 whose head says ERROR
+
+    with (
+        make(app, transport=httpx.MockTransport(portal)) as client,
+        pytest.raises(VendorValidationError, match="bad"),
+    ):
+        client.list_drivers()
 
 
 def test_429_is_retried_then_raised(gps: GpsInsightClient, control: httpx.Client) -> None:
@@ -183,8 +191,8 @@ def test_item15_no_credential_or_session_token_in_logs_errors_or_traces(
     logging.getLogger("httpx").setLevel(logging.DEBUG)
     try:
         with make(app) as client:
+            token = client.login()  # the session every later call of this client carries
             client.list_drivers()
-            token = client.current_token()
         with make(app, password="wrong-secret-pass") as client, pytest.raises(AuthError) as error:
             client.list_drivers()
     finally:

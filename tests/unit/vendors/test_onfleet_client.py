@@ -193,11 +193,10 @@ def test_worker_container_get_and_set(onfleet: OnfleetClient, team: str) -> None
     assert released is not None and released.worker is None and released.state == 0
 
 
-def test_429_is_retried_then_raised(onfleet: OnfleetClient, control: httpx.Client) -> None:
+def test_429_is_retried_then_raised(app: Flask, control: httpx.Client) -> None:
     sleeps: list[float] = []
-    onfleet._sleep = sleeps.append
     control.post("/faults", json={"status_429": 1.0})
-    with pytest.raises(RateLimited):
+    with make(app, sleep=sleeps.append) as onfleet, pytest.raises(RateLimited):
         onfleet.list_teams()
     assert len(sleeps) == 1 and 0 <= sleeps[0] <= 0.5  # no Retry-After: own jittered backoff
 

@@ -235,28 +235,28 @@ def test_task_types_and_team_sources(striven: StrivenClient, control: httpx.Clie
 
 
 def test_minute_429_is_retried_then_raised_as_rate_limited(
-    striven: StrivenClient, control: httpx.Client
+    app: Flask, control: httpx.Client
 ) -> None:
-    striven.check()
     sleeps: list[float] = []
-    striven._sleep = sleeps.append
-    control.post("/faults", json={"status_429": 1.0})
-    with pytest.raises(RateLimited) as error:
-        striven.task_types()
+    with make(app, sleep=sleeps.append) as striven:
+        striven.check()
+        control.post("/faults", json={"status_429": 1.0})
+        with pytest.raises(RateLimited) as error:
+            striven.task_types()
     assert not isinstance(error.value, QuotaExhausted)
     assert error.value.vendor_code == "RateLimitExceeded" and sleeps == [60.0, 60.0]
 
 
 def test_day_quota_raises_quota_exhausted_without_retrying(
-    striven: StrivenClient, control: httpx.Client
+    app: Flask, control: httpx.Client
 ) -> None:
     seed(control, settings={"per_day": 3})
     sleeps: list[float] = []
-    striven._sleep = sleeps.append
-    striven.task_types()  # token + 1 call
-    striven.task_types()
-    with pytest.raises(QuotaExhausted) as error:
+    with make(app, sleep=sleeps.append) as striven:
+        striven.task_types()  # token + 1 call
         striven.task_types()
+        with pytest.raises(QuotaExhausted) as error:
+            striven.task_types()
     assert isinstance(error.value, RateLimited) and not error.value.retryable
     assert error.value.vendor_code == "DailyQuotaExceeded" and error.value.status_code == 429
     assert error.value.retry_after is not None and error.value.retry_after > 3600

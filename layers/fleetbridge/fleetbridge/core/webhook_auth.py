@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 
@@ -48,20 +46,3 @@ def sign_hmac_hex(
 def verify_token(presented: str | None, secret: str) -> bool:
     """A secret token carried in the URL path or query (ServiceTrade)."""
     return bool(presented) and bool(secret) and same_secret(str(presented), secret)
-
-
-def verify_basic(authorization: str | None, username: str, password: str) -> bool:
-    """`Authorization: Basic ...` with the expected username and password."""
-    if not authorization or not authorization.lower().startswith("basic "):
-        return False
-    try:
-        decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return False
-    expected = f"{username}:{password}"
-    return same_secret(decoded, expected)
-
-
-def verify_api_key_header(presented: str | None, expected: str) -> bool:
-    """A static key in a header (Azuga `KEY` alerts)."""
-    return verify_token(presented, expected)
