@@ -478,6 +478,32 @@ def test_a_long_reconciliation_hands_over_to_a_continuation(harness: Harness) ->
     assert set(harness.driveri()) == {"D-1", "D-2"}
 
 
+def test_a_reconciliation_hands_over_before_its_invocation_ends(harness: Harness) -> None:
+    """Issue 12: with less than two margins of the invocation left, the run queues its
+    continuation instead of being killed at the timeout (which would burn a receive and start
+    over: 1,000 new drivers in a 20 s function were never all created)."""
+    from fleetbridge.core import budget
+    from fleetbridge.core.connections import ConnectionRepository
+    from fleetbridge.flows.gpsinsight_driveri.context import context_for
+    from fleetbridge.flows.gpsinsight_driveri.reconcile import reconcile_drivers
+
+    class Ending:
+        def get_remaining_time_in_millis(self) -> int:
+            return 8_000  # margin 2 s: more than 4 s left at the start, less after a moment
+
+    harness.seed_portal(portal_driver(1), portal_driver(2))
+    harness.opt_in()
+    harness.sandbox.post("/_sandbox/driveri/reset")  # Driveri lost everything: two creates due
+    connection = ConnectionRepository().get(harness.connection_id)
+    with budget.invocation(Ending()) as current, context_for(connection) as ctx:
+        assert current is not None
+        object.__setattr__(current, "deadline", current.deadline - 5)  # 3 s left: < 2 margins
+        plan = reconcile_drivers(ctx, dry_run=False, source_event="reconcile")
+    assert plan.items == [] and harness.driveri() == {}  # handed over before any write
+    harness.work()  # the continuation
+    assert set(harness.driveri()) == {"D-1", "D-2"}
+
+
 def test_a_stale_push_is_skipped(harness: Harness) -> None:
     [driver] = harness.seed_portal(portal_driver(1))
     harness.opt_in()

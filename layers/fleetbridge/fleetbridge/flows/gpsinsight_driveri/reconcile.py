@@ -5,7 +5,9 @@ pure `iter_reconciliation` yields one decision per driver, applied as it comes (
 Drivers in line cost no write at all; the drift report lists every difference and action.
 
 A run that would outlast its Lambda (Driveri allows ~10 writes/s: a first sync of 10,000
-drivers takes ~17 minutes) stops applying at `time_budget` seconds and queues a continuation:
+drivers takes ~17 minutes) stops applying at `time_budget` seconds, or earlier when what is left
+of the invocation is short (`core.budget`: a run killed at its timeout would burn a receive and
+start over), and queues a continuation:
 the next run lists both sides again, finds the applied drivers in line and carries on. Each part
 stores its report (`complete: false` on all but the last).
 """
@@ -16,7 +18,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from fleetbridge.core import mass_removal
+from fleetbridge.core import budget, mass_removal
 from fleetbridge.core.mass_removal import HELD_REASON
 from fleetbridge.core.models import Mapping, iso, new_id
 from fleetbridge.core.queue import WorkMessage, publish
@@ -68,7 +70,7 @@ def reconcile_drivers(
         if planned.portal_id in held and done.action == "deleted":
             done = Decision("skipped", HELD_REASON)  # an empty portal list deletes nothing
             planned = Planned(planned.portal_id, planned.driveri_id, done)
-        if not dry_run and done.steps and time.monotonic() - started > time_budget:
+        if not dry_run and done.steps and _out_of_time(started, time_budget):
             report.complete = False
             break
         if not dry_run and planned.portal_id is not None and done.reason != HELD_REASON:
@@ -90,6 +92,15 @@ def reconcile_drivers(
             last_summary=dict(report.summary),
         )
     return Plan(dry_run=dry_run, items=items)
+
+
+def _out_of_time(started: float, time_budget: float) -> bool:
+    """Whether to hand over to a continuation before the next write: the run's own budget is
+    spent, or the invocation has less than two margins left (room for one more write)."""
+    if time.monotonic() - started > time_budget:
+        return True
+    current = budget.current()
+    return current is not None and current.remaining() < 2 * current.margin
 
 
 def _held_removals(
