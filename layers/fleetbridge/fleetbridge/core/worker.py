@@ -29,7 +29,7 @@ from fleetbridge.core.aws import clears_with_clients
 from fleetbridge.core.connections import ConnectionRepository
 from fleetbridge.core.errors import AuthError, NotFoundError, RetryLater
 from fleetbridge.core.observability import RUN_DURATION, duration, logger, metric_scope
-from fleetbridge.core.queue import WorkMessage, delay_retry
+from fleetbridge.core.queue import WorkMessage, delay_retry, publish
 from fleetbridge.core.registry import get_flow
 
 #: Must match the queues' RedrivePolicy maxReceiveCount in template.yaml.
@@ -91,9 +91,13 @@ def _handle_record(record: SQSRecord, work: WorkMessage) -> Any:
     try:
         current = budget.current()
         if current is not None and current.remaining() < current.margin:
-            # Too little time left to start: back to the queue now rather than be killed midway
-            # (which would send the whole batch back and count a receive for each message).
-            raise RetryLater("no time left in this invocation", vendor="queue", retry_after=0)
+            # Too little time left to start: sent again as a new message rather than killed
+            # midway (which would send the whole batch back, a receive for each message). Not
+            # started is not failed: the copy starts with no receives counted towards the DLQ
+            # (if the send fails, this one is retried as usual).
+            publish(work)
+            logger.info("requeued: no time left in this invocation")
+            return {"requeued": work.event_id}
         return _once()(message=work.model_dump())
     except health.WorkParked as parked:
         logger.info("parked until the credentials work", extra={"reason": str(parked)})
