@@ -127,7 +127,7 @@ class World:
     def state(self, vendor: str) -> dict[str, Any]:
         return dict(self.sandbox.get(f"/_sandbox/{vendor}/state").json())
 
-    def drain(self, timeout: float = 600) -> None:
+    def drain(self, timeout: float = 1800) -> None:
         """Wait for every queue (failed messages count until retried or dead-lettered)."""
         self.stack.drain(timeout)
 
