@@ -93,7 +93,9 @@ class World:
         self.stack = stack
         self.max_timeout = stack.settings.max_timeout or 60.0
         self.sandbox = httpx.Client(base_url=stack.sandbox_url, timeout=120)
-        tenant = httpx.post(f"{stack.api_url}/_local/tenants", json={"name": "Reliability"})
+        tenant = httpx.post(
+            f"{stack.api_url}/_local/tenants", json={"name": "Reliability"}, timeout=120
+        )
         tenant.raise_for_status()
         self.api = httpx.Client(
             base_url=stack.api_url,
@@ -117,7 +119,7 @@ class World:
             self.sandbox.post(f"/_sandbox/{vendor}/faults", json=body).raise_for_status()
 
     def crash(self, body: dict[str, Any]) -> None:
-        httpx.post(f"{self.stack.api_url}/_local/faults", json=body).raise_for_status()
+        httpx.post(f"{self.stack.api_url}/_local/faults", json=body, timeout=120).raise_for_status()
 
     def log(self, vendor: str) -> list[dict[str, Any]]:
         return list(self.sandbox.get(f"/_sandbox/{vendor}/requests").json()["requests"])
@@ -125,7 +127,7 @@ class World:
     def state(self, vendor: str) -> dict[str, Any]:
         return dict(self.sandbox.get(f"/_sandbox/{vendor}/state").json())
 
-    def drain(self, timeout: float = 600) -> None:
+    def drain(self, timeout: float = 1800) -> None:
         """Wait for every queue (failed messages count until retried or dead-lettered)."""
         self.stack.drain(timeout)
 
