@@ -150,3 +150,34 @@ def test_documented_nested_shapes_parse(vendor: str, body: Any, expected: tuple[
     request = httpx.Request("GET", BASE)
     with build(_answer(500, b"", "")) as client:
         assert client.parse_error(httpx.Response(409, json=body, request=request)) == expected
+
+
+def test_large_successful_answers_are_read_whole() -> None:
+    """The error-body cap (`MAX_ERROR_BODY_BYTES`) is for error answers only: a page of 1,250
+    portal drivers or 500 Striven tasks is far larger and must still be read."""
+    from fleetbridge.core.http import MAX_ERROR_BODY_BYTES
+
+    drivers = [
+        {"driver_id": n, "firstname": f"First{n}", "lastname": "L" * 60, "email": f"d{n}@x.example"}
+        for n in range(1, 1251)
+    ]
+
+    def portal(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/userauth/login"):
+            return httpx.Response(200, json={"head": {"status": "OK"}, "data": {"token": "s"}})
+        return httpx.Response(200, json={"head": {"status": "OK"}, "data": drivers})
+
+    assert len(httpx.Response(200, json={"data": drivers}).content) > MAX_ERROR_BODY_BYTES
+    client = GpsInsightClient(BASE, username="u", password="p", transport=_mock(portal))
+    with client:
+        assert len(client.list_drivers()) == 1250
+
+    types = [{"id": n, "name": "T" * 100} for n in range(1000)]
+
+    def striven(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/accesstoken"):
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 900})
+        return httpx.Response(200, json=types)
+
+    with StrivenClient(BASE, client_id="id", client_secret="s", transport=_mock(striven)) as c:
+        assert len(c.task_types()) == 1000

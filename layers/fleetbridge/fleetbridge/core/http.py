@@ -219,7 +219,7 @@ class VendorClient:
         Any other body (a string, a list, HTML, nothing) is a `VendorError` naming the vendor,
         never an AttributeError further on.
         """
-        body = decoded_body(response)
+        body = decoded_answer(response)
         if not isinstance(body, dict):
             raise VendorError(
                 f"{self.vendor} answered without the expected JSON object",
@@ -365,7 +365,7 @@ class TokenClient(VendorClient):
     def answer(self, response: httpx.Response) -> Any:
         """What a call returns of a successful answer: by default its JSON body (a body that is
         not JSON is a `VendorError`)."""
-        body = decoded_body(response)
+        body = decoded_answer(response)
         if body is _NOT_JSON:
             raise VendorError(
                 f"{self.vendor} answered without a JSON body",
@@ -459,7 +459,7 @@ class ClientCredentialsClient(TokenClient):
             headers={"Authorization": self._basic},
             idempotent=True,
         )
-        body = decoded_body(response)
+        body = decoded_answer(response)
         token = self.token_in(body, "access_token", response)
         given = _seconds(body.get("expires_in")) if self.honours_expires_in else None
         return token, given or self.default_token_lifetime
@@ -475,9 +475,16 @@ def _seconds(value: Any) -> float | None:
 
 
 def decoded_body(response: httpx.Response) -> Any:
-    """The JSON body, or `_NOT_JSON` for anything that does not decode (HTML, truncated, deep)."""
+    """An error answer's JSON body, or `_NOT_JSON` for anything that does not decode (HTML,
+    truncated, deep) or is larger than an error body can be."""
     if len(response.content) > MAX_ERROR_BODY_BYTES:
         return _NOT_JSON
+    return decoded_answer(response)
+
+
+def decoded_answer(response: httpx.Response) -> Any:
+    """A successful answer's JSON body, whatever its size (a page of 500 records is large), or
+    `_NOT_JSON` for anything that does not decode."""
     try:
         return response.json()
     except (ValueError, RecursionError):

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from fleetbridge.core.http import ErrorDetails, TokenClient, decoded_body, nested_error
+from fleetbridge.core.http import ErrorDetails, TokenClient, decoded_answer, nested_error
 from fleetbridge.core.models import Connection
 from fleetbridge.core.ratelimit import RateLimit, RateLimiter
 from fleetbridge.vendors.base import account_limiter, base_url
@@ -174,7 +174,7 @@ class GpsInsightClient(TokenClient):
 
     def _unwrap(self, response: httpx.Response) -> Any:
         """`data` of the answer; an `ERROR` head (sent with HTTP 200) is the typed error."""
-        body = decoded_body(response)
+        body = decoded_answer(response)
         head = body.get("head") if isinstance(body, dict) else None
         if isinstance(head, dict) and head.get("status") == "ERROR":
             status = _status(head.get("code"))

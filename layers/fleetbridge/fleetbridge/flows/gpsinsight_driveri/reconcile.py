@@ -65,17 +65,19 @@ def reconcile_drivers(
     held = _held_removals(ctx, applied, by_id, dry_run=dry_run, source_event=source_event)
     report = DriftReport(ctx.connection.id, run_at, dry_run, source_event)
     items: list[PlanItem] = []
+    wrote = False
     for planned in iter_reconciliation(portal, driveri, applied, ctx.settings):
         done = planned.decision
         if planned.portal_id in held and done.action == "deleted":
             done = Decision("skipped", HELD_REASON)  # an empty portal list deletes nothing
             planned = Planned(planned.portal_id, planned.driveri_id, done)
-        if not dry_run and done.steps and _out_of_time(started, time_budget):
+        if not dry_run and done.steps and _out_of_time(started, time_budget, wrote=wrote):
             report.complete = False
             break
         if not dry_run and planned.portal_id is not None and done.reason != HELD_REASON:
             subject = by_id.get(planned.portal_id) or removed(planned.portal_id)
             done = _apply(ctx, subject, rows.get(planned.portal_id), planned, source_event)
+            wrote = wrote or bool(done.steps)
         row = report.add(planned, done)
         if row is not None:
             items.append(_plan_item(planned, done, row))
@@ -94,13 +96,15 @@ def reconcile_drivers(
     return Plan(dry_run=dry_run, items=items)
 
 
-def _out_of_time(started: float, time_budget: float) -> bool:
+def _out_of_time(started: float, time_budget: float, *, wrote: bool) -> bool:
     """Whether to hand over to a continuation before the next write: the run's own budget is
-    spent, or the invocation has less than two margins left (room for one more write)."""
+    spent, or the invocation has less than two margins left (room for one more write) and
+    this part has written something (each part makes progress, even when listing both sides
+    took most of its time)."""
     if time.monotonic() - started > time_budget:
         return True
     current = budget.current()
-    return current is not None and current.remaining() < 2 * current.margin
+    return wrote and current is not None and current.remaining() < 2 * current.margin
 
 
 def _held_removals(
