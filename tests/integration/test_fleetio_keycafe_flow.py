@@ -650,6 +650,45 @@ def test_issue12_a_lost_booking_answer_is_found_by_its_name_not_booked_again(
     assert fields["keycafe_access_link"] or fields["keycafe_access_code"]
 
 
+def test_issue12_a_lost_booking_answer_is_looked_up_from_the_last_page_seen(
+    flow: Harness,
+) -> None:
+    """Keycafe has no filter on accesses and allows 60 calls/min: the first lookup reads every
+    page, later ones start on the page the last scan ended on (a booking made after that scan
+    cannot be on an earlier page), so a large account does not cost 20 pages per lost answer."""
+    others = [
+        {"id": 5000 + i, "name": f"Someone else {i}", "key": {"id": 101}, "user": {"id": 1}}
+        for i in range(120)  # pages 1-3 (50 a page)
+    ]
+    flow.sandbox.post("/_sandbox/keycafe/seed", json={"accesses": others}).raise_for_status()
+    flow.sandbox.post(
+        "/_sandbox/keycafe/faults", json={"lost_response": 1.0, "methods": ["POST"], "seed": 2}
+    )
+
+    def pages_read() -> list[str]:  # the GET /access pages read, in order
+        return [
+            r["query"].get("page", "1")
+            for r in keycafe_requests(flow)
+            if r["method"] == "GET" and r["path"].endswith("/access")
+        ]
+
+    first = flow.assign()
+    flow.deliver_new()
+    _work_redelivering(flow)
+    scanned_first = len(pages_read())
+    assert scanned_first >= 3  # no scan before: every page
+    second = flow.assign(vehicle_id=1, contact_id=8, hours=(20, 30))
+    flow.deliver_new()
+    _work_redelivering(flow)
+    assert len(pages_read()) - scanned_first == 1  # page 3 only
+    names = [a["name"] for a in flow.active_accesses() if a["name"].startswith("Fleetio")]
+    assert len(names) == 2
+    assert {n.split("assignment ")[1].split(" ")[0] for n in names} == {
+        str(first["id"]),
+        str(second["id"]),
+    }
+
+
 def test_issue12_a_failed_write_back_does_not_book_again(flow: Harness) -> None:
     """The original bug: Fleetio answers 5xx to the custom-field write-back after the booking;
     the booking is remembered at once, so the redelivery writes back and books nothing more."""

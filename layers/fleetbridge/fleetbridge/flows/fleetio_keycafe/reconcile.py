@@ -23,7 +23,13 @@ from fleetbridge.core.errors import VendorConflict, VendorNotFound
 from fleetbridge.core.models import Mapping
 from fleetbridge.core.registry import Plan, PlanItem
 from fleetbridge.flows.fleetio_keycafe import ASSIGNMENT, LINK
-from fleetbridge.flows.fleetio_keycafe.bookings import ACTIVE, SCAN_STATE, ours
+from fleetbridge.flows.fleetio_keycafe.bookings import (
+    ACTIVE,
+    SCAN_STATE,
+    ours,
+    remember_scan,
+    scan_state,
+)
 from fleetbridge.flows.fleetio_keycafe.context import FlowContext
 from fleetbridge.flows.fleetio_keycafe.sync import Drift, parse_time, sync_assignment
 from fleetbridge.vendors.fleetio import VehicleAssignment
@@ -88,10 +94,7 @@ def _unfinished(access: Access, now: datetime, time_zone: str) -> bool:
 
 
 def _save_scan_state(ctx: FlowContext, first_page: int) -> None:
-    state = ctx.mappings.get(*SCAN_STATE) or Mapping(
-        connection_id=ctx.connection.id, entity=SCAN_STATE[0], external_id=SCAN_STATE[1]
-    )
-    ctx.mappings.save(state.model_copy(update={"data": {"first_page": first_page}}))
+    remember_scan(ctx, scan_state(ctx), first_page=first_page)
 
 
 def _current_and_future(ctx: FlowContext) -> dict[int, VehicleAssignment]:

@@ -25,7 +25,7 @@ from fleetbridge.core.mappings import MappingRepository
 from fleetbridge.core.models import Mapping, iso
 from fleetbridge.core.registry import PlanItem
 from fleetbridge.flows.fleetio_keycafe import ASSIGNMENT, GUEST_USER, LINK
-from fleetbridge.flows.fleetio_keycafe.bookings import find_booking
+from fleetbridge.flows.fleetio_keycafe.bookings import find_booking, tail_page
 from fleetbridge.flows.fleetio_keycafe.context import FlowContext
 from fleetbridge.flows.fleetio_keycafe.keycafe_users import (
     find_keycafe_user,
@@ -406,6 +406,12 @@ def _run_step(
     raise TypeError(f"unknown step {step!r}")
 
 
+def _scan_from(pending: dict[str, Any]) -> int:
+    """Where the lookup of a pending booking starts (intents saved before `scan_from` existed
+    read from the first page)."""
+    return int(pending.get("scan_from", 1))
+
+
 def _book(
     ctx: FlowContext,
     step: Book,
@@ -419,21 +425,23 @@ def _book(
     (or whose worker died before remembering it) is found by its name instead of made again."""
     intent = {"key_id": step.key_id, "identity": list(identity(step.driver))}
     pending = data.get("booking_pending")
-    access = find_booking(ctx, assignment.id) if pending else None
-    if access is not None and (pending != intent or (access.key or {}).get("id") != step.key_id):
+    access = find_booking(ctx, assignment.id, _scan_from(pending)) if pending else None
+    changed = pending and {k: pending.get(k) for k in intent} != intent
+    if access is not None and (changed or (access.key or {}).get("id") != step.key_id):
         # Made for another key or driver before the assignment changed: not this booking.
         with suppress(VendorNotFound, VendorConflict):
             ctx.keycafe.cancel_access(access.id)
         access = None
     request = _access_request(ctx, step)
     if access is None:
-        data.update(booking_pending=intent)
+        scan_from = tail_page(ctx)  # the booking made now will be on this page or a later one
+        data.update(booking_pending=intent | {"scan_from": scan_from})
         claim.save(ctx, data, other_id=None)
         try:
             access = ctx.keycafe.create_access(request)
         except VendorUnavailable:
             # A 5xx, a timeout or a dropped connection may follow an applied booking.
-            access = find_booking(ctx, assignment.id)
+            access = find_booking(ctx, assignment.id, scan_from)
             if access is None:
                 raise
         _remember_guest(ctx, request, access)
