@@ -1,12 +1,13 @@
 """The vendor sandbox base class: state, ids, seeding, auth/rate-limit/fault pipeline, webhooks.
 
-A vendor module subclasses :class:`VendorSandbox`, sets ``name``, ``api_root``, ``resources`` and
-``rate_limit``, implements ``authenticate``, ``error_body`` and ``default_credentials``, and adds
-its routes in ``register_routes``. ``local.sandboxes.app`` mounts every sandbox under
-``/<name>`` and runs each vendor request through :meth:`VendorSandbox.before_request` (latency
-and faults, then auth, then the rate limit) and :meth:`VendorSandbox.after_request` (vendor
-headers and the request log). State lives in ``self.store``: resource -> {str(id): record}, in
-insertion order, guarded by ``self.lock``.
+A vendor package (``local/sandboxes/<vendor>/``) subclasses :class:`VendorSandbox`, sets
+``name``, ``api_root``, ``resources`` and ``rate_limit``, implements ``authenticate``,
+``error_body`` and ``default_credentials``, and adds its routes in ``register_routes``. This
+module and the rest of the common part never import a vendor package. ``local.sandboxes.app``
+mounts every sandbox under ``/<name>`` and runs each vendor request through
+:meth:`VendorSandbox.before_request` (latency and faults, then auth, then the rate limit) and
+:meth:`VendorSandbox.after_request` (vendor headers and the request log). State lives in
+``self.store``: resource -> {str(id): record}, in insertion order, guarded by ``self.lock``.
 """
 
 from __future__ import annotations

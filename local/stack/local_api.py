@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from werkzeug.wrappers import Request, Response
 
 from local.stack.apigw import json_response
-
-if TYPE_CHECKING:
-    from local.stack.stack import LocalStack
+from local.stack.functions import FunctionSpec
+from local.stack.runtime import FunctionRuntime
+from local.stack.schedules import Scheduler
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +32,27 @@ def _error(status: int, code: str, message: str) -> Response:
     return json_response({"error": {"code": code, "message": message}}, status)
 
 
+class Stack(Protocol):
+    """What the `/_local/` endpoints use of the running stack (`LocalStack` is one; typed here so
+    that this module, which `local.stack.stack` imports, does not import it back)."""
+
+    @property
+    def runtime(self) -> FunctionRuntime: ...
+    @property
+    def scheduler(self) -> Scheduler: ...
+    @property
+    def functions(self) -> dict[str, FunctionSpec]: ...
+    @property
+    def log_dir(self) -> Path: ...
+    def drain(self, timeout: float = 30.0) -> None: ...
+    def emails(self) -> list[dict[str, Any]]: ...
+    def health(self) -> dict[str, bool]: ...
+
+
 class LocalApi:
     """Dispatches `/_local/...` requests to the stack."""
 
-    def __init__(self, stack: LocalStack) -> None:
+    def __init__(self, stack: Stack) -> None:
         self.stack = stack
 
     def __call__(self, request: Request) -> Response:

@@ -23,10 +23,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import secrets
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Response, jsonify, request
 
 from local.sandboxes.framework import (
     IsoClock,
@@ -71,8 +72,18 @@ def bad_request(message: str, field: str | None = None) -> SandboxError:
     return SandboxError(400, message, field_errors=errors)
 
 
-class KeycafeSandbox(VendorSandbox):
-    """Stateful fake of Keycafe: keys, users, accesses (bookings) and guest notifications."""
+def new_code(sb: KeycafeBase) -> tuple[str, str]:
+    """A 6-digit booking code unused by active accesses, and a check-in link."""
+    taken = {a.get("bookingCode") for a in sb.all("accesses") if a.get("status") == "ACTIVE"}
+    code = f"{secrets.randbelow(10**6):06d}"
+    while code in taken:
+        code = f"{secrets.randbelow(10**6):06d}"
+    return code, f"https://keycafe.com/c/{secrets.token_urlsafe(9)}"
+
+
+class KeycafeBase(VendorSandbox):
+    """Stateful fake of Keycafe: keys, users, accesses (bookings) and guest notifications;
+    everything but the routes, which ``KeycafeSandbox`` (``sandbox.py``) adds."""
 
     name = "keycafe"
     api_root = "/v0"
@@ -157,8 +168,6 @@ class KeycafeSandbox(VendorSandbox):
         if resource == "keys":
             record.setdefault("keycafeLocation", None)
         if resource == "accesses":
-            from local.sandboxes.keycafe_access import new_code
-
             for ref in ("key", "user"):
                 if isinstance(record.get(ref), dict):
                     record[ref] = {"id": record[ref].get("id")}
@@ -202,17 +211,7 @@ class KeycafeSandbox(VendorSandbox):
         args = request.args.to_dict() | {"page": str(page)}
         return f"{request.base_url}?{urlencode(args)}"
 
-    # ----- routes -------------------------------------------------------------------------------
-    def register_routes(self, bp: Blueprint) -> None:
-        """Keys, users and accesses."""
-        from local.sandboxes import keycafe_access
-
-        bp.add_url_rule("/key", view_func=self.list_keys)
-        bp.add_url_rule("/key/<record_id>", view_func=self.get_key)
-        bp.add_url_rule("/user", view_func=self.list_users)
-        bp.add_url_rule("/user/<record_id>", view_func=self.get_user)
-        keycafe_access.register(bp, self)
-
+    # ----- key and user views (routed by ``KeycafeSandbox``) --------------------------------------
     def find(self, resource: str, record_id: Any, label: str) -> Record:
         """A stored record or Keycafe's 404."""
         record = self.get(resource, record_id)

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Blueprint, Response
 
+from local.sandboxes.fleetio.base import FleetioBase
 from local.sandboxes.framework import Record, SandboxError, iso, parse_iso, utcnow
-
-if TYPE_CHECKING:
-    from local.sandboxes.fleetio import FleetioSandbox
 
 PATH = "/v1/vehicle_assignments"
 
 
-def clean(sb: FleetioSandbox, values: Record, current: Record | None) -> Record:
+def clean(sb: FleetioBase, values: Record, current: Record | None) -> Record:
     """Validate a create (``current`` None) or partial update; the changes to store, or 422."""
     errors: list[dict[str, str]] = []
     changes: Record = {}
@@ -63,14 +61,14 @@ def clean(sb: FleetioSandbox, values: Record, current: Record | None) -> Record:
     return changes
 
 
-def body_of(sb: FleetioSandbox) -> Record:
+def body_of(sb: FleetioBase) -> Record:
     """The request body, bare or wrapped in ``{"vehicle_assignment": {...}}``."""
     body = sb.json_body()
     wrapped = body.get("vehicle_assignment")
     return wrapped if isinstance(wrapped, dict) else body
 
 
-def register(bp: Blueprint, sb: FleetioSandbox) -> None:
+def register(bp: Blueprint, sb: FleetioBase) -> None:
     """Add the vehicle assignment routes."""
     resource = "vehicle_assignments"
 

@@ -6,15 +6,12 @@ so tests can put a driver on duty (the real API leaves those to the driver app).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Blueprint, Response, request
 
 from local.sandboxes.framework import Record, SandboxError, first_missing, now_ms
-from local.sandboxes.onfleet import invalid, normalize_phone
-
-if TYPE_CHECKING:
-    from local.sandboxes.onfleet import OnfleetSandbox
+from local.sandboxes.onfleet.base import OnfleetBase, invalid, normalize_phone
 
 MAX_CONTAINER_TASKS = 10_000
 WORKER_EDITABLE = ("name", "displayName", "capacity", "vehicle", "metadata", "onDuty", "location")
@@ -27,7 +24,7 @@ def worker_state(worker: Record) -> int:
     return 2 if worker.get("activeTask") else 1
 
 
-def unique_phone(sb: OnfleetSandbox, value: Any, worker_id: str | None = None) -> str:
+def unique_phone(sb: OnfleetBase, value: Any, worker_id: str | None = None) -> str:
     """The E.164 phone, or 400 when invalid / 409 when another worker has it."""
     phone = normalize_phone(value)
     if phone is None:
@@ -38,7 +35,7 @@ def unique_phone(sb: OnfleetSandbox, value: Any, worker_id: str | None = None) -
     return phone
 
 
-def check_teams(sb: OnfleetSandbox, value: Any) -> list[str]:
+def check_teams(sb: OnfleetBase, value: Any) -> list[str]:
     """A non-empty list of existing team ids."""
     if not isinstance(value, list) or not value:
         raise invalid("teams must be a non-empty array of team ids", cause="teams")
@@ -48,7 +45,7 @@ def check_teams(sb: OnfleetSandbox, value: Any) -> list[str]:
     return list(dict.fromkeys(value))
 
 
-def set_worker_teams(sb: OnfleetSandbox, worker: Record, teams: list[str]) -> None:
+def set_worker_teams(sb: OnfleetBase, worker: Record, teams: list[str]) -> None:
     """Set a worker's teams and keep every team's ``workers`` list in step."""
     for team in sb.all("teams"):
         members = [w for w in team["workers"] if w != worker["id"]]
@@ -58,7 +55,7 @@ def set_worker_teams(sb: OnfleetSandbox, worker: Record, teams: list[str]) -> No
     worker["teams"] = teams
 
 
-def seed_worker(sb: OnfleetSandbox, record: Record) -> Record:
+def seed_worker(sb: OnfleetBase, record: Record) -> Record:
     """Defaults for a seeded worker; adds it to its teams."""
     ts = now_ms()
     record["phone"] = normalize_phone(record.get("phone")) or record.get("phone")
@@ -70,7 +67,7 @@ def seed_worker(sb: OnfleetSandbox, record: Record) -> Record:
     return record
 
 
-def worker_defaults(sb: OnfleetSandbox, ts: int) -> Record:
+def worker_defaults(sb: OnfleetBase, ts: int) -> Record:
     """The fields a new worker starts with."""
     return {
         "organization": sb.organization["id"],
@@ -92,7 +89,7 @@ def worker_defaults(sb: OnfleetSandbox, ts: int) -> Record:
     }
 
 
-def seed_team(sb: OnfleetSandbox, record: Record) -> Record:
+def seed_team(sb: OnfleetBase, record: Record) -> Record:
     """Defaults for a seeded team."""
     ts = now_ms()
     for key, value in {
@@ -107,7 +104,7 @@ def seed_team(sb: OnfleetSandbox, record: Record) -> Record:
     return record
 
 
-def worker_container(sb: OnfleetSandbox, worker: Record) -> Record:
+def worker_container(sb: OnfleetBase, worker: Record) -> Record:
     """``GET /containers/workers/{id}``."""
     return {
         "id": worker["id"],
@@ -121,14 +118,14 @@ def worker_container(sb: OnfleetSandbox, worker: Record) -> Record:
     }
 
 
-def register(bp: Blueprint, sb: OnfleetSandbox) -> None:
+def register(bp: Blueprint, sb: OnfleetBase) -> None:
     """Add worker, team and container routes."""
     register_workers(bp, sb)
     register_teams(bp, sb)
     register_containers(bp, sb)
 
 
-def register_workers(bp: Blueprint, sb: OnfleetSandbox) -> None:
+def register_workers(bp: Blueprint, sb: OnfleetBase) -> None:
     """``/workers`` routes."""
 
     @bp.post("/workers")
@@ -210,7 +207,7 @@ def register_workers(bp: Blueprint, sb: OnfleetSandbox) -> None:
         return Response(status=200)
 
 
-def register_teams(bp: Blueprint, sb: OnfleetSandbox) -> None:
+def register_teams(bp: Blueprint, sb: OnfleetBase) -> None:
     """``/teams`` routes."""
 
     def check_name(name: Any, team_id: str | None = None) -> str:
@@ -276,7 +273,7 @@ def register_teams(bp: Blueprint, sb: OnfleetSandbox) -> None:
         return Response(status=200)
 
 
-def register_containers(bp: Blueprint, sb: OnfleetSandbox) -> None:
+def register_containers(bp: Blueprint, sb: OnfleetBase) -> None:
     """``/containers`` routes."""
 
     @bp.get("/containers/workers/<worker_id>")
@@ -319,7 +316,7 @@ def register_containers(bp: Blueprint, sb: OnfleetSandbox) -> None:
 
 
 def replace_worker_tasks(
-    sb: OnfleetSandbox, worker: Record, value: Any
+    sb: OnfleetBase, worker: Record, value: Any
 ) -> tuple[list[Record], list[Record]]:
     """Onfleet's replace (``[ids]``) or insert (``[index, ids...]``, -1 appends) semantics."""
     if not isinstance(value, list):

@@ -3,33 +3,20 @@
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, Response
 
 from local.sandboxes.framework import Record, SandboxError
-from local.sandboxes.keycafe import digits, same_phone
-
-if TYPE_CHECKING:
-    from local.sandboxes.keycafe import KeycafeSandbox
+from local.sandboxes.keycafe.base import KeycafeBase, digits, new_code, same_phone
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 WINDOW = ("accessStartDate", "accessStartTime", "accessEndDate", "accessEndTime", "timeZone")
 EDITABLE = {"accessStartDate", "accessStartTime", "accessEndDate", "accessEndTime", "name"}
 FieldErrors = list[dict[str, str]]
-
-
-def new_code(sb: KeycafeSandbox) -> tuple[str, str]:
-    """A 6-digit booking code unused by active accesses, and a check-in link."""
-    taken = {a.get("bookingCode") for a in sb.all("accesses") if a.get("status") == "ACTIVE"}
-    code = f"{secrets.randbelow(10**6):06d}"
-    while code in taken:
-        code = f"{secrets.randbelow(10**6):06d}"
-    return code, f"https://keycafe.com/c/{secrets.token_urlsafe(9)}"
 
 
 def check_window(values: Record, errors: FieldErrors) -> None:
@@ -60,7 +47,7 @@ def check_window(values: Record, errors: FieldErrors) -> None:
             errors.append({"field": "accessEndDate", "message": "must be after the start"})
 
 
-def resolve_user(sb: KeycafeSandbox, value: Any, errors: FieldErrors) -> Record | None:
+def resolve_user(sb: KeycafeBase, value: Any, errors: FieldErrors) -> Record | None:
     """The user by id, email or mobile; an unknown email/mobile becomes a new guest (unsaved)."""
     if not isinstance(value, dict) or not any(value.get(k) for k in ("id", "email", "mobile")):
         errors.append(
@@ -88,7 +75,7 @@ def resolve_user(sb: KeycafeSandbox, value: Any, errors: FieldErrors) -> Record 
     }
 
 
-def resolve_key(sb: KeycafeSandbox, value: Any, errors: FieldErrors) -> Record | None:
+def resolve_key(sb: KeycafeBase, value: Any, errors: FieldErrors) -> Record | None:
     """The key by id or serial number."""
     if not isinstance(value, dict) or not any(value.get(k) for k in ("id", "serialNumber")):
         errors.append({"field": "key", "message": "key.id or key.serialNumber is required"})
@@ -104,7 +91,7 @@ def resolve_key(sb: KeycafeSandbox, value: Any, errors: FieldErrors) -> Record |
     return key
 
 
-def notify(sb: KeycafeSandbox, access: Record, kind: str) -> None:
+def notify(sb: KeycafeBase, access: Record, kind: str) -> None:
     """Record the email/SMS Keycafe sends the guest, unless suppressed."""
     if access.get("suppressGuestNotifications"):
         return
@@ -124,7 +111,7 @@ def notify(sb: KeycafeSandbox, access: Record, kind: str) -> None:
     )
 
 
-def register(bp: Blueprint, sb: KeycafeSandbox) -> None:
+def register(bp: Blueprint, sb: KeycafeBase) -> None:
     """Add the ``/access`` routes."""
 
     def find(access_id: str) -> Record:

@@ -19,7 +19,7 @@
   assigned task (state 3; ``success: false`` fires taskFailed).
 - Not modelled: 412 on concurrent container changes, ``considerDependencies`` ordering checks,
   ``/tasks/batch-async``, task ETA/arrival triggers.
-- Task, worker, team and container routes live in ``onfleet_tasks`` and ``onfleet_workers``.
+- Task, worker, team and container routes live in ``tasks.py`` and ``workers.py``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from flask import Blueprint, Response, g, request
+from flask import Response, g, request
 
 from local.sandboxes.framework import Record, SandboxError, VendorSandbox, now_ms
 from local.sandboxes.ratelimit import RateDecision, RateLimitConfig
@@ -104,8 +104,9 @@ def invalid(message: str, cause: str | None = None) -> SandboxError:
     return SandboxError(400, message, code="InvalidArgument", cause=cause)
 
 
-class OnfleetSandbox(VendorSandbox):
-    """Stateful fake of Onfleet: tasks, workers, teams, containers, webhooks."""
+class OnfleetBase(VendorSandbox):
+    """Stateful fake of Onfleet: tasks, workers, teams, containers, webhooks; everything but the
+    seeding of linked records and the routes, which ``OnfleetSandbox`` (``sandbox.py``) adds."""
 
     name = "onfleet"
     api_root = "/api/v2"
@@ -289,22 +290,6 @@ class OnfleetSandbox(VendorSandbox):
             ]
         return out
 
-    def prepare_seed(self, resource: str, record: Record) -> Record:
-        """Fill Onfleet defaults and keep workers, teams and tasks linked."""
-        from local.sandboxes import onfleet_tasks, onfleet_workers
-
-        record.setdefault("id", self.new_id(resource))
-        if resource == "tasks":
-            return onfleet_tasks.seed_task(self, record)
-        if resource == "workers":
-            return onfleet_workers.seed_worker(self, record)
-        if resource == "teams":
-            return onfleet_workers.seed_team(self, record)
-        ts = now_ms()
-        record.setdefault("timeCreated", ts)
-        record.setdefault("timeLastModified", ts)
-        return record
-
     # ----- assignment helpers shared by tasks and containers ------------------------------------
     def org_container(self) -> Record:
         """The organization container reference."""
@@ -337,19 +322,7 @@ class OnfleetSandbox(VendorSandbox):
         task.update(worker=None, state=0, container=container or self.org_container())
         task["timeLastModified"] = now_ms()
 
-    # ----- routes -------------------------------------------------------------------------------
-    def register_routes(self, bp: Blueprint) -> None:
-        """Auth test, organization, webhooks, plus the task and worker modules."""
-        from local.sandboxes import onfleet_tasks, onfleet_workers
-
-        bp.add_url_rule("/auth/test", view_func=self.auth_test)
-        bp.add_url_rule("/organization", "organization", lambda: dict(self.organization))
-        bp.add_url_rule("/webhooks", view_func=self.list_webhooks)
-        bp.add_url_rule("/webhooks", view_func=self.create_webhook, methods=["POST"])
-        bp.add_url_rule("/webhooks/<hook_id>", view_func=self.delete_webhook, methods=["DELETE"])
-        onfleet_tasks.register(bp, self)
-        onfleet_workers.register(bp, self)
-
+    # ----- auth test and webhook views (routed by ``OnfleetSandbox``) ----------------------------
     def auth_test(self) -> Record:
         """``GET /auth/test``."""
         return {

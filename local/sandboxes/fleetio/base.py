@@ -35,7 +35,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Response, jsonify, request
 
 from local.sandboxes.framework import (
     IsoClock,
@@ -69,8 +69,9 @@ def id_key(record: Record) -> tuple[int, Any]:
     return (0, value) if isinstance(value, int) else (1, str(value))
 
 
-class FleetioSandbox(VendorSandbox):
-    """Stateful fake of Fleetio: vehicles, contacts, vehicle assignments, webhooks."""
+class FleetioBase(VendorSandbox):
+    """Stateful fake of Fleetio: vehicles, contacts, vehicle assignments, webhooks; everything but
+    the routes, which ``FleetioSandbox`` (``sandbox.py``) adds from this package's modules."""
 
     name = "fleetio"
     api_root = "/api"
@@ -272,16 +273,7 @@ class FleetioSandbox(VendorSandbox):
             raise unprocessable(name, f"must be {bounds}")
         return value
 
-    # ----- routes -------------------------------------------------------------------------------
-    def register_routes(self, bp: Blueprint) -> None:
-        """Vehicles, contacts and vehicle assignments."""
-        from local.sandboxes import fleetio_assignments
-
-        for path, resource in (("/v1/vehicles", "vehicles"), ("/v2/contacts", "contacts")):
-            bp.add_url_rule(path, f"list_{resource}", lambda r=resource: self.listing(r))
-            bp.add_url_rule(f"{path}/<record_id>", view_func=self.one(resource))
-        fleetio_assignments.register(bp, self)
-
+    # ----- helpers for routes -------------------------------------------------------------------
     def one(self, resource: str) -> Callable[[str], Record]:
         """A view answering one record of ``resource`` by id."""
 

@@ -54,7 +54,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Blueprint, g
+from flask import g
 
 from local.sandboxes.framework import (
     IsoClock,
@@ -129,8 +129,9 @@ def lookup(value: Any, table: Mapping[int, str | None], what: str) -> Record:
     return {"id": ref_id, "name": table.get(ref_id)}
 
 
-class StrivenSandbox(ClientCredentialsSandbox):
-    """Stateful fake of Striven: client-credential tokens, tasks, employees, task types, teams."""
+class StrivenBase(ClientCredentialsSandbox):
+    """Stateful fake of Striven: client-credential tokens, tasks, employees, task types, teams;
+    everything but the routes, which ``StrivenSandbox`` (``sandbox.py``) adds."""
 
     name = "striven"
     api_root = ""
@@ -409,10 +410,3 @@ class StrivenSandbox(ClientCredentialsSandbox):
             out.update({k: copy.deepcopy(v) for k, v in record.items() if k not in out})
             return out
         return super().render(resource, record)
-
-    # ----- routes -------------------------------------------------------------------------------
-    def register_routes(self, bp: Blueprint) -> None:
-        """Token, tasks, employees, task types and the sandbox-only teams (``striven_routes``)."""
-        from local.sandboxes import striven_routes
-
-        striven_routes.register(bp, self)

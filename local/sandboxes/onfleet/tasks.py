@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Blueprint, Response, request
 
 from local.sandboxes.framework import Record, SandboxError, now_ms
-from local.sandboxes.onfleet import invalid, normalize_phone
-
-if TYPE_CHECKING:
-    from local.sandboxes.onfleet import OnfleetSandbox
+from local.sandboxes.onfleet.base import OnfleetBase, invalid, normalize_phone
 
 ADDRESS_FIELDS = ("number", "street", "apartment", "city", "state", "postalCode", "country")
 ACTIVE_EDITABLE = {"notes", "metadata", "quantity", "serviceTime", "recipients"}
@@ -29,7 +26,7 @@ def pseudo_location(unparsed: str) -> list[float]:
     return [round(west + fx * (east - west), 6), round(south + fy * (north - south), 6)]
 
 
-def build_destination(sb: OnfleetSandbox, value: Any) -> Record:
+def build_destination(sb: OnfleetBase, value: Any) -> Record:
     """Validate a destination object (or an existing destination id) and store it."""
     if isinstance(value, str):
         found = sb.get("destinations", value)
@@ -76,7 +73,7 @@ def build_destination(sb: OnfleetSandbox, value: Any) -> Record:
     return sb.insert("destinations", destination)
 
 
-def build_recipients(sb: OnfleetSandbox, value: Any) -> list[Record]:
+def build_recipients(sb: OnfleetBase, value: Any) -> list[Record]:
     """Validate recipients (objects with name and phone, or existing ids) and store new ones."""
     if not isinstance(value, list):
         raise invalid("recipients must be an array")
@@ -116,7 +113,7 @@ def check_times(task: Record) -> None:
         raise invalid("Invalid time constraints specified", cause="completeAfter")
 
 
-def resolve_container(sb: OnfleetSandbox, value: Any) -> tuple[Record, str | None]:
+def resolve_container(sb: OnfleetBase, value: Any) -> tuple[Record, str | None]:
     """The container reference and the worker id (when the container is a worker)."""
     if value is None:
         return sb.org_container(), None
@@ -134,14 +131,14 @@ def resolve_container(sb: OnfleetSandbox, value: Any) -> tuple[Record, str | Non
     raise invalid("container.type must be WORKER, TEAM or ORGANIZATION")
 
 
-def check_dependencies(sb: OnfleetSandbox, value: Any) -> list[str]:
+def check_dependencies(sb: OnfleetBase, value: Any) -> list[str]:
     """Dependencies must be existing task ids."""
     if not isinstance(value, list) or not all(sb.get("tasks", t) for t in value):
         raise invalid("dependencies must be existing task ids")
     return list(value)
 
 
-def new_task(sb: OnfleetSandbox, body: Record) -> tuple[Record, str | None]:
+def new_task(sb: OnfleetBase, body: Record) -> tuple[Record, str | None]:
     """Validate a create body and build the task (not stored yet) and its worker id."""
     if body.get("destination") is None:
         raise invalid("destination is required", cause="destination")
@@ -184,7 +181,7 @@ def new_task(sb: OnfleetSandbox, body: Record) -> tuple[Record, str | None]:
     return task, worker_id
 
 
-def seed_task(sb: OnfleetSandbox, record: Record) -> Record:
+def seed_task(sb: OnfleetBase, record: Record) -> Record:
     """Defaults for a seeded task; links it to its worker."""
     short_id = record.setdefault("shortId", secrets.token_hex(4))
     ts = now_ms()
@@ -221,7 +218,7 @@ def seed_task(sb: OnfleetSandbox, record: Record) -> Record:
     return record
 
 
-def register(bp: Blueprint, sb: OnfleetSandbox) -> None:
+def register(bp: Blueprint, sb: OnfleetBase) -> None:
     """Add the task routes."""
 
     def create_one(body: Record) -> Record:
@@ -353,7 +350,7 @@ def register(bp: Blueprint, sb: OnfleetSandbox) -> None:
             return out
 
 
-def apply_update(sb: OnfleetSandbox, task: Record, body: Record) -> None:
+def apply_update(sb: OnfleetBase, task: Record, body: Record) -> None:
     """Apply a partial ``PUT /tasks/{id}`` (under the sandbox lock)."""
     if task["state"] == 3:
         raise invalid("Task has been completed and cannot be modified", cause=task["id"])

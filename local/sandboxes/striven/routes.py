@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Blueprint, request
 
 from local.sandboxes.framework import Record, SandboxError
-from local.sandboxes.striven import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, bad_request, int_id
-
-if TYPE_CHECKING:
-    from local.sandboxes.striven import StrivenSandbox
+from local.sandboxes.striven.base import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    StrivenBase,
+    bad_request,
+    int_id,
+)
 
 ID_FILTERS = {  # search key (lower case) -> the task's ids it matches
     "typeids": lambda t: {(t.get("type") or {}).get("id")},
@@ -53,7 +56,7 @@ def page(
     return {"totalCount": len(records), "data": [render(r) for r in chunk]}
 
 
-def task_filter(sb: StrivenSandbox, body: dict[str, Any]) -> Callable[[Record], bool]:
+def task_filter(sb: StrivenBase, body: dict[str, Any]) -> Callable[[Record], bool]:
     """The predicate of a search body (lower-cased keys)."""
     ids: dict[str, set[int]] = {}
     for key in ID_FILTERS:
@@ -94,7 +97,7 @@ def task_filter(sb: StrivenSandbox, body: dict[str, Any]) -> Callable[[Record], 
     return matches
 
 
-def register(bp: Blueprint, sb: StrivenSandbox) -> None:
+def register(bp: Blueprint, sb: StrivenBase) -> None:
     """Add the Striven routes."""
 
     @bp.post("/accesstoken")
@@ -144,7 +147,7 @@ def register(bp: Blueprint, sb: StrivenSandbox) -> None:
             ]
 
 
-def find(sb: StrivenSandbox, resource: str, record_id: str, what: str) -> Record:
+def find(sb: StrivenBase, resource: str, record_id: str, what: str) -> Record:
     """The record with this integer id, or 404."""
     record = sb.get(resource, record_id) if record_id.isdigit() else None
     if record is None:
