@@ -50,7 +50,7 @@ def _validated(model: type[BaseModel], value: Any, field: str) -> BaseModel:
 
 def compatibility_flags(compatibility: Any) -> dict[str, Any]:
     """Every compatibility flag (unset ones true), or InvalidInputError naming the field."""
-    from fleetbridge.routing.onfleet import Compatibility
+    from fleetbridge.routing.onfleet.request import Compatibility
 
     field = "configuration.compatibility"
     flags = _validated(Compatibility, compatibility or {}, field)

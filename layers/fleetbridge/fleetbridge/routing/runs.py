@@ -91,7 +91,7 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 
 def parse_onfleet_request(body: Any) -> Any:
     """The body as an `OnfleetRunRequest`, or InvalidInputError naming the first bad field."""
-    from fleetbridge.routing.onfleet import OnfleetRunRequest
+    from fleetbridge.routing.onfleet.request import OnfleetRunRequest
 
     try:
         return OnfleetRunRequest.model_validate(body)
