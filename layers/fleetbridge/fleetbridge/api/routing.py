@@ -204,7 +204,7 @@ def _started(run_id: str) -> tuple[RunStarted, int]:
     tags=RUNS,
 )
 def start_onfleet_run(body: Annotated[dict[str, Any], Body()]) -> tuple[RunStarted, int]:
-    from fleetbridge.routing.runs import start_onfleet_run as start
+    from fleetbridge.routing.run_requests import start_onfleet_run as start
 
     return _started(start(_tenant_id(), body).id)
 
@@ -218,7 +218,7 @@ def start_onfleet_run(body: Annotated[dict[str, Any], Body()]) -> tuple[RunStart
     tags=RUNS,
 )
 def start_router_run(body: Annotated[dict[str, Any], Body()]) -> tuple[RunStarted, int]:
-    from fleetbridge.routing.runs import start_router_run as start
+    from fleetbridge.routing.run_requests import start_router_run as start
 
     return _started(start(_tenant_id(), body).id)
 
@@ -231,14 +231,14 @@ def start_router_run(body: Annotated[dict[str, Any], Body()]) -> tuple[RunStarte
     tags=RUNS,
 )
 def create_upload_url() -> tuple[dict[str, Any], int]:
-    from fleetbridge.routing.runs import create_upload
+    from fleetbridge.routing.run_requests import create_upload
 
     return create_upload(_tenant_id()), 201
 
 
 @router.get("/v0/run/<run_id>/status", summary="A run's status", tags=RUNS)
 def run_status(run_id: str) -> RunStatusOut:
-    from fleetbridge.routing.runs import run_status as status
+    from fleetbridge.routing.run_requests import run_status as status
 
     return RunStatusOut.model_validate(status(_tenant_id(), run_id))
 
@@ -253,7 +253,7 @@ def run_status(run_id: str) -> RunStatusOut:
 def run_result(
     run_id: str, format: Annotated[Literal["json", "url"], Query()] = "json"
 ) -> dict[str, Any]:
-    from fleetbridge.routing.runs import run_result as result
+    from fleetbridge.routing.run_requests import run_result as result
 
     return result(_tenant_id(), run_id, format)
 
@@ -266,7 +266,7 @@ def run_result(
 def apply_run(
     run_id: str, body: Annotated[ApplyRequest | None, Body()] = None
 ) -> tuple[ApplyOut, int]:
-    from fleetbridge.routing.runs_apply import apply_run as apply
+    from fleetbridge.routing.apply_request import apply_run as apply
 
     dry_run = body.dry_run if body is not None else True
     answer = ApplyOut.model_validate(apply(_tenant_id(), run_id, dry_run=dry_run))
@@ -277,7 +277,7 @@ def apply_run(
 def run_map(
     run_id: str, format: Annotated[Literal["geojson", "svg"], Query()] = "geojson"
 ) -> Response[str]:
-    from fleetbridge.routing.runs import run_map as draw
+    from fleetbridge.routing.run_requests import run_map as draw
 
     body = draw(_tenant_id(), run_id, format)
     content_type = "image/svg+xml" if format == "svg" else "application/geo+json"

@@ -28,7 +28,7 @@ from fleetbridge.routing.onfleet.transform import build_onfleet_input
 from fleetbridge.routing.output import assemble_onfleet_result
 from fleetbridge.routing.profiles_run import onfleet_setup
 from fleetbridge.routing.profiles_service import onfleet_client, profile_api_key
-from fleetbridge.routing.runs import parse_onfleet_request
+from fleetbridge.routing.run_requests import parse_onfleet_request
 from fleetbridge.vendors.onfleet import OnfleetClient
 
 Solve = Callable[[dict[str, Any]], dict[str, Any]]

@@ -1,4 +1,6 @@
-"""Routing runs for the API (issue 7, §3, §9): start, status, result and map.
+"""Routing runs as the API asks for them (issue 7, §3, §9): start, status, result and map.
+
+The Runs table itself is `core.runs` (`RunRepository`); the solve is `routing.solver_worker`.
 
 - A run is a row of the Runs table, kind `onfleet` (`POST /v1/integrations/onfleet/run`) or
   `router` (`POST /v0/run`). The request body goes to the results bucket first, under
