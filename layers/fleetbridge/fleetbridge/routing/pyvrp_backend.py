@@ -331,18 +331,33 @@ def _depot_key(problem: Problem, loc: int, dist: np.ndarray, time: np.ndarray) -
     return (pos.lon, pos.lat) if pos else loc
 
 
-def _build(problem: Problem, *, relaxed: bool) -> _Build:
-    import numpy as np
-    import pyvrp
+@dataclass
+class _Clients:
+    """The PyVRP clients (regular stops, then each vehicle's alternate copies) and shipments."""
 
-    notes: list[str] = []
-    shipments = _shipment_units(problem)
-    count_dim = any(v.max_stops is not None for v in problem.vehicles) and not shipments
+    clients: list[pyvrp.Client] = field(default_factory=list)
+    client_stop: list[int] = field(default_factory=list)
+    client_owner: list[int | None] = field(default_factory=list)  # the only vehicle of a copy
+    groups: list[pyvrp.ClientGroup] = field(default_factory=list)
+    shipments: list[pyvrp.Shipment] = field(default_factory=list)
+    shipment_stops: list[tuple[int, int]] = field(default_factory=list)
 
-    dist_np = _array(problem.dist)
-    time_np = dist_np if problem.time is problem.dist else _array(problem.time)
 
-    # --- locations: depots first (deduplicated), the dummy, then one per client / shipment step
+@dataclass
+class _Profiles:
+    """Which routing profile each vehicle uses, and the stops each may not serve."""
+
+    count: int
+    profile_of: list[int]
+    forbidden_of: list[list[int]]
+    keep_compat: bool
+
+
+def _depots(
+    problem: Problem, dist: np.ndarray, time: np.ndarray
+) -> tuple[list[_Loc], dict[int, int], int]:
+    """The depot locations (deduplicated) then the dummy; each vehicle location's depot; the
+    dummy's index."""
     locs: list[_Loc] = []
     depot_of_key: dict[Hashable, int] = {}
     depot_of_loc: dict[int, int] = {}
@@ -350,107 +365,133 @@ def _build(problem: Problem, *, relaxed: bool) -> _Build:
         for loc in (veh.start, veh.end):
             if loc is None or loc in depot_of_loc:
                 continue
-            key = _depot_key(problem, loc, dist_np, time_np)
+            key = _depot_key(problem, loc, dist, time)
             if key not in depot_of_key:
                 depot_of_key[key] = len(locs)
                 locs.append(_Loc(loc))
             depot_of_loc[loc] = depot_of_key[key]
     dummy = len(locs)
     locs.append(_Loc(None))
-    num_depots = len(locs)
+    return locs, depot_of_loc, dummy
 
-    def load(stop: int) -> list[int]:
-        q = [max(0, -round(x)) for x in problem.stops[stop].quantity]
-        if count_dim:
-            q.append(0 if problem.stops[stop].alternate else 1)
-        return q
 
-    def unload(stop: int) -> list[int]:
-        q = [max(0, round(x)) for x in problem.stops[stop].quantity]
-        return [*q, 0] if count_dim else q
+def _window(problem: Problem, stop: int) -> tuple[int, int]:
+    """The stop's window in scaled integers: start rounded up, end down."""
+    import numpy as np
 
-    clients: list[pyvrp.Client] = []
-    client_stop: list[int] = []
-    client_owner: list[int | None] = []  # the only vehicle a copy (alternate) may use
-    groups: list[pyvrp.ClientGroup] = []
+    w = problem.stops[stop].window
+    if w is None:
+        return 0, np.iinfo(np.int64).max
+    return math.ceil(w[0] * SCALE - 1e-6), math.floor(w[1] * SCALE + 1e-6)
 
-    def window(s: int) -> tuple[int, int]:
-        w = problem.stops[s].window
-        if w is None:
-            return 0, np.iinfo(np.int64).max
-        return math.ceil(w[0] * SCALE - 1e-6), math.floor(w[1] * SCALE + 1e-6)
 
+def _client(
+    problem: Problem, stop: int, locs: list[_Loc], count_dim: bool, **extra: Any
+) -> pyvrp.Client:
+    """A client at a new location for `stop`: its window and loads (the stop-count dimension
+    last when `count_dim`); `extra` says whether it is required, its prize, group and name."""
+    import pyvrp
+
+    quantity = problem.stops[stop].quantity
+    pickup = [max(0, -round(x)) for x in quantity]
+    delivery = [max(0, round(x)) for x in quantity]
+    if count_dim:
+        pickup.append(0 if problem.stops[stop].alternate else 1)
+        delivery.append(0)
+    early, late = _window(problem, stop)
+    locs.append(_Loc(problem.stops[stop].location, stop))
+    return pyvrp.Client(
+        location=len(locs) - 1,
+        delivery=delivery,
+        pickup=pickup,
+        tw_early=early,
+        tw_late=late,
+        **extra,
+    )
+
+
+def _clients(
+    problem: Problem, shipments: dict[int, tuple[int, int]], locs: list[_Loc], count_dim: bool
+) -> _Clients:
+    """Every client and shipment, appending their locations to `locs`: regular stops, each
+    vehicle's alternates (copies in a required group of one), then the shipment pairs."""
+    import pyvrp
+
+    out = _Clients()
     in_shipment = {s for pair in shipments.values() for s in pair}
     for s in problem.regular:
         if s in in_shipment:
             continue
         unit_penalty = problem.unit_penalty(problem.unit_of[s])
         penalty = problem.stops[s].penalty if unit_penalty is not None else None
-        early, late = window(s)
-        locs.append(_Loc(problem.stops[s].location, s))
-        clients.append(
-            pyvrp.Client(
-                location=len(locs) - 1,
-                delivery=unload(s),
-                pickup=load(s),
-                tw_early=early,
-                tw_late=late,
+        out.clients.append(
+            _client(
+                problem,
+                s,
+                locs,
+                count_dim,
                 prize=round((penalty or 0) * SCALE),
                 required=penalty is None,
                 name=problem.stops[s].id,
             )
         )
-        client_stop.append(s)
-        client_owner.append(None)
+        out.client_stop.append(s)
+        out.client_owner.append(None)
     for veh in problem.vehicles:
         if not veh.alternates:
             continue
         members = []
         for s in veh.alternates:
-            early, late = window(s)
-            locs.append(_Loc(problem.stops[s].location, s))
-            members.append(len(clients))
-            clients.append(
-                pyvrp.Client(
-                    location=len(locs) - 1,
-                    delivery=unload(s),
-                    pickup=load(s),
-                    tw_early=early,
-                    tw_late=late,
+            members.append(len(out.clients))
+            out.clients.append(
+                _client(
+                    problem,
+                    s,
+                    locs,
+                    count_dim,
                     required=False,
-                    group=len(groups),
+                    group=len(out.groups),
                     name=f"{problem.stops[s].id}@{veh.id}",
                 )
             )
-            client_stop.append(s)
-            client_owner.append(veh.index)
-        groups.append(pyvrp.ClientGroup(members, required=True))
-
-    shipment_list: list[pyvrp.Shipment] = []
-    shipment_stops: list[tuple[int, int]] = []
+            out.client_stop.append(s)
+            out.client_owner.append(veh.index)
+        out.groups.append(pyvrp.ClientGroup(members, required=True))
     for unit, (a, b) in shipments.items():
-        penalty = problem.unit_penalty(unit)
-        (ea, la), (eb, lb) = window(a), window(b)
-        locs.append(_Loc(problem.stops[a].location, a))
-        locs.append(_Loc(problem.stops[b].location, b))
-        shipment_list.append(
-            pyvrp.Shipment(
-                pickup_location=len(locs) - 2,
-                delivery_location=len(locs) - 1,
-                pickup_tw_early=ea,
-                pickup_tw_late=la,
-                delivery_tw_early=eb,
-                delivery_tw_late=lb,
-                amount=[round(x) for x in problem.stops[b].quantity],
-                prize=round((penalty or 0) * SCALE),
-                required=penalty is None,
-                name=f"{problem.stops[a].id}->{problem.stops[b].id}",
-            )
-        )
-        shipment_stops.append((a, b))
+        out.shipments.append(_shipment(problem, unit, a, b, locs))
+        out.shipment_stops.append((a, b))
+    return out
 
-    # --- per-location arrays for the matrices
-    n_locs = len(locs)
+
+def _shipment(problem: Problem, unit: int, a: int, b: int, locs: list[_Loc]) -> pyvrp.Shipment:
+    """The shipment of the pair pickup `a` -> delivery `b`, at two new locations."""
+    import pyvrp
+
+    penalty = problem.unit_penalty(unit)
+    (ea, la), (eb, lb) = _window(problem, a), _window(problem, b)
+    locs.append(_Loc(problem.stops[a].location, a))
+    locs.append(_Loc(problem.stops[b].location, b))
+    return pyvrp.Shipment(
+        pickup_location=len(locs) - 2,
+        delivery_location=len(locs) - 1,
+        pickup_tw_early=ea,
+        pickup_tw_late=la,
+        delivery_tw_early=eb,
+        delivery_tw_late=lb,
+        amount=[round(x) for x in problem.stops[b].quantity],
+        prize=round((penalty or 0) * SCALE),
+        required=penalty is None,
+        name=f"{problem.stops[a].id}->{problem.stops[b].id}",
+    )
+
+
+def _base_times(
+    problem: Problem, locs: list[_Loc], time: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per PyVRP location pair: the travel time (0 to and from the dummy), the service time of
+    the origin, and the duration-group overhead of entering the destination."""
+    import numpy as np
+
     index = np.array([loc.problem_loc or 0 for loc in locs])
     is_dummy = np.array([loc.problem_loc is None for loc in locs])
     served = [loc.stop for loc in locs]
@@ -464,14 +505,20 @@ def _build(problem: Problem, *, relaxed: bool) -> _Build:
         ]
     )
     overhead_of = np.array([*problem.duration_groups, 0.0])[group]
-    base_time = time_np[np.ix_(index, index)]
+    base_time = time[np.ix_(index, index)]
     base_time[is_dummy, :] = 0.0
     base_time[:, is_dummy] = 0.0
     # overhead(b | a): b starts a duration group visit unless a is in the same group
     enters = (group[None, :] >= 0) & (group[:, None] != group[None, :])
     overhead = np.where(enters, overhead_of[None, :], 0.0)
+    return base_time, service, overhead
 
-    # --- profiles: one per (time factor, multiplier, forbidden stops)
+
+def _profiles(
+    problem: Problem, locs: list[_Loc], num_depots: int, client_owner: list[int | None]
+) -> tuple[_Profiles, list[str]]:
+    """One profile per (time factor, multiplier, forbidden stops); without the forbidden stops
+    (left to the repair step) when that many profiles would not fit in memory."""
     stop_locs: dict[int, list[int]] = {}
     for i, place in enumerate(locs):
         if place.stop is not None:
@@ -480,7 +527,6 @@ def _build(problem: Problem, *, relaxed: bool) -> _Build:
     profiles: dict[Hashable, int] = {}
     profile_of: list[int] = []
     forbidden_of: list[list[int]] = []
-    keep_compat = True
     restricted = [
         s for s in problem.restricted if s in stop_locs and not problem.stops[s].alternate
     ]
@@ -491,31 +537,56 @@ def _build(problem: Problem, *, relaxed: bool) -> _Build:
         key = (veh.time_factor, veh.duration_multiplier, tuple(forbidden))
         profile_of.append(profiles.setdefault(key, len(profiles)))
         forbidden_of.append(forbidden)
-    if len(profiles) * n_locs * n_locs > MAX_PROFILE_CELLS:
-        keep_compat = False
-        notes.append("too many vehicle profiles: compatibility left to the repair step")
-        profiles = {}
-        profile_of = []
-        for veh in problem.vehicles:
-            key = (veh.time_factor, veh.duration_multiplier, ())
-            profile_of.append(profiles.setdefault(key, len(profiles)))
-    distances: list[Any] = [None] * len(profiles)
-    durations: list[Any] = [None] * len(profiles)
+    if len(profiles) * len(locs) * len(locs) <= MAX_PROFILE_CELLS:
+        return _Profiles(len(profiles), profile_of, forbidden_of, keep_compat=True), []
+    profiles = {}
+    profile_of = []
+    for veh in problem.vehicles:
+        key = (veh.time_factor, veh.duration_multiplier, ())
+        profile_of.append(profiles.setdefault(key, len(profiles)))
+    notes = ["too many vehicle profiles: compatibility left to the repair step"]
+    return _Profiles(len(profiles), profile_of, forbidden_of, keep_compat=False), notes
+
+
+def _matrices(
+    problem: Problem,
+    profiles: _Profiles,
+    base_time: np.ndarray,
+    service: np.ndarray,
+    overhead: np.ndarray,
+) -> tuple[list[Any], list[Any]]:
+    """Each profile's distance (travel time, prohibitive into forbidden stops) and duration
+    (travel + service x multiplier + overhead) matrices, scaled and rounded up."""
+    import numpy as np
+
+    distances: list[Any] = [None] * profiles.count
+    durations: list[Any] = [None] * profiles.count
     for v, veh in enumerate(problem.vehicles):
-        p = profile_of[v]
+        p = profiles.profile_of[v]
         if distances[p] is not None:
             continue
         travel = base_time * veh.time_factor
         cost = np.ceil(travel * SCALE - 1e-6).astype(np.int64)  # up: max_distance stays safe
         total = travel + service[:, None] * veh.duration_multiplier + overhead
         duration = np.ceil(total * SCALE - 1e-6).astype(np.int64)
-        if keep_compat and forbidden_of[v]:
-            cost[:, forbidden_of[v]] = BIG
+        if profiles.keep_compat and profiles.forbidden_of[v]:
+            cost[:, profiles.forbidden_of[v]] = BIG
         np.fill_diagonal(cost, 0)
         np.fill_diagonal(duration, 0)
         distances[p], durations[p] = cost, duration
+    return distances, durations
 
-    # --- vehicle types: identical vehicles share one type
+
+def _vehicle_types(
+    problem: Problem,
+    count_dim: bool,
+    depot_of_loc: dict[int, int],
+    dummy: int,
+    profile_of: list[int],
+) -> tuple[list[pyvrp.VehicleType], list[list[int]]]:
+    """The PyVRP vehicle types (identical vehicles share one) and each type's vehicles."""
+    import pyvrp
+
     unlimited = int(sum(abs(x) for s in problem.stops for x in s.quantity)) + 1
     types: dict[Hashable, list[int]] = {}
     type_args: dict[Hashable, dict[str, Any]] = {}
@@ -547,18 +618,37 @@ def _build(problem: Problem, *, relaxed: bool) -> _Build:
         pyvrp.VehicleType(num_available=len(vs), **type_args[k], name=problem.vehicles[vs[0]].id)
         for k, vs in types.items()
     ]
-    depots = [pyvrp.Depot(location=i) for i in range(num_depots)]
-    locations = [pyvrp.Location(float(i), 0.0) for i in range(n_locs)]
+    return vehicle_types, list(types.values())
+
+
+def _build(problem: Problem, *, relaxed: bool) -> _Build:
+    """The problem as PyVRP data: locations (depots, the dummy, clients, shipments), routing
+    profiles and their matrices, vehicle types."""
+    import pyvrp
+
+    shipments = _shipment_units(problem)
+    count_dim = any(v.max_stops is not None for v in problem.vehicles) and not shipments
+    dist_np = _array(problem.dist)
+    time_np = dist_np if problem.time is problem.dist else _array(problem.time)
+
+    locs, depot_of_loc, dummy = _depots(problem, dist_np, time_np)
+    num_depots = len(locs)
+    made = _clients(problem, shipments, locs, count_dim)
+    profiles, notes = _profiles(problem, locs, num_depots, made.client_owner)
+    distances, durations = _matrices(problem, profiles, *_base_times(problem, locs, time_np))
+    vehicle_types, type_vehicles = _vehicle_types(
+        problem, count_dim, depot_of_loc, dummy, profiles.profile_of
+    )
     data = pyvrp.ProblemData(
-        locations,
-        clients,
-        depots,
+        [pyvrp.Location(float(i), 0.0) for i in range(len(locs))],
+        made.clients,
+        [pyvrp.Depot(location=i) for i in range(num_depots)],
         vehicle_types,
         distances,
         durations,
-        groups=groups,
-        shipments=shipment_list,
+        groups=made.groups,
+        shipments=made.shipments,
     )
     if relaxed:
         notes.append("relaxed: rules PyVRP cannot express were dropped")
-    return _Build(data, client_stop, shipment_stops, list(types.values()), notes)
+    return _Build(data, made.client_stop, made.shipment_stops, type_vehicles, notes)
