@@ -7,7 +7,7 @@ forbids it). Run bodies are taken as JSON objects and validated there (422 namin
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
@@ -28,6 +28,9 @@ from fleetbridge.api.routing_models import (
 )
 from fleetbridge.core.errors import InvalidInputError
 from fleetbridge.core.models import Tenant
+
+if TYPE_CHECKING:
+    from fleetbridge.routing.profiles_run import RunProfileFields
 
 router = APIGatewayHttpRouter()
 PROFILES = ["routing profiles"]
@@ -136,16 +139,17 @@ def _run_profile_out(profile: Any) -> RunProfileOut:
     )
 
 
-def _run_profile_fields(body: RunProfileIn) -> dict[str, Any]:
+def _run_profile_fields(body: RunProfileIn) -> RunProfileFields:
     from fleetbridge.core.profiles import IntegrationRef
+    from fleetbridge.routing.profiles_run import RunProfileFields
 
-    return {
-        "name": body.name,
-        "description": body.description,
-        "integrations": [IntegrationRef(id=r.id, type=r.type) for r in body.integrations],
-        "defaults": body.defaults,
-        "options": body.options,
-    }
+    return RunProfileFields(
+        name=body.name,
+        description=body.description,
+        integrations=[IntegrationRef(id=r.id, type=r.type) for r in body.integrations],
+        defaults=body.defaults,
+        options=body.options,
+    )
 
 
 @router.post(RUN_PROFILES, summary="Create a run profile", tags=PROFILES)
@@ -155,7 +159,7 @@ def create_run_profile(body: Annotated[RunProfileIn, Body()]) -> tuple[RunProfil
     if body.id is None:
         raise InvalidInputError("id is required", field="id")
     fields = _run_profile_fields(body)
-    profile = service.create_run_profile(_tenant_id(), profile_id=body.id, **fields)
+    profile = service.create_run_profile(_tenant_id(), profile_id=body.id, fields=fields)
     return _run_profile_out(profile), 201
 
 
@@ -178,7 +182,7 @@ def update_run_profile(profile_id: str, body: Annotated[RunProfileIn, Body()]) -
     from fleetbridge.routing import profiles_run as service
 
     fields = _run_profile_fields(body)
-    profile = service.update_run_profile(_tenant_id(), profile_id, body_id=body.id, **fields)
+    profile = service.update_run_profile(_tenant_id(), profile_id, body_id=body.id, fields=fields)
     return _run_profile_out(profile)
 
 

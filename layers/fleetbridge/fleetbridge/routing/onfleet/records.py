@@ -82,6 +82,17 @@ def integral(value: float, entity: Entity, entity_id: str, attribute: str) -> in
     return int(value)
 
 
+def native_amount(
+    value: float | None, on: bool, log: EntityLog, entity: Entity, entity_id: str, attribute: str
+) -> int | None:
+    """The native `attribute` (`quantity`, `capacity`: also its compatibility flag's name), a
+    whole number; None when unset, 0 or its flag is off (noted as skipped)."""
+    if value and not on:
+        log.skipped(attribute, attribute, attribute)
+        return None
+    return integral(value, entity, entity_id, attribute) if value else None
+
+
 def merge_quantity(
     native: int | None, extension: Any, entity: Entity, entity_id: str, attribute: str
 ) -> int | dict[str, int] | None:

@@ -13,8 +13,8 @@ from fleetbridge.routing.onfleet.records import (
     TransformContext,
     Window,
     fail,
-    integral,
     merge_quantity,
+    native_amount,
     native_position,
 )
 from fleetbridge.routing.onfleet.request import TaskCompatibility, show_ids
@@ -57,11 +57,8 @@ def _task_window(task: PlanningTask, on: bool, log: EntityLog) -> Window | None:
 
 
 def _task_quantity(task: PlanningTask, ext: dict[str, Any], on: bool, log: EntityLog) -> Any:
-    native = None
-    if task.quantity and not on:
-        log.skipped("quantity", "quantity", "quantity")
-    elif task.quantity:
-        native = integral(task.quantity, "task", task.id, "quantity")
+    native = native_amount(task.quantity, on, log, "task", task.id, "quantity")
+    if native is not None:
         native = -native if task.pickup_task else native
         log(
             "quantity",

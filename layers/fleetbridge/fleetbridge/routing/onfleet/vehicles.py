@@ -12,8 +12,8 @@ from fleetbridge.routing.onfleet.records import (
     EntityLog,
     TransformContext,
     fail,
-    integral,
     merge_quantity,
+    native_amount,
     native_position,
 )
 from fleetbridge.routing.onfleet.request import WorkerCompatibility, show_ids, unique_ids
@@ -22,11 +22,8 @@ __all__ = ["worker_vehicle"]
 
 
 def _vehicle_capacity(worker: PlanningWorker, ext: dict[str, Any], on: bool, log: EntityLog) -> Any:
-    native = None
-    if worker.capacity and not on:
-        log.skipped("capacity", "capacity", "capacity")
-    elif worker.capacity:
-        native = integral(worker.capacity, "worker", worker.id, "capacity")
+    native = native_amount(worker.capacity, on, log, "worker", worker.id, "capacity")
+    if native is not None:
         log("capacity", "capacity", value=native)
     elif worker.capacity == 0 and on:
         log("capacity", "capacity", note="0 means never set in Onfleet: no capacity")
