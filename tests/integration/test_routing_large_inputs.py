@@ -67,7 +67,7 @@ def test_upload_then_run_then_result_by_url(api: Api, aws: dict[str, Any]) -> No
 def test_a_large_result_comes_back_as_a_url(
     api: Api, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fleetbridge.routing import runs
+    from fleetbridge.routing import run_requests as runs
 
     run_id = _start(api, "/v0/run", router_input())
     assert solve_queued(aws) == [{"batchItemFailures": []}]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from fleetbridge.routing.errors import InvalidRouterInput
-from fleetbridge.routing.onfleet import RunInputError
+from fleetbridge.routing.onfleet.metadata import RunInputError
 from fleetbridge.routing.output import containers_from_state
 from tests.unit.routing.solver_helpers import run, stop, vehicle, vehicle_of
 from tests.unit.routing.test_onfleet_transform import build, ext, of_task, of_worker

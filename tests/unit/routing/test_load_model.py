@@ -10,7 +10,8 @@ import pytest
 from fleetbridge.routing.checker import evaluate_plan, start_load
 from fleetbridge.routing.errors import InfeasibleRun
 from fleetbridge.routing.model import build_problem
-from fleetbridge.routing.onfleet import Compatibility, OnfleetRunRequest, build_onfleet_input
+from fleetbridge.routing.onfleet.request import Compatibility, OnfleetRunRequest
+from fleetbridge.routing.onfleet.transform import build_onfleet_input
 from fleetbridge.routing.schema import parse_input
 from tests.unit.routing.solver_helpers import run, stop, unassigned, vehicle, vehicle_of
 

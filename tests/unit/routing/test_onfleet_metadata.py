@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from fleetbridge.core.errors import InvalidInputError
-from fleetbridge.routing.onfleet_metadata import (
+from fleetbridge.routing.onfleet.metadata import (
     TASK_ATTRIBUTES,
     WORKER_ATTRIBUTES,
     RunInputError,

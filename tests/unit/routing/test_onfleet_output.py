@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fleetbridge.routing.onfleet import OnfleetRunRequest, build_onfleet_input
+from fleetbridge.routing.onfleet.request import OnfleetRunRequest
+from fleetbridge.routing.onfleet.transform import build_onfleet_input
 from fleetbridge.routing.output import (
     assemble_onfleet_result,
     containers_from_state,

@@ -7,22 +7,28 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from fleetbridge.routing.onfleet import (
+from fleetbridge.routing.onfleet.fetch import (
     DEFAULT_TASK_PAGE_LIMIT,
-    Compatibility,
-    OnfleetRunRequest,
-    RouterBuild,
-    RunInputError,
-    TaskParams,
-    WorkerParams,
-    build_onfleet_input,
-    build_router_input,
     select_requested,
     task_query_params,
     walk_task_pages,
     worker_query_params,
 )
+from fleetbridge.routing.onfleet.metadata import RunInputError
+from fleetbridge.routing.onfleet.request import (
+    Compatibility,
+    OnfleetRunRequest,
+    TaskParams,
+    WorkerParams,
+)
+from fleetbridge.routing.onfleet.transform import RouterBuild, build_onfleet_input
 from fleetbridge.routing.schema import parse_input
+
+
+def build_router_input(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Just the router input of `build_onfleet_input` (what the solver's `solve` takes)."""
+    return build_onfleet_input(*args, **kwargs).router_input
+
 
 MS = 1_704_103_200_000  # 2024-01-01T10:00:00Z
 HOUR = 3_600_000

@@ -7,7 +7,7 @@ forbids it). Run bodies are taken as JSON objects and validated there (422 namin
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
@@ -28,6 +28,9 @@ from fleetbridge.api.routing_models import (
 )
 from fleetbridge.core.errors import InvalidInputError
 from fleetbridge.core.models import Tenant
+
+if TYPE_CHECKING:
+    from fleetbridge.routing.profiles_run import RunProfileFields
 
 router = APIGatewayHttpRouter()
 PROFILES = ["routing profiles"]
@@ -136,16 +139,17 @@ def _run_profile_out(profile: Any) -> RunProfileOut:
     )
 
 
-def _run_profile_fields(body: RunProfileIn) -> dict[str, Any]:
+def _run_profile_fields(body: RunProfileIn) -> RunProfileFields:
     from fleetbridge.core.profiles import IntegrationRef
+    from fleetbridge.routing.profiles_run import RunProfileFields
 
-    return {
-        "name": body.name,
-        "description": body.description,
-        "integrations": [IntegrationRef(id=r.id, type=r.type) for r in body.integrations],
-        "defaults": body.defaults,
-        "options": body.options,
-    }
+    return RunProfileFields(
+        name=body.name,
+        description=body.description,
+        integrations=[IntegrationRef(id=r.id, type=r.type) for r in body.integrations],
+        defaults=body.defaults,
+        options=body.options,
+    )
 
 
 @router.post(RUN_PROFILES, summary="Create a run profile", tags=PROFILES)
@@ -155,7 +159,7 @@ def create_run_profile(body: Annotated[RunProfileIn, Body()]) -> tuple[RunProfil
     if body.id is None:
         raise InvalidInputError("id is required", field="id")
     fields = _run_profile_fields(body)
-    profile = service.create_run_profile(_tenant_id(), profile_id=body.id, **fields)
+    profile = service.create_run_profile(_tenant_id(), profile_id=body.id, fields=fields)
     return _run_profile_out(profile), 201
 
 
@@ -178,7 +182,7 @@ def update_run_profile(profile_id: str, body: Annotated[RunProfileIn, Body()]) -
     from fleetbridge.routing import profiles_run as service
 
     fields = _run_profile_fields(body)
-    profile = service.update_run_profile(_tenant_id(), profile_id, body_id=body.id, **fields)
+    profile = service.update_run_profile(_tenant_id(), profile_id, body_id=body.id, fields=fields)
     return _run_profile_out(profile)
 
 
@@ -204,7 +208,7 @@ def _started(run_id: str) -> tuple[RunStarted, int]:
     tags=RUNS,
 )
 def start_onfleet_run(body: Annotated[dict[str, Any], Body()]) -> tuple[RunStarted, int]:
-    from fleetbridge.routing.runs import start_onfleet_run as start
+    from fleetbridge.routing.run_requests import start_onfleet_run as start
 
     return _started(start(_tenant_id(), body).id)
 
@@ -218,7 +222,7 @@ def start_onfleet_run(body: Annotated[dict[str, Any], Body()]) -> tuple[RunStart
     tags=RUNS,
 )
 def start_router_run(body: Annotated[dict[str, Any], Body()]) -> tuple[RunStarted, int]:
-    from fleetbridge.routing.runs import start_router_run as start
+    from fleetbridge.routing.run_requests import start_router_run as start
 
     return _started(start(_tenant_id(), body).id)
 
@@ -231,14 +235,14 @@ def start_router_run(body: Annotated[dict[str, Any], Body()]) -> tuple[RunStarte
     tags=RUNS,
 )
 def create_upload_url() -> tuple[dict[str, Any], int]:
-    from fleetbridge.routing.runs import create_upload
+    from fleetbridge.routing.run_requests import create_upload
 
     return create_upload(_tenant_id()), 201
 
 
 @router.get("/v0/run/<run_id>/status", summary="A run's status", tags=RUNS)
 def run_status(run_id: str) -> RunStatusOut:
-    from fleetbridge.routing.runs import run_status as status
+    from fleetbridge.routing.run_requests import run_status as status
 
     return RunStatusOut.model_validate(status(_tenant_id(), run_id))
 
@@ -253,7 +257,7 @@ def run_status(run_id: str) -> RunStatusOut:
 def run_result(
     run_id: str, format: Annotated[Literal["json", "url"], Query()] = "json"
 ) -> dict[str, Any]:
-    from fleetbridge.routing.runs import run_result as result
+    from fleetbridge.routing.run_requests import run_result as result
 
     return result(_tenant_id(), run_id, format)
 
@@ -266,7 +270,7 @@ def run_result(
 def apply_run(
     run_id: str, body: Annotated[ApplyRequest | None, Body()] = None
 ) -> tuple[ApplyOut, int]:
-    from fleetbridge.routing.runs_apply import apply_run as apply
+    from fleetbridge.routing.apply_request import apply_run as apply
 
     dry_run = body.dry_run if body is not None else True
     answer = ApplyOut.model_validate(apply(_tenant_id(), run_id, dry_run=dry_run))
@@ -277,7 +281,7 @@ def apply_run(
 def run_map(
     run_id: str, format: Annotated[Literal["geojson", "svg"], Query()] = "geojson"
 ) -> Response[str]:
-    from fleetbridge.routing.runs import run_map as draw
+    from fleetbridge.routing.run_requests import run_map as draw
 
     body = draw(_tenant_id(), run_id, format)
     content_type = "image/svg+xml" if format == "svg" else "application/geo+json"

@@ -1,4 +1,4 @@
-"""The queued apply of an Onfleet run (issue 16 item 7; the rules are in `runs_apply`).
+"""The queued apply of an Onfleet run (issue 16 item 7; the rules are in `apply_request`).
 
 One message applies containers from `payload.start` on; before the invocation's time runs out
 it saves the progress on the run and queues a continuation. Each container is written under
@@ -22,7 +22,7 @@ from fleetbridge.core.queue import WorkMessage, publish
 from fleetbridge.core.runs import RunRepository
 from fleetbridge.core.worker import Once
 from fleetbridge.routing.profiles_service import get_integration, onfleet_client, profile_api_key
-from fleetbridge.routing.runs import load_json
+from fleetbridge.routing.run_requests import load_json
 from fleetbridge.vendors.onfleet import OnfleetClient
 
 #: Stop and continue in a new message when less than this is left (a PUT may take seconds),

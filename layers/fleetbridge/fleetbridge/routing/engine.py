@@ -5,7 +5,7 @@ Engine choice (measured with `python -m bench.routing`, see bench/routing.py): a
   and RC201 at 10 s it is 0.15 % from the best known distances on average, OR-Tools (parallel
   cheapest insertion + guided local search) 3.4 %, VROOM 1.7 %; over all 56 Solomon instances
   at 30 s our engine is 0.15 % off, never infeasible. It solves every problem whose rules it
-  can express (`pyvrp_backend.unsupported` is empty):
+  can express (`pyvrp_data.unsupported` is empty):
   windows, shifts, capacities, stop durations and multipliers, duration groups, pickup/delivery
   pairs, backlog, compatibility, alternates, max stops/distance/duration, penalties,
   initialization costs, open routes.
@@ -24,7 +24,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fleetbridge.routing import fallback, pyvrp_backend
+from fleetbridge.routing import fallback, pyvrp_backend, pyvrp_data
 from fleetbridge.routing.checker import PlanEval, evaluate_plan
 from fleetbridge.routing.diagnose import explain_missing, precheck
 from fleetbridge.routing.errors import InfeasibleRun
@@ -62,7 +62,7 @@ def solve(router_input: dict[str, Any], *, time_limit_s: float | None = None) ->
         raise InfeasibleRun(reasons)
 
     deadline = started + limit - _finish_margin(limit, problem)
-    gaps = pyvrp_backend.unsupported(problem)
+    gaps = pyvrp_data.unsupported(problem)
     options = inp.options or Options()
     solutions = options.solution_limit()
     stats: dict[str, Any] = {"time_limit_s": limit, "unsupported_by_pyvrp": gaps}

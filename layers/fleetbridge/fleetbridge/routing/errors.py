@@ -8,6 +8,14 @@ from typing import Any
 from fleetbridge.core.errors import FleetbridgeError, InvalidInputError
 
 
+def field_path(loc: tuple[Any, ...]) -> str:
+    """A validation error's location as a field path such as `stops[3].hard_window`."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
 class InvalidRouterInput(InvalidInputError):
     """The router input breaks the schema or a rule; `field` is a path such as
     `stops[3].hard_window`."""

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from fleetbridge.core.errors import InvalidInputError
+from fleetbridge.routing.errors import field_path
 
 ID_PATTERN = re.compile(r"[a-z0-9-]+")
 MAX_ID_LENGTH = 32
@@ -32,25 +33,18 @@ def check_profile_id(profile_id: str) -> str:
     return profile_id
 
 
-def _path(prefix: str, loc: tuple[Any, ...]) -> str:
-    out = prefix
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
-
-
 def _validated(model: type[BaseModel], value: Any, field: str) -> BaseModel:
     try:
         return model.model_validate(value)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        where = _path(field, tuple(first["loc"]))
+        where = field_path((field, *first["loc"]))
         raise InvalidInputError(f"{where}: {first['msg']}", field=where) from None
 
 
 def compatibility_flags(compatibility: Any) -> dict[str, Any]:
     """Every compatibility flag (unset ones true), or InvalidInputError naming the field."""
-    from fleetbridge.routing.onfleet import Compatibility
+    from fleetbridge.routing.onfleet.request import Compatibility
 
     field = "configuration.compatibility"
     flags = _validated(Compatibility, compatibility or {}, field)

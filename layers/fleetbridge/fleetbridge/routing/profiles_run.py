@@ -3,6 +3,7 @@ and what a run needs from its profile (`onfleet_setup`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fleetbridge.core.errors import InvalidInputError, NotFoundError
@@ -32,31 +33,33 @@ def _check_integrations(tenant_id: str, integrations: list[IntegrationRef]) -> N
             ) from None
 
 
-def create_run_profile(
-    tenant_id: str,
-    *,
-    profile_id: str,
-    name: str,
-    description: str | None,
-    integrations: list[IntegrationRef],
-    defaults: dict[str, Any] | None,
-    options: dict[str, Any] | None,
-) -> RunProfile:
+@dataclass(frozen=True)
+class RunProfileFields:
+    """What a client sets on a run profile (all but the id): the same for create and update."""
+
+    name: str
+    description: str | None
+    integrations: list[IntegrationRef]
+    defaults: dict[str, Any] | None
+    options: dict[str, Any] | None
+
+    def check(self, tenant_id: str) -> None:
+        """Defaults/options against the router schema; every integration profile exists."""
+        check_defaults_and_options(self.defaults, self.options)
+        _check_integrations(tenant_id, self.integrations)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields as `RunProfile` keyword arguments."""
+        return dict(vars(self))
+
+
+def create_run_profile(tenant_id: str, *, profile_id: str, fields: RunProfileFields) -> RunProfile:
     """Validate (id, integrations, defaults/options) and store a run profile."""
     check_profile_id(profile_id)
-    check_defaults_and_options(defaults, options)
-    _check_integrations(tenant_id, integrations)
+    fields.check(tenant_id)
     now = iso(utcnow())
     profile = RunProfile(
-        id=profile_id,
-        tenant_id=tenant_id,
-        name=name,
-        description=description,
-        integrations=integrations,
-        defaults=defaults,
-        options=options,
-        created_at=now,
-        updated_at=now,
+        id=profile_id, tenant_id=tenant_id, **fields.as_dict(), created_at=now, updated_at=now
     )
     return ProfileRepository().create(profile)
 
@@ -72,30 +75,14 @@ def list_run_profiles(tenant_id: str) -> list[RunProfile]:
 
 
 def update_run_profile(
-    tenant_id: str,
-    profile_id: str,
-    *,
-    body_id: str | None,
-    name: str,
-    description: str | None,
-    integrations: list[IntegrationRef],
-    defaults: dict[str, Any] | None,
-    options: dict[str, Any] | None,
+    tenant_id: str, profile_id: str, *, body_id: str | None, fields: RunProfileFields
 ) -> RunProfile:
     """Replace every field but the id."""
     check_immutable_id(profile_id, body_id)
     repository = ProfileRepository()
     profile = repository.get(RunProfile, tenant_id, profile_id)
-    check_defaults_and_options(defaults, options)
-    _check_integrations(tenant_id, integrations)
-    changes = {
-        "name": name,
-        "description": description,
-        "integrations": integrations,
-        "defaults": defaults,
-        "options": options,
-    }
-    return repository.save(profile.model_copy(update=changes))
+    fields.check(tenant_id)
+    return repository.save(profile.model_copy(update=fields.as_dict()))
 
 
 def delete_run_profile(tenant_id: str, profile_id: str) -> None:

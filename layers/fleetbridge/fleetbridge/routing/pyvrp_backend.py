@@ -1,50 +1,25 @@
-"""PyVRP backend: the problem as PyVRP `ProblemData`, solved by its iterated local search.
+"""PyVRP backend: the problem's PyVRP data (`pyvrp_data`), solved by PyVRP's iterated local
+search by the run's deadline, as one search or several cooperating ones (`workers()`).
 
-What maps natively (PyVRP 0.14):
-- windows -> client windows; shifts -> vehicle-type windows; max_duration -> shift_duration;
-  initialization_cost -> fixed_cost; unassigned_penalty -> prize of an optional client.
-- quantities (our load model, `checker.start_load`): a stop alone in its unit with a negative
-  quantity -> a client pickup (carried to the route's end), with a positive one -> a client
-  delivery (loaded at the start: PyVRP's own model); a precedence pair a -> b with
-  quantity(a) = -quantity(b) <= 0 -> a shipment (pickup a, delivery b).
-- max_stops -> an extra load dimension counting stops (not with shipments).
-- speed, stop_duration * multiplier and duration-group overheads -> one duration matrix per
-  profile, where edge a -> b = travel + service(a) * multiplier + overhead(b | a); the
-  distance ("cost") matrix holds the travel time, so PyVRP minimises our objective.
-- max_distance -> max_distance on the travel-time matrix (exact when time is distance / speed).
-- backlog, compatibility attributes, alternates -> per-profile prohibitive edges into the
-  stops a vehicle may not serve; each vehicle's alternates are copies in a mutually exclusive
-  required client group; open routes / no start -> a zero-cost dummy depot.
-
-Not expressible (`unsupported()` lists them): max_wait, soft target times, stop groups and
-precedence other than shipment pairs, max_stops with shipments, max_distance with an explicit duration matrix. With `relaxed=True` these rules
-are dropped and the fallback repairs the result.
-
-PyVRP is integral: times and costs are scaled by 10 (0.1 s); travel times round up, window
-ends down, so a plan PyVRP finds feasible is feasible in real numbers.
+What maps to PyVRP natively, what does not (`pyvrp_data.unsupported`) and how numbers are
+scaled is in `pyvrp_data`.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import multiprocessing
 import os
 import time
 import warnings
-from collections.abc import Hashable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fleetbridge.routing.model import Problem
+from fleetbridge.routing.pyvrp_data import SCALE, PyvrpData, build_data, routes_of
 
 if TYPE_CHECKING:
-    import numpy as np
     import pyvrp
 
-SCALE = 10
-BIG = 10**9  # scaled cost of an edge into a stop the vehicle may not serve (1e8 s)
-MAX_PROFILE_CELLS = 40_000_000  # profiles x locations^2 kept in memory at most
 MAX_WORKERS = 6  # Lambda's most vCPUs
 LAMBDA_MB_PER_VCPU = 1769  # Lambda gives one full vCPU per 1,769 MB of memory
 PARALLEL_MIN_CLIENTS = 200  # smaller problems settle in seconds: one search is enough
@@ -53,65 +28,6 @@ SHORT_S_PER_CLIENT = 0.06  # ... when it has at most this much time per client (
 LARGE_HISTORY = 50  # late-acceptance history of a large problem (PyVRP's default: 300)
 LARGE_PERTURBATIONS = 10  # most clients moved by one perturbation (PyVRP's default: 25)
 ROUNDS = 3  # several searches pool their best plan this many times (see `_parallel`)
-
-
-@dataclass
-class _Loc:
-    """A PyVRP location: a problem location (None: the dummy) and the stop served there."""
-
-    problem_loc: int | None
-    stop: int | None = None
-
-
-@dataclass
-class _Build:
-    """PyVRP data plus the maps back to our indices."""
-
-    data: pyvrp.ProblemData
-    client_stop: list[int]  # PyVRP client -> our stop
-    shipment_stops: list[tuple[int, int]]  # PyVRP shipment -> (pickup stop, delivery stop)
-    type_vehicles: list[list[int]]  # PyVRP vehicle type -> our vehicles
-    notes: list[str] = field(default_factory=list)
-
-
-def _shipment_units(problem: Problem) -> dict[int, tuple[int, int]]:
-    """Units that are exactly one precedence pair a -> b with quantity(a) = -quantity(b) <= 0."""
-    pairs: dict[int, list[tuple[int, int]]] = {}
-    for a, b in problem.precedence:
-        pairs.setdefault(problem.unit_of[a], []).append((a, b))
-    out: dict[int, tuple[int, int]] = {}
-    for unit, unit_pairs in pairs.items():
-        if len(problem.units[unit]) != 2 or len(unit_pairs) != 1:
-            continue
-        a, b = unit_pairs[0]
-        qa, qb = problem.stops[a].quantity, problem.stops[b].quantity
-        wa, wb = problem.stops[a].window, problem.stops[b].window
-        if wa and wb and wb[1] < wa[0]:
-            continue  # never feasible, and PyVRP refuses such a shipment: the search says why
-        if all(x <= 0 and x == -y for x, y in zip(qa, qb, strict=True)):
-            out[unit] = (a, b)
-    return out
-
-
-def unsupported(problem: Problem) -> list[str]:
-    """The rules of `problem` PyVRP cannot express (empty: PyVRP solves it exactly)."""
-    shipments = _shipment_units(problem)
-    reasons: dict[str, None] = {}
-    for stop in problem.stops:
-        if stop.max_wait is not None and stop.window is not None:
-            reasons["max_wait"] = None
-        if stop.target is not None and (stop.earliness_penalty or stop.lateness_penalty):
-            reasons["target_time"] = None
-    for u, members in enumerate(problem.units):
-        if len(members) > 1 and u not in shipments:
-            reasons["stop groups / precedence beyond pickup-delivery pairs"] = None
-    if shipments and any(v.max_stops is not None for v in problem.vehicles):
-        reasons["max_stops with pickup/delivery pairs"] = None
-    if problem.time is not problem.dist and any(
-        v.max_distance is not None for v in problem.vehicles
-    ):
-        reasons["max_distance with a duration matrix"] = None
-    return list(reasons)
 
 
 class _SolutionLimit:
@@ -175,7 +91,7 @@ def workers() -> int:
 
 
 def _search(
-    build: _Build, stop: Any, stop_at: float, seed: int, initial: pyvrp.Solution | None = None
+    build: PyvrpData, stop: Any, stop_at: float, seed: int, initial: pyvrp.Solution | None = None
 ) -> tuple[pyvrp.Solution, int]:
     """One PyVRP search (from `initial` if given) that `stop` ends by `stop_at`: its best
     solution and its iterations."""
@@ -207,7 +123,7 @@ def _cost(solution: pyvrp.Solution) -> float:
 
 
 def _parallel(
-    build: _Build, deadline: float, seed: int, count: int
+    build: PyvrpData, deadline: float, seed: int, count: int
 ) -> tuple[pyvrp.Solution, dict[str, Any]]:
     """`count` searches in forked processes (Process + Pipe: Lambda has no /dev/shm for pools),
     cooperating in `ROUNDS` equal rounds: in each round every search runs with its own seed
@@ -274,7 +190,7 @@ def solve(
     `PARALLEL_MIN_CLIENTS` clients or more are searched by `workers()` processes at once."""
     from pyvrp.stop import MultipleCriteria, NoImprovement
 
-    build = _build(problem, relaxed=relaxed)
+    build = build_data(problem, relaxed=relaxed)
     data = build.data
     count = workers() if data.num_clients >= PARALLEL_MIN_CLIENTS and solutions is None else 1
     stats: dict[str, Any]
@@ -291,274 +207,4 @@ def solve(
     stats["pyvrp_feasible"] = best.is_feasible()
     stats["pyvrp_cost"] = cost / SCALE if math.isfinite(cost) else None
     stats["notes"] = build.notes
-    return _routes(build, problem, best), stats
-
-
-def _routes(build: _Build, problem: Problem, solution: pyvrp.Solution) -> list[list[int]]:
-    routes: list[list[int]] = [[] for _ in problem.vehicles]
-    used = [0] * len(build.type_vehicles)
-    for route in solution.routes():
-        t = route.vehicle_type()
-        vehicle = build.type_vehicles[t][used[t]]
-        used[t] += 1
-        for activity in route:
-            if activity.is_client():
-                routes[vehicle].append(build.client_stop[activity.idx])
-            elif activity.is_pickup():
-                routes[vehicle].append(build.shipment_stops[activity.idx][0])
-            elif activity.is_delivery():
-                routes[vehicle].append(build.shipment_stops[activity.idx][1])
-    return routes
-
-
-def _array(rows: list[list[float]]) -> np.ndarray:
-    """A square list of lists as a float array (fromiter beats asarray on nested lists)."""
-    import numpy as np
-
-    n = len(rows)
-    flat = itertools.chain.from_iterable(rows)
-    return np.fromiter(flat, dtype=np.float64, count=n * n).reshape(n, n)
-
-
-def _depot_key(problem: Problem, loc: int, dist: np.ndarray, time: np.ndarray) -> Hashable:
-    """Start/end locations with the same coordinates (or the same matrix row and column) are
-    one PyVRP depot: 25 vehicles at one depot must not become 50 depots."""
-    if problem.has_matrices:
-        return b"".join(m.tobytes() for m in (dist[loc], dist[:, loc], time[loc], time[:, loc]))
-    vehicle, end = divmod(loc - problem.num_regular, 2)
-    veh = problem.vehicles[vehicle]
-    pos = veh.end_position if end else veh.start_position
-    return (pos.lon, pos.lat) if pos else loc
-
-
-def _build(problem: Problem, *, relaxed: bool) -> _Build:
-    import numpy as np
-    import pyvrp
-
-    notes: list[str] = []
-    shipments = _shipment_units(problem)
-    count_dim = any(v.max_stops is not None for v in problem.vehicles) and not shipments
-
-    dist_np = _array(problem.dist)
-    time_np = dist_np if problem.time is problem.dist else _array(problem.time)
-
-    # --- locations: depots first (deduplicated), the dummy, then one per client / shipment step
-    locs: list[_Loc] = []
-    depot_of_key: dict[Hashable, int] = {}
-    depot_of_loc: dict[int, int] = {}
-    for veh in problem.vehicles:
-        for loc in (veh.start, veh.end):
-            if loc is None or loc in depot_of_loc:
-                continue
-            key = _depot_key(problem, loc, dist_np, time_np)
-            if key not in depot_of_key:
-                depot_of_key[key] = len(locs)
-                locs.append(_Loc(loc))
-            depot_of_loc[loc] = depot_of_key[key]
-    dummy = len(locs)
-    locs.append(_Loc(None))
-    num_depots = len(locs)
-
-    def load(stop: int) -> list[int]:
-        q = [max(0, -round(x)) for x in problem.stops[stop].quantity]
-        if count_dim:
-            q.append(0 if problem.stops[stop].alternate else 1)
-        return q
-
-    def unload(stop: int) -> list[int]:
-        q = [max(0, round(x)) for x in problem.stops[stop].quantity]
-        return [*q, 0] if count_dim else q
-
-    clients: list[pyvrp.Client] = []
-    client_stop: list[int] = []
-    client_owner: list[int | None] = []  # the only vehicle a copy (alternate) may use
-    groups: list[pyvrp.ClientGroup] = []
-
-    def window(s: int) -> tuple[int, int]:
-        w = problem.stops[s].window
-        if w is None:
-            return 0, np.iinfo(np.int64).max
-        return math.ceil(w[0] * SCALE - 1e-6), math.floor(w[1] * SCALE + 1e-6)
-
-    in_shipment = {s for pair in shipments.values() for s in pair}
-    for s in problem.regular:
-        if s in in_shipment:
-            continue
-        unit_penalty = problem.unit_penalty(problem.unit_of[s])
-        penalty = problem.stops[s].penalty if unit_penalty is not None else None
-        early, late = window(s)
-        locs.append(_Loc(problem.stops[s].location, s))
-        clients.append(
-            pyvrp.Client(
-                location=len(locs) - 1,
-                delivery=unload(s),
-                pickup=load(s),
-                tw_early=early,
-                tw_late=late,
-                prize=round((penalty or 0) * SCALE),
-                required=penalty is None,
-                name=problem.stops[s].id,
-            )
-        )
-        client_stop.append(s)
-        client_owner.append(None)
-    for veh in problem.vehicles:
-        if not veh.alternates:
-            continue
-        members = []
-        for s in veh.alternates:
-            early, late = window(s)
-            locs.append(_Loc(problem.stops[s].location, s))
-            members.append(len(clients))
-            clients.append(
-                pyvrp.Client(
-                    location=len(locs) - 1,
-                    delivery=unload(s),
-                    pickup=load(s),
-                    tw_early=early,
-                    tw_late=late,
-                    required=False,
-                    group=len(groups),
-                    name=f"{problem.stops[s].id}@{veh.id}",
-                )
-            )
-            client_stop.append(s)
-            client_owner.append(veh.index)
-        groups.append(pyvrp.ClientGroup(members, required=True))
-
-    shipment_list: list[pyvrp.Shipment] = []
-    shipment_stops: list[tuple[int, int]] = []
-    for unit, (a, b) in shipments.items():
-        penalty = problem.unit_penalty(unit)
-        (ea, la), (eb, lb) = window(a), window(b)
-        locs.append(_Loc(problem.stops[a].location, a))
-        locs.append(_Loc(problem.stops[b].location, b))
-        shipment_list.append(
-            pyvrp.Shipment(
-                pickup_location=len(locs) - 2,
-                delivery_location=len(locs) - 1,
-                pickup_tw_early=ea,
-                pickup_tw_late=la,
-                delivery_tw_early=eb,
-                delivery_tw_late=lb,
-                amount=[round(x) for x in problem.stops[b].quantity],
-                prize=round((penalty or 0) * SCALE),
-                required=penalty is None,
-                name=f"{problem.stops[a].id}->{problem.stops[b].id}",
-            )
-        )
-        shipment_stops.append((a, b))
-
-    # --- per-location arrays for the matrices
-    n_locs = len(locs)
-    index = np.array([loc.problem_loc or 0 for loc in locs])
-    is_dummy = np.array([loc.problem_loc is None for loc in locs])
-    served = [loc.stop for loc in locs]
-    service = np.array([problem.stops[s].duration if s is not None else 0.0 for s in served])
-    group = np.array(
-        [
-            problem.stops[s].duration_group
-            if s is not None and problem.stops[s].duration_group is not None
-            else -1
-            for s in served
-        ]
-    )
-    overhead_of = np.array([*problem.duration_groups, 0.0])[group]
-    base_time = time_np[np.ix_(index, index)]
-    base_time[is_dummy, :] = 0.0
-    base_time[:, is_dummy] = 0.0
-    # overhead(b | a): b starts a duration group visit unless a is in the same group
-    enters = (group[None, :] >= 0) & (group[:, None] != group[None, :])
-    overhead = np.where(enters, overhead_of[None, :], 0.0)
-
-    # --- profiles: one per (time factor, multiplier, forbidden stops)
-    stop_locs: dict[int, list[int]] = {}
-    for i, place in enumerate(locs):
-        if place.stop is not None:
-            stop_locs.setdefault(place.stop, []).append(i)
-    copy_locs = {num_depots + c: owner for c, owner in enumerate(client_owner) if owner is not None}
-    profiles: dict[Hashable, int] = {}
-    profile_of: list[int] = []
-    forbidden_of: list[list[int]] = []
-    keep_compat = True
-    restricted = [
-        s for s in problem.restricted if s in stop_locs and not problem.stops[s].alternate
-    ]
-    for veh in problem.vehicles:
-        forbidden = [
-            i for s in restricted if not problem.compatible(veh.index, s) for i in stop_locs[s]
-        ] + [i for i, owner in copy_locs.items() if owner != veh.index]
-        key = (veh.time_factor, veh.duration_multiplier, tuple(forbidden))
-        profile_of.append(profiles.setdefault(key, len(profiles)))
-        forbidden_of.append(forbidden)
-    if len(profiles) * n_locs * n_locs > MAX_PROFILE_CELLS:
-        keep_compat = False
-        notes.append("too many vehicle profiles: compatibility left to the repair step")
-        profiles = {}
-        profile_of = []
-        for veh in problem.vehicles:
-            key = (veh.time_factor, veh.duration_multiplier, ())
-            profile_of.append(profiles.setdefault(key, len(profiles)))
-    distances: list[Any] = [None] * len(profiles)
-    durations: list[Any] = [None] * len(profiles)
-    for v, veh in enumerate(problem.vehicles):
-        p = profile_of[v]
-        if distances[p] is not None:
-            continue
-        travel = base_time * veh.time_factor
-        cost = np.ceil(travel * SCALE - 1e-6).astype(np.int64)  # up: max_distance stays safe
-        total = travel + service[:, None] * veh.duration_multiplier + overhead
-        duration = np.ceil(total * SCALE - 1e-6).astype(np.int64)
-        if keep_compat and forbidden_of[v]:
-            cost[:, forbidden_of[v]] = BIG
-        np.fill_diagonal(cost, 0)
-        np.fill_diagonal(duration, 0)
-        distances[p], durations[p] = cost, duration
-
-    # --- vehicle types: identical vehicles share one type
-    unlimited = int(sum(abs(x) for s in problem.stops for x in s.quantity)) + 1
-    types: dict[Hashable, list[int]] = {}
-    type_args: dict[Hashable, dict[str, Any]] = {}
-    for v, veh in enumerate(problem.vehicles):
-        capacity = [unlimited if math.isinf(c) else int(c) for c in veh.capacity]
-        if count_dim:
-            capacity.append(veh.max_stops if veh.max_stops is not None else unlimited)
-        max_distance = None
-        if veh.max_distance is not None and problem.time is problem.dist:
-            max_distance = math.floor(veh.max_distance * veh.time_factor * SCALE + 1e-6)
-        args: dict[str, Any] = {
-            "capacity": capacity,
-            "start_depot": depot_of_loc[veh.start] if veh.start is not None else dummy,
-            "end_depot": depot_of_loc[veh.end] if veh.end is not None else dummy,
-            "fixed_cost": round(veh.initialization_cost * SCALE),
-            "tw_early": math.ceil((veh.shift_start or 0.0) * SCALE - 1e-6),
-            "profile": profile_of[v],
-        }
-        if veh.shift_end is not None:
-            args["tw_late"] = math.floor(veh.shift_end * SCALE + 1e-6)
-        if veh.max_duration is not None:
-            args["shift_duration"] = math.floor(veh.max_duration * SCALE + 1e-6)
-        if max_distance is not None:
-            args["max_distance"] = max_distance
-        key = (v,) if veh.alternates else tuple(sorted((k, str(x)) for k, x in args.items()))
-        types.setdefault(key, []).append(v)
-        type_args[key] = args
-    vehicle_types = [
-        pyvrp.VehicleType(num_available=len(vs), **type_args[k], name=problem.vehicles[vs[0]].id)
-        for k, vs in types.items()
-    ]
-    depots = [pyvrp.Depot(location=i) for i in range(num_depots)]
-    locations = [pyvrp.Location(float(i), 0.0) for i in range(n_locs)]
-    data = pyvrp.ProblemData(
-        locations,
-        clients,
-        depots,
-        vehicle_types,
-        distances,
-        durations,
-        groups=groups,
-        shipments=shipment_list,
-    )
-    if relaxed:
-        notes.append("relaxed: rules PyVRP cannot express were dropped")
-    return _Build(data, client_stop, shipment_stops, list(types.values()), notes)
+    return routes_of(build, problem, best), stats

@@ -28,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from fleetbridge.routing.errors import InvalidRouterInput
+from fleetbridge.routing.errors import InvalidRouterInput, field_path
 
 Quantity = int | dict[str, int]
 Cell = Annotated[float, Field(allow_inf_nan=False)]
@@ -199,7 +199,7 @@ def check_options(raw: Any, field: str = "options") -> Options:
         options = Options.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        where = _path((field, *first["loc"]))
+        where = field_path((field, *first["loc"]))
         if first["type"] == "extra_forbidden":
             supported = ", ".join(f"{field}.{name}" for name in SUPPORTED_OPTIONS)
             raise InvalidRouterInput(
@@ -281,13 +281,6 @@ def parse_duration(value: str | float, *, field: str) -> float:
     return seconds
 
 
-def _path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def parse_input(raw: Any) -> RouterInput:
     """Validate a router input (a dict as decoded from JSON) or raise `InvalidRouterInput`
     naming the first offending field (and the stop's / vehicle's id when it has one)."""
@@ -301,7 +294,7 @@ def parse_input(raw: Any) -> RouterInput:
         # union members repeat the path with a type tag: keep the user's path only
         loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and "[" in p))
         loc = tuple(p for p in loc if p not in ("int", "dict[str,int]", "str", "float"))
-        field = _path(loc) or None
+        field = field_path(loc) or None
         more = f" ({len(errors) - 1} more errors)" if len(errors) > 1 else ""
         msg = first["msg"].removeprefix("Value error, ")
         named = _named(raw, loc)

@@ -33,7 +33,7 @@ from fleetbridge.core.errors import ConflictError, InvalidInputError
 from fleetbridge.core.models import iso, utcnow
 from fleetbridge.core.queue import WorkMessage, publish
 from fleetbridge.core.runs import RunRepository
-from fleetbridge.routing.runs import KIND_ONFLEET, ROUTING_QUEUE, finished_run, load_json
+from fleetbridge.routing.run_requests import KIND_ONFLEET, ROUTING_QUEUE, finished_run, load_json
 
 
 def _refuse_shared_tasks(containers: list[dict[str, Any]]) -> None:

@@ -16,21 +16,19 @@ from typing import Any
 
 from fleetbridge.core.errors import VendorNotFound
 from fleetbridge.routing.errors import InfeasibleRun, InvalidRouterInput
-from fleetbridge.routing.onfleet import (
+from fleetbridge.routing.onfleet.fetch import (
     DEFAULT_TASK_PAGE_LIMIT,
-    Compatibility,
-    OnfleetRunRequest,
-    OnfleetSelection,
-    RunInputError,
-    build_onfleet_input,
     select_requested,
     walk_task_pages,
     worker_query_params,
 )
+from fleetbridge.routing.onfleet.metadata import RunInputError
+from fleetbridge.routing.onfleet.request import Compatibility, OnfleetRunRequest, OnfleetSelection
+from fleetbridge.routing.onfleet.transform import build_onfleet_input
 from fleetbridge.routing.output import assemble_onfleet_result
 from fleetbridge.routing.profiles_run import onfleet_setup
 from fleetbridge.routing.profiles_service import onfleet_client, profile_api_key
-from fleetbridge.routing.runs import parse_onfleet_request
+from fleetbridge.routing.run_requests import parse_onfleet_request
 from fleetbridge.vendors.onfleet import OnfleetClient
 
 Solve = Callable[[dict[str, Any]], dict[str, Any]]

@@ -35,7 +35,7 @@ from fleetbridge.core.queue import WorkMessage
 from fleetbridge.core.results import put_result
 from fleetbridge.core.runs import RunRepository
 from fleetbridge.core.worker import Once, measured, receive_count, run_batch
-from fleetbridge.routing.runs import FINISHED, KIND_ONFLEET, load_json, result_key
+from fleetbridge.routing.run_requests import FINISHED, KIND_ONFLEET, load_json, result_key
 
 #: Must match RoutingQueue's RedrivePolicy maxReceiveCount in template.yaml.
 MAX_RECEIVES = int(os.environ.get("MAX_RECEIVE_COUNT", "3"))
@@ -99,7 +99,7 @@ def execute(message: dict[str, Any], deadline: float) -> dict[str, Any]:
     try:
         body = load_json(run.input_key)
         if run.kind == KIND_ONFLEET:
-            from fleetbridge.routing.runs_onfleet import solve_onfleet_run
+            from fleetbridge.routing.solve_onfleet import solve_onfleet_run
 
             result, recorded = solve_onfleet_run(run.tenant_id, body, _solver(deadline, notes))
         else:
@@ -180,7 +180,7 @@ def _apply_handler(record: SQSRecord, work: WorkMessage, deadline: float) -> Any
         logger.remove_keys(["run_id"])
 
 
-def process_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def solve_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Solve each queued run (or do each queued apply) of an SQS batch; failed records are
     reported back to SQS."""
     from fleetbridge.routing.apply_worker import WRITE_CONTAINER

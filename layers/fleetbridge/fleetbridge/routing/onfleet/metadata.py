@@ -15,7 +15,8 @@ with `nextmv:` in another case (`Nextmv:`), which fails the run rather than bein
 - Positions are `{"lon", "lat"}` or Onfleet's own `[lon, lat]`. Times are RFC 3339 with an offset,
   or a number of Unix milliseconds (Onfleet's convention); both come out as RFC 3339 in UTC.
 - Quantities and capacities are an integer or an object of integers (multi-dimension); integral
-  floats such as `2.0` pass as integers. Merging with native fields happens in `routing.onfleet`.
+  floats such as `2.0` pass as integers. Merging with native fields happens in `onfleet.stops`
+  and `onfleet.vehicles`.
 """
 
 from __future__ import annotations

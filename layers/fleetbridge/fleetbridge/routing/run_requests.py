@@ -1,4 +1,6 @@
-"""Routing runs for the API (issue 7, §3, §9): start, status, result and map.
+"""Routing runs as the API asks for them (issue 7, §3, §9): start, status, result and map.
+
+The Runs table itself is `core.runs` (`RunRepository`); the solve is `routing.solver_worker`.
 
 - A run is a row of the Runs table, kind `onfleet` (`POST /v1/integrations/onfleet/run`) or
   `router` (`POST /v0/run`). The request body goes to the results bucket first, under
@@ -34,6 +36,7 @@ from fleetbridge.core.models import Run, iso, new_id, utcnow
 from fleetbridge.core.queue import WorkMessage, publish
 from fleetbridge.core.results import get_result, presigned_url, put_result, result_size
 from fleetbridge.core.runs import RunRepository
+from fleetbridge.routing.errors import field_path
 
 ROUTING_QUEUE = "routing"  # the FLEETBRIDGE_QUEUES key of the solver's queue
 KIND_ONFLEET = "onfleet"
@@ -82,22 +85,15 @@ def load_json(key: str | None) -> Any:
     return json.loads(load_bytes(key))
 
 
-def _field_path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def parse_onfleet_request(body: Any) -> Any:
     """The body as an `OnfleetRunRequest`, or InvalidInputError naming the first bad field."""
-    from fleetbridge.routing.onfleet import OnfleetRunRequest
+    from fleetbridge.routing.onfleet.request import OnfleetRunRequest
 
     try:
         return OnfleetRunRequest.model_validate(body)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        field = _field_path(tuple(first["loc"])) or None
+        field = field_path(tuple(first["loc"])) or None
         message = str(first["msg"]).removeprefix("Value error, ")
         raise InvalidInputError(f"{field or 'body'}: {message}", field=field) from None
 
