@@ -32,7 +32,7 @@ from fleetbridge.flows.striven_onfleet.rules import (
     update_payload,
 )
 from fleetbridge.flows.striven_onfleet.settings import StrivenOnfleetSettings
-from fleetbridge.vendors.striven import StrivenEmployee, StrivenTask
+from fleetbridge.vendors.striven_models import StrivenEmployee, StrivenTask
 
 ZONE = "America/Chicago"  # UTC-5 in May (CDT)
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)  # 07:00 in Chicago

@@ -14,7 +14,7 @@ from fleetbridge.flows.striven_onfleet.work import (
     parse_work,
     tasks_message,
 )
-from fleetbridge.vendors.striven import StrivenEmployee, StrivenTask, StrivenTeam
+from fleetbridge.vendors.striven_models import StrivenEmployee, StrivenTask, StrivenTeam
 
 TASK = {
     "id": 100,

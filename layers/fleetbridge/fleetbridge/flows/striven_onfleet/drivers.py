@@ -33,7 +33,7 @@ from fleetbridge.flows.striven_onfleet.rules import (
 from fleetbridge.flows.striven_onfleet.teams import ensure_team
 from fleetbridge.flows.striven_onfleet.work import TaskWork
 from fleetbridge.vendors.onfleet import OnfleetWorker
-from fleetbridge.vendors.striven import StrivenEmployee
+from fleetbridge.vendors.striven_models import StrivenEmployee
 
 #: `match_driver` reasons → the reason a task fails with.
 TASK_REASONS = {

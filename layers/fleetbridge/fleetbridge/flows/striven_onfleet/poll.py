@@ -38,7 +38,8 @@ from fleetbridge.flows.striven_onfleet.work import (
     chunks,
     tasks_message,
 )
-from fleetbridge.vendors.striven import QuotaExhausted, StrivenEmployee, StrivenTask, StrivenTeam
+from fleetbridge.vendors.striven import QuotaExhausted
+from fleetbridge.vendors.striven_models import StrivenEmployee, StrivenTask, StrivenTeam
 
 #: How long a day-quota pause lasts when Striven gives no Retry-After.
 DEFAULT_PAUSE = timedelta(hours=1)

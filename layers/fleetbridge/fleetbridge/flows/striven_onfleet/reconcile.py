@@ -33,7 +33,7 @@ from fleetbridge.flows.striven_onfleet.drivers import forget_driver
 from fleetbridge.flows.striven_onfleet.rules import ONFLEET_COMPLETED, decide_task
 from fleetbridge.flows.striven_onfleet.sync import QUIET, sync_task, synced_from
 from fleetbridge.flows.striven_onfleet.work import TaskWork
-from fleetbridge.vendors.striven import StrivenTask
+from fleetbridge.vendors.striven_models import StrivenTask
 
 LIVE = frozenset({"synced", "unassigned"})
 

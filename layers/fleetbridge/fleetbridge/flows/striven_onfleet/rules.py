@@ -27,7 +27,7 @@ from fleetbridge.core.models import Action, fingerprint
 from fleetbridge.core.phones import DEFAULT_REGION, normalize_phone
 from fleetbridge.flows.striven_onfleet import TASK_METADATA
 from fleetbridge.flows.striven_onfleet.settings import StrivenOnfleetSettings
-from fleetbridge.vendors.striven import Location, Ref, StrivenEmployee, StrivenTask
+from fleetbridge.vendors.striven_models import Location, Ref, StrivenEmployee, StrivenTask
 
 WINDOW = timedelta(hours=24)
 ONFLEET_COMPLETED = 3

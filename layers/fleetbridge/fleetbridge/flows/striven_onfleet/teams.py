@@ -22,7 +22,7 @@ from fleetbridge.flows.striven_onfleet import EMPLOYEE, LINKED, TEAM
 from fleetbridge.flows.striven_onfleet.context import FlowContext
 from fleetbridge.flows.striven_onfleet.rules import team_membership_changes
 from fleetbridge.vendors.onfleet import OnfleetTeam
-from fleetbridge.vendors.striven import StrivenTeam
+from fleetbridge.vendors.striven_models import StrivenTeam
 
 
 def linked_drivers(mappings: Iterable[Stored]) -> dict[int, str]:

@@ -20,7 +20,7 @@ from fleetbridge.flows.striven_onfleet import WAITING
 from fleetbridge.flows.striven_onfleet.context import FlowContext
 from fleetbridge.flows.striven_onfleet.rules import task_version
 from fleetbridge.flows.striven_onfleet.work import assignee_ids, snapshot
-from fleetbridge.vendors.striven import StrivenTask
+from fleetbridge.vendors.striven_models import StrivenTask
 
 
 def members_fingerprint(members: Collection[int]) -> str:

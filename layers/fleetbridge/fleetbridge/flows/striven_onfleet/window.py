@@ -23,7 +23,7 @@ from fleetbridge.flows.striven_onfleet import WINDOW
 from fleetbridge.flows.striven_onfleet.context import FlowContext
 from fleetbridge.flows.striven_onfleet.rules import task_version
 from fleetbridge.flows.striven_onfleet.work import snapshot
-from fleetbridge.vendors.striven import StrivenTask
+from fleetbridge.vendors.striven_models import StrivenTask
 
 
 def hour_of(moment: datetime) -> str:

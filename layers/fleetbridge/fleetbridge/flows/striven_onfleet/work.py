@@ -26,7 +26,7 @@ from fleetbridge.core.models import fingerprint
 from fleetbridge.core.queue import WorkMessage
 from fleetbridge.flows.striven_onfleet import FLOW_ID
 from fleetbridge.flows.striven_onfleet.rules import NOTES_LIMIT, task_version
-from fleetbridge.vendors.striven import StrivenEmployee, StrivenTask, StrivenTeam
+from fleetbridge.vendors.striven_models import StrivenEmployee, StrivenTask, StrivenTeam
 
 TASK_CHANGED = "task_changed"
 WINDOW_RECHECK = "window_recheck"
