@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from fleetbridge.flows.striven_onfleet.rules import NOTES_LIMIT, task_fingerprint
+from fleetbridge.flows.striven_onfleet.task_rules import NOTES_LIMIT, task_fingerprint
 from fleetbridge.flows.striven_onfleet.window import hour_of
 from fleetbridge.flows.striven_onfleet.work import (
     MAX_CHUNK_BYTES,

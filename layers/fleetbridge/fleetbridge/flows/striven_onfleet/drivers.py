@@ -1,6 +1,6 @@
 """Rule 6: a task's employee becomes an Onfleet driver (worker) when the task syncs.
 
-Matching is by the employee's phone of the selected type in E.164 (`rules.match_driver`): same
+Matching is by the employee's phone of the selected type in E.164 (`driver_rules.decide`): same
 phone and name links, a free phone creates the driver in the Onfleet teams of the employee's
 selected Striven teams, the same phone under another name is a conflict (nothing created, the
 notify recipients are emailed). A linked employee costs no call at all (the poll passes its
@@ -20,22 +20,17 @@ from datetime import datetime, timedelta
 from fleetbridge.core import budget
 from fleetbridge.core.errors import ConflictError, VendorConflict
 from fleetbridge.core.models import Mapping, fingerprint, iso
-from fleetbridge.flows.striven_onfleet import EMPLOYEE, EMPLOYEE_METADATA, LINKED
+from fleetbridge.flows.striven_onfleet import EMPLOYEE, EMPLOYEE_METADATA, LINKED, driver_rules
 from fleetbridge.flows.striven_onfleet.context import FlowContext
+from fleetbridge.flows.striven_onfleet.driver_rules import DriverMatch, employee_phone
+from fleetbridge.flows.striven_onfleet.failure_rules import failure_fingerprint, should_notify
 from fleetbridge.flows.striven_onfleet.notices import driver_failed
-from fleetbridge.flows.striven_onfleet.rules import (
-    DriverMatch,
-    employee_phone,
-    failure_fingerprint,
-    match_driver,
-    should_notify,
-)
 from fleetbridge.flows.striven_onfleet.teams import ensure_team
 from fleetbridge.flows.striven_onfleet.work import TaskWork
 from fleetbridge.vendors.onfleet import OnfleetWorker
 from fleetbridge.vendors.striven_models import StrivenEmployee
 
-#: `match_driver` reasons → the reason a task fails with.
+#: `driver_rules.decide` reasons → the reason a task fails with.
 TASK_REASONS = {
     "name_mismatch": "driver_name_conflict",
     "no_phone_of_type": "driver_no_phone_of_type",
@@ -212,7 +207,9 @@ def _match(ctx: FlowContext, employee: StrivenEmployee) -> tuple[DriverMatch, Wo
     if phone is not None:
         found = ctx.onfleet.list_workers(phones=[phone], filter=["name", "phone", "teams"])
         workers = {w.phone: w for w in found if w.phone}
-    match = match_driver(employee, ctx.settings.phone_type, workers, ctx.settings.default_region)
+    match = driver_rules.decide(
+        employee, ctx.settings.phone_type, workers, ctx.settings.default_region
+    )
     return match, workers
 
 

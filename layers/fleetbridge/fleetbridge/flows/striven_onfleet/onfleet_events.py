@@ -26,7 +26,7 @@ from typing import Any
 from fleetbridge.core.models import Mapping
 from fleetbridge.flows.striven_onfleet import EMPLOYEE, LINKED, TASK, TASK_METADATA
 from fleetbridge.flows.striven_onfleet.context import FlowContext
-from fleetbridge.flows.striven_onfleet.rules import ONFLEET_COMPLETED
+from fleetbridge.flows.striven_onfleet.task_rules import ONFLEET_COMPLETED
 
 TASK_STARTED, TASK_COMPLETED, TASK_ASSIGNED, TASK_UNASSIGNED = 0, 3, 9, 10
 #: The triggers the receiver queues (the others are answered 200 and dropped).

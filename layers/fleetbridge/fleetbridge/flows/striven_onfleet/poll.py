@@ -27,7 +27,7 @@ from fleetbridge.core.models import iso
 from fleetbridge.core.queue import WorkMessage, publish_many
 from fleetbridge.flows.striven_onfleet import EMPLOYEE, RETRY, waiting
 from fleetbridge.flows.striven_onfleet.context import FlowContext
-from fleetbridge.flows.striven_onfleet.rules import selected_members
+from fleetbridge.flows.striven_onfleet.task_rules import selected_members
 from fleetbridge.flows.striven_onfleet.teams import follow_membership, linked_drivers
 from fleetbridge.flows.striven_onfleet.window import due, forget, hour_of
 from fleetbridge.flows.striven_onfleet.work import (

@@ -1,6 +1,6 @@
 """Carrying out one task's decision (rules 3-6, 8): Onfleet writes, the mapping, the activity.
 
-`decide_task` plans without I/O; here the plan meets Onfleet. One Onfleet call per synced task
+`task_rules.decide` plans without I/O; here the plan meets Onfleet. One Onfleet call per synced task
 (create, update or delete); the driver costs two more only the first time its employee syncs.
 Onfleet's answers that change the plan:
 - a 404 on update means the task was deleted in Onfleet: it is created again, once (its
@@ -28,7 +28,7 @@ from fleetbridge.core.errors import (
 )
 from fleetbridge.core.errors import VendorValidationError as Rejected
 from fleetbridge.core.models import Mapping, fingerprint
-from fleetbridge.flows.striven_onfleet import RETRY, TASK, TASK_METADATA, waiting
+from fleetbridge.flows.striven_onfleet import RETRY, TASK, TASK_METADATA, task_rules, waiting
 from fleetbridge.flows.striven_onfleet.context import FlowContext
 from fleetbridge.flows.striven_onfleet.drivers import (
     DriverBusy,
@@ -36,16 +36,14 @@ from fleetbridge.flows.striven_onfleet.drivers import (
     ensure_driver,
     forget_driver,
 )
+from fleetbridge.flows.striven_onfleet.failure_rules import failure_fingerprint, should_notify
 from fleetbridge.flows.striven_onfleet.notices import task_failed
-from fleetbridge.flows.striven_onfleet.rules import (
+from fleetbridge.flows.striven_onfleet.task_rules import (
     ONFLEET_COMPLETED,
     SyncedTask,
     TaskDecision,
-    decide_task,
     eligible_from,
-    failure_fingerprint,
     is_transient_failure,
-    should_notify,
     status_name,
     task_payload,
     task_version,
@@ -141,7 +139,7 @@ def sync_task(
         task_version(task), mapping.data.get("version"), ctx.settings.zone
     ):
         return TaskDecision("skip", "stale_snapshot")  # a newer version was handled already
-    decision = decide_task(
+    decision = task_rules.decide(
         task,
         ctx.settings,
         work.team_members,

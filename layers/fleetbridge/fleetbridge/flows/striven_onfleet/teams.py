@@ -7,7 +7,7 @@
   whose linked drivers differ. An unchanged membership costs no Onfleet call.
 - `reconcile_teams`: the daily run (and `POST /sync`): every selected team is compared with
   Onfleet, whatever the fingerprints say; missing teams are created.
-Onfleet members that are not linked drivers are left alone (`team_membership_changes`).
+Onfleet members that are not linked drivers are left alone (`team_rules.decide`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from fleetbridge.core.errors import ConflictError, VendorConflict
 from fleetbridge.core.models import Action, fingerprint
 from fleetbridge.core.models import Mapping as Stored
 from fleetbridge.core.registry import Plan, PlanItem
-from fleetbridge.flows.striven_onfleet import EMPLOYEE, LINKED, TEAM
+from fleetbridge.flows.striven_onfleet import EMPLOYEE, LINKED, TEAM, team_rules
 from fleetbridge.flows.striven_onfleet.context import FlowContext
-from fleetbridge.flows.striven_onfleet.rules import team_membership_changes
 from fleetbridge.vendors.onfleet import OnfleetTeam
 from fleetbridge.vendors.striven_models import StrivenTeam
 
@@ -154,7 +153,7 @@ def _apply(
             source_event=source_event,
         )
         return 1
-    change = team_membership_changes(team.member_ids, onfleet.workers, linked)
+    change = team_rules.decide(team.member_ids, onfleet.workers, linked)
     writes = 0
     if change.changed:
         ctx.onfleet.update_team(onfleet.id, {"workers": list(change.workers)})
@@ -221,7 +220,7 @@ def reconcile_teams(
         ids["onfleet_team_id"] = onfleet.id
         if not dry_run and (mapping is None or mapping.other_id != onfleet.id):
             _save(ctx, mapping, team.id, onfleet.id, {"name": team.name})
-        change = team_membership_changes(team.member_ids, onfleet.workers, linked)
+        change = team_rules.decide(team.member_ids, onfleet.workers, linked)
         if change.changed and not dry_run:
             ctx.onfleet.update_team(onfleet.id, {"workers": list(change.workers)})
         if not dry_run:

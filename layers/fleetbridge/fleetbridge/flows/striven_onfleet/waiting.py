@@ -18,7 +18,7 @@ from fleetbridge.core.errors import ConflictError
 from fleetbridge.core.models import Mapping, fingerprint
 from fleetbridge.flows.striven_onfleet import WAITING
 from fleetbridge.flows.striven_onfleet.context import FlowContext
-from fleetbridge.flows.striven_onfleet.rules import task_version
+from fleetbridge.flows.striven_onfleet.task_rules import task_version
 from fleetbridge.flows.striven_onfleet.work import assignee_ids, snapshot
 from fleetbridge.vendors.striven_models import StrivenTask
 

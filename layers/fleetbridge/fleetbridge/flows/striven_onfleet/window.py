@@ -21,7 +21,7 @@ from fleetbridge.core.errors import ConflictError
 from fleetbridge.core.models import Mapping, iso
 from fleetbridge.flows.striven_onfleet import WINDOW
 from fleetbridge.flows.striven_onfleet.context import FlowContext
-from fleetbridge.flows.striven_onfleet.rules import task_version
+from fleetbridge.flows.striven_onfleet.task_rules import task_version
 from fleetbridge.flows.striven_onfleet.work import snapshot
 from fleetbridge.vendors.striven_models import StrivenTask
 

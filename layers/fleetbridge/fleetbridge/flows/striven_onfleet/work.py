@@ -25,7 +25,7 @@ from typing import Any
 from fleetbridge.core.models import fingerprint
 from fleetbridge.core.queue import WorkMessage
 from fleetbridge.flows.striven_onfleet import FLOW_ID
-from fleetbridge.flows.striven_onfleet.rules import NOTES_LIMIT, task_version
+from fleetbridge.flows.striven_onfleet.task_rules import NOTES_LIMIT, task_version
 from fleetbridge.vendors.striven_models import StrivenEmployee, StrivenTask, StrivenTeam
 
 TASK_CHANGED = "task_changed"
