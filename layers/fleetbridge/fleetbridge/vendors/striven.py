@@ -33,7 +33,7 @@ from fleetbridge.core.http import (
 )
 from fleetbridge.core.models import Connection
 from fleetbridge.core.ratelimit import RateLimit
-from fleetbridge.vendors.base import account_limiter, base_url
+from fleetbridge.vendors.base import connected
 from fleetbridge.vendors.striven_models import (
     Page,
     StrivenEmployee,
@@ -132,15 +132,10 @@ class StrivenClient(ClientCredentialsClient):
         """A client with the connection's credentials and URL, sharing the tenant's minute limit
         (`requests_per_minute`, else the Standard plan's 100 per minute)."""
         client_id = str(credentials["striven_client_id"])
+        secret = str(credentials["striven_client_secret"])
         limit = RateLimit(requests_per_minute, 60) if requests_per_minute else RATE_LIMIT
-        return cls(
-            base_url(cls.vendor, connection),
-            client_id=client_id,
-            client_secret=str(credentials["striven_client_secret"]),
-            time_zone=time_zone,
-            page_size=page_size,
-            rate_limiter=account_limiter(cls.vendor, client_id, limit),
-        )
+        options = {"client_id": client_id, "client_secret": secret, "page_size": page_size}
+        return connected(cls, connection, client_id, limit, time_zone=time_zone, **options)
 
     # ---------------------------------------------------------------- errors
     def error_details(self, body: Any) -> ErrorDetails | None:
