@@ -126,13 +126,12 @@ def forget_driver(ctx: FlowContext, employee_id: int, worker_id: str, *, source_
         ctx.mappings.delete(mapping)
     except ConflictError:
         return False
-    ctx.activity.record(
-        ctx.connection,
-        action="deleted",
-        entity=f"employee {employee_id}",
-        source_event=source_event,
-        reason="driver_deleted_in_onfleet",
-        vendor_ids={"striven_employee_id": employee_id, "onfleet_worker_id": worker_id},
+    ctx.record(
+        "deleted",
+        f"employee {employee_id}",
+        "driver_deleted_in_onfleet",
+        source=source_event,
+        ids={"striven_employee_id": employee_id, "onfleet_worker_id": worker_id},
     )
     return True
 
@@ -280,13 +279,12 @@ def _linked(
         if stored is not None and stored.other_id and stored.data.get("status") in LINKED:
             return stored.other_id
         raise
-    ctx.activity.record(
-        ctx.connection,
-        action=match.activity,
-        entity=f"employee {employee.id}",
-        source_event=source_event,
-        reason=match.reason,
-        vendor_ids={
+    ctx.record(
+        match.activity,
+        f"employee {employee.id}",
+        match.reason,
+        source=source_event,
+        ids={
             "striven_employee_id": employee.id,
             "onfleet_worker_id": match.worker_id,
             "phone": match.phone,
@@ -332,13 +330,12 @@ def _failed(
     with suppress(ConflictError):  # our claim: only a stale-claim takeover could race us
         ctx.mappings.save(mapping.model_copy(update={"other_id": None, "data": data}))
     if notify or mapping.data.get("last_error") != message:
-        ctx.activity.record(
-            ctx.connection,
-            action="failed",
-            entity=f"employee {employee_id}",
-            source_event=source_event,
-            reason=reason,
-            vendor_ids={
+        ctx.record(
+            "failed",
+            f"employee {employee_id}",
+            reason,
+            source=source_event,
+            ids={
                 "striven_employee_id": employee_id,
                 "phone": match.phone,
                 "onfleet_worker_id": match.worker_id,

@@ -79,13 +79,12 @@ def apply_onfleet_event(ctx: FlowContext, payload: dict[str, Any], source_event:
     ctx.mappings.save(mapping.model_copy(update={"data": data}))
     if reason is None:
         return "unchanged"
-    ctx.activity.record(
-        ctx.connection,
-        action="updated",
-        entity=f"task {mapping.external_id}",
-        source_event=source_event,
-        reason=reason,
-        vendor_ids={
+    ctx.record(
+        "updated",
+        f"task {mapping.external_id}",
+        reason,
+        source=source_event,
+        ids={
             "striven_task_id": int(mapping.external_id),
             "onfleet_task_id": mapping.other_id,
             **({"onfleet_worker_id": data["worker_id"]} if data.get("worker_id") else {}),

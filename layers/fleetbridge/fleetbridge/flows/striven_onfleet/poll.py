@@ -237,12 +237,11 @@ def _pause(ctx: FlowContext, now: datetime, exc: QuotaExhausted) -> dict[str, An
     wait = timedelta(seconds=exc.retry_after) if exc.retry_after else DEFAULT_PAUSE
     until = iso(now + wait)
     ctx.state().update(paused_until=until, paused_at=iso(now))
-    ctx.activity.record(
-        ctx.connection,
-        action="skipped",
-        entity="task poll",
-        source_event="poll",
-        reason="striven_day_quota_exhausted",
-        vendor_ids={"paused_until": until, "message": exc.message},
+    ctx.record(
+        "skipped",
+        "task poll",
+        "striven_day_quota_exhausted",
+        source="poll",
+        ids={"paused_until": until, "message": exc.message},
     )
     return {"paused_until": until}

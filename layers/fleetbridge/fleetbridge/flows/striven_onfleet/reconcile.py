@@ -214,12 +214,5 @@ def _deleted_in_striven(
         item = item.model_copy(update={"action": "skipped", "reason": "completed_in_onfleet"})
         data = {**mapping.data, "onfleet_state": ONFLEET_COMPLETED, "reason": item.reason}
     ctx.mappings.save(mapping.model_copy(update={"data": data}))
-    ctx.activity.record(
-        ctx.connection,
-        action=item.action,
-        entity=item.entity,
-        source_event=source_event,
-        reason=item.reason,
-        vendor_ids=ids,
-    )
+    ctx.record(item.action, item.entity, item.reason, source=source_event, ids=ids)
     return item

@@ -565,11 +565,6 @@ def _record(
         ids["changed"] = list(decision.changed)
     if message:
         ids["message"] = message
-    ctx.activity.record(
-        ctx.connection,
-        action=decision.activity,
-        entity=f"task {work.task.id}",
-        source_event=source_event,
-        reason=decision.reason,
-        vendor_ids=ids,
+    ctx.record(
+        decision.activity, f"task {work.task.id}", decision.reason, source=source_event, ids=ids
     )

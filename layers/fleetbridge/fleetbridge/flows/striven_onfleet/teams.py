@@ -83,13 +83,12 @@ def ensure_team(
         if stored is not None and stored.other_id:
             return stored.other_id
         raise
-    ctx.activity.record(
-        ctx.connection,
-        action=action,
-        entity=f"team {team_id}",
-        source_event=source_event,
-        reason="selected_team_missing_in_onfleet" if action == "created" else "same_name",
-        vendor_ids={"striven_team_id": team_id, "onfleet_team_id": team.id},
+    ctx.record(
+        action,
+        f"team {team_id}",
+        "selected_team_missing_in_onfleet" if action == "created" else "same_name",
+        source=source_event,
+        ids={"striven_team_id": team_id, "onfleet_team_id": team.id},
     )
     return team.id
 
@@ -158,13 +157,12 @@ def _apply(
     if change.changed:
         ctx.onfleet.update_team(onfleet.id, {"workers": list(change.workers)})
         writes = 1
-        ctx.activity.record(
-            ctx.connection,
-            action="updated",
-            entity=f"team {team.id}",
-            source_event=source_event,
-            reason="membership_changed_in_striven",
-            vendor_ids={
+        ctx.record(
+            "updated",
+            f"team {team.id}",
+            "membership_changed_in_striven",
+            source=source_event,
+            ids={
                 "onfleet_team_id": onfleet.id,
                 "added_workers": list(change.add),
                 "removed_workers": list(change.remove),
@@ -237,12 +235,11 @@ def reconcile_teams(
     if not dry_run:
         for item in items:
             if item.action == "updated":
-                ctx.activity.record(
-                    ctx.connection,
-                    action="updated",
-                    entity=item.entity,
-                    source_event=source_event,
-                    reason=item.reason,
-                    vendor_ids={**item.vendor_ids, **item.details},
+                ctx.record(
+                    "updated",
+                    item.entity,
+                    item.reason,
+                    source=source_event,
+                    ids={**item.vendor_ids, **item.details},
                 )
     return plan
