@@ -6,6 +6,7 @@ happens (`with context_for(connection) as ctx: ...`). `check_vendors` is the one
 `POST /connections/{id}/test` asks each vendor (`vendor_test`: a flow's whole `test_connection`
 when each vendor client's `check()` proves the credentials); `tell_dead_letter` the one email of
 a message's last failed attempt (`dead_letter_notice`: a flow's whole `on_dead_letter`);
+`accept_webhook` the answer to a delivery that queues work;
 `FlowContext.record` the one activity record of a decision.
 """
 
@@ -24,7 +25,7 @@ from fleetbridge.core.mappings import ConnectionState, MappingRepository
 from fleetbridge.core.models import Action, Connection, utcnow
 from fleetbridge.core.notifier import Notifier
 from fleetbridge.core.queue import WorkMessage
-from fleetbridge.core.registry import VendorCheck
+from fleetbridge.core.registry import VendorCheck, WebhookReply
 
 if TYPE_CHECKING:  # httpx loads with the first vendor client, not with this module
     from fleetbridge.core.http import VendorClient
@@ -127,6 +128,22 @@ def check_vendors(
 
 def _check(client: Any) -> object:
     return client.check()
+
+
+def accept_webhook(
+    connection: Connection, *, event_id: str, event: str, payload: dict[str, Any]
+) -> WebhookReply:
+    """202: a verified webhook delivery queues one `webhook` message for the connection's flow
+    (`event_id` makes a repeated delivery a duplicate the worker skips)."""
+    message = WorkMessage(
+        flow=connection.flow,
+        connection_id=connection.id,
+        kind="webhook",
+        event_id=event_id,
+        event=event,
+        payload=payload,
+    )
+    return WebhookReply(status=202, body={"accepted": 1}, messages=[message])
 
 
 #: The module listing every vendor client (`CLIENTS`), imported by name: core knows no vendor.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fleetbridge.core.errors import FleetbridgeError, InvalidInputError, UnauthorizedError
-from fleetbridge.core.flow_context import dead_letter_notice, vendor_test
+from fleetbridge.core.flow_context import accept_webhook, dead_letter_notice, vendor_test
 from fleetbridge.core.mappings import MappingRepository
 from fleetbridge.core.models import Connection
 from fleetbridge.core.notifier import EmailTemplate, register_template
@@ -78,15 +78,12 @@ def receive_webhook(
     events = FleetioKeycafeSettings.model_validate(connection.settings).webhook_events
     if event not in (events.created, events.updated, events.deleted):
         return WebhookReply(status=200, body={"ignored": f"event {event}"})
-    message = WorkMessage(
-        flow=FLOW_ID,
-        connection_id=connection.id,
-        kind="webhook",
+    return accept_webhook(
+        connection,
         event_id=delivery_id,
         event=event,
         payload={"assignment_id": assignment_id, "entity": f"assignment {assignment_id}"},
     )
-    return WebhookReply(status=202, body={"accepted": 1}, messages=[message])
 
 
 def handle_message(connection: Connection, message: WorkMessage) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from fleetbridge.core import scheduler
 from fleetbridge.core.activity import ActivityLog
 from fleetbridge.core.errors import FleetbridgeError, InvalidInputError, UnauthorizedError
-from fleetbridge.core.flow_context import dead_letter_notice, vendor_test
+from fleetbridge.core.flow_context import accept_webhook, dead_letter_notice, vendor_test
 from fleetbridge.core.models import Connection
 from fleetbridge.core.payload import parse_json
 from fleetbridge.core.queue import WorkMessage
@@ -70,15 +70,9 @@ def receive_webhook(
         payload["deleted"] = True
     else:
         payload["portal_record"] = driver
-    message = WorkMessage(
-        flow=FLOW_ID,
-        connection_id=connection.id,
-        kind="webhook",
-        event_id=f"push:{portal_id}:{event}:{stamp}",
-        event=event,
-        payload=payload,
+    return accept_webhook(
+        connection, event_id=f"push:{portal_id}:{event}:{stamp}", event=event, payload=payload
     )
-    return WebhookReply(status=202, body={"accepted": 1}, messages=[message])
 
 
 def handle_message(connection: Connection, message: WorkMessage) -> None:
