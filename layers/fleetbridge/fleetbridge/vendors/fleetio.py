@@ -88,14 +88,7 @@ class FleetioClient(VendorClient):
     vendor = "fleetio"
     default_url = "https://secure.fleetio.com/api"
 
-    def __init__(
-        self,
-        base: str,
-        *,
-        api_key: str,
-        account_token: str,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, base: str, *, api_key: str, account_token: str, **kwargs: Any) -> None:
         """`kwargs`: the client base's options (rate limiter, transport...)."""
         headers = {"Authorization": f"Token {api_key}", "Account-Token": account_token}
         super().__init__(base, headers={**headers, "X-Api-Version": API_VERSION}, **kwargs)

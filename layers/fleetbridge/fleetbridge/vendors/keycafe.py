@@ -88,14 +88,7 @@ class KeycafeClient(VendorClient):
     vendor = "keycafe"
     default_url = "https://www.keycafe.com/v0"
 
-    def __init__(
-        self,
-        base: str,
-        *,
-        email: str,
-        token: str,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, base: str, *, email: str, token: str, **kwargs: Any) -> None:
         """`kwargs`: the client base's options (rate limiter, transport...)."""
         super().__init__(base, auth=(f"{email}/token", token), **kwargs)
 

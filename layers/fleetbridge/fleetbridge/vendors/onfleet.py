@@ -130,13 +130,7 @@ class OnfleetClient(VendorClient):
     vendor = "onfleet"
     default_url = "https://onfleet.com/api/v2"
 
-    def __init__(
-        self,
-        base: str,
-        *,
-        api_key: str,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, base: str, *, api_key: str, **kwargs: Any) -> None:
         """`kwargs`: the client base's options (rate limiter, transport...)."""
         super().__init__(base, auth=(api_key, ""), **kwargs)
 
