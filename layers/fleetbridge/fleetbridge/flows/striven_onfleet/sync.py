@@ -284,6 +284,18 @@ def _completed(ctx: FlowContext, onfleet_id: str) -> bool:
     return found is not None and found.completed
 
 
+def _refused(
+    ctx: FlowContext, work: TaskWork, mapping: Mapping, message: str, source_event: str
+) -> TaskDecision:
+    """Onfleet refused to change its task: completed there (nothing may change it), else the
+    task's failure `onfleet_rejected`."""
+    assert mapping.other_id
+    if _completed(ctx, mapping.other_id):
+        return _completed_in_onfleet(ctx, work, mapping, source_event)
+    failed = TaskDecision("fail", "onfleet_rejected")
+    return _failed(ctx, work, mapping, failed, message, source_event)
+
+
 def _delete(
     ctx: FlowContext,
     work: TaskWork,
@@ -298,10 +310,7 @@ def _delete(
     except VendorNotFound:
         pass  # deleted in Onfleet already: closing the mapping is all that is left
     except Rejected as exc:
-        if _completed(ctx, mapping.other_id):
-            return _completed_in_onfleet(ctx, work, mapping, source_event)
-        failed = TaskDecision("fail", "onfleet_rejected")
-        return _failed(ctx, work, mapping, failed, exc.message, source_event)
+        return _refused(ctx, work, mapping, exc.message, source_event)
     data = {
         **mapping.data,
         "status": "deleted",
@@ -311,9 +320,7 @@ def _delete(
         "failure": None,
         "last_error": None,
     }
-    _save(ctx, mapping, work.task.id, mapping.other_id, mapping.fingerprint, data)
-    _record(ctx, work, decision, source_event, mapping.other_id, mapping.data.get("worker_id"))
-    return decision
+    return _settle(ctx, work, mapping, decision, data, source_event)
 
 
 def _unassign(
@@ -332,10 +339,7 @@ def _unassign(
     except VendorNotFound:
         pass  # deleted in Onfleet: created again if the task comes back
     except (Rejected, VendorConflict) as exc:
-        if _completed(ctx, mapping.other_id):
-            return _completed_in_onfleet(ctx, work, mapping, source_event)
-        failed = TaskDecision("fail", "onfleet_rejected")
-        return _failed(ctx, work, mapping, failed, exc.message, source_event)
+        return _refused(ctx, work, mapping, exc.message, source_event)
     parts = {**(mapping.data.get("parts") or {}), "assignment": None}
     data = {
         **mapping.data,
@@ -352,10 +356,9 @@ def _unassign(
         "assigned_in_onfleet": False,
         "worker_name": None,
     }
-    _save(ctx, mapping, work.task.id, mapping.other_id, fingerprint(parts), data)
+    _settle(ctx, work, mapping, decision, data, source_event, fingerprint(parts))
     if decision.reason == "assignee_not_in_selected_team":
         waiting.remember(ctx, work.task)  # item 4: assigned again when the assignee joins
-    _record(ctx, work, decision, source_event, mapping.other_id, mapping.data.get("worker_id"))
     return decision
 
 
@@ -371,9 +374,7 @@ def _completed_in_onfleet(
         "reason": decision.reason,
         "version": task_version(work.task),
     }
-    _save(ctx, mapping, work.task.id, mapping.other_id, mapping.fingerprint, data)
-    _record(ctx, work, decision, source_event, mapping.other_id, mapping.data.get("worker_id"))
-    return decision
+    return _settle(ctx, work, mapping, decision, data, source_event)
 
 
 # ----------------------------------------------------------------------------- skip and fail
@@ -508,6 +509,22 @@ def _save(
     base = mapping or Mapping(connection_id=ctx.connection.id, entity=TASK, external_id="")
     update = {"external_id": str(task_id), "other_id": other_id, "fingerprint": fp, "data": data}
     ctx.mappings.save(base.model_copy(update=update))
+
+
+def _settle(
+    ctx: FlowContext,
+    work: TaskWork,
+    mapping: Mapping,
+    decision: TaskDecision,
+    data: dict[str, Any],
+    source_event: str,
+    fp: str | None = None,
+) -> TaskDecision:
+    """The task keeps its Onfleet task: store `data` on its mapping (with `fp`, else the stored
+    fingerprint) and record `decision`."""
+    _save(ctx, mapping, work.task.id, mapping.other_id, fp or mapping.fingerprint, data)
+    _record(ctx, work, decision, source_event, mapping.other_id, mapping.data.get("worker_id"))
+    return decision
 
 
 def _store_synced(

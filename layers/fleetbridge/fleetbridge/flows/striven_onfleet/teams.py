@@ -104,15 +104,7 @@ def follow_membership(
         mapping = stored.get(str(team.id))
         current_fp = members_fingerprint(team)
         if mapping is None or not mapping.other_id:
-            wanted = [linked[e] for e in team.member_ids if e in linked]
-            ensure_team(
-                ctx,
-                team.id,
-                team.name,
-                workers=wanted,
-                members_fp=current_fp,
-                source_event=source_event,
-            )
+            _create(ctx, team, linked, source_event)
             writes += 1
             continue
         if mapping.data.get("members_fp") == current_fp:
@@ -121,6 +113,16 @@ def follow_membership(
             listed = ctx.onfleet.list_teams()
         writes += _apply(ctx, team, mapping, listed, linked, source_event)
     return writes
+
+
+def _create(
+    ctx: FlowContext, team: StrivenTeam, linked: Mapping[int, str], source_event: str
+) -> None:
+    """A selected team without its Onfleet team (yet, or any more): `ensure_team` with its
+    linked drivers."""
+    wanted = [linked[e] for e in team.member_ids if e in linked]
+    fp = members_fingerprint(team)
+    ensure_team(ctx, team.id, team.name, workers=wanted, members_fp=fp, source_event=source_event)
 
 
 def _remember(ctx: FlowContext, team: StrivenTeam, members_fp: str) -> None:
@@ -142,15 +144,7 @@ def _apply(
     onfleet = next((t for t in listed if t.id == mapping.other_id), None)
     if onfleet is None:  # deleted in Onfleet: forget it and create it again
         ctx.mappings.delete(mapping)
-        wanted = [linked[e] for e in team.member_ids if e in linked]
-        ensure_team(
-            ctx,
-            team.id,
-            team.name,
-            workers=wanted,
-            members_fp=members_fingerprint(team),
-            source_event=source_event,
-        )
+        _create(ctx, team, linked, source_event)
         return 1
     change = team_rules.decide(team.member_ids, onfleet.workers, linked)
     writes = 0
