@@ -50,7 +50,7 @@ from fleetbridge.flows.striven_onfleet.task_rules import (
     update_payload,
 )
 from fleetbridge.flows.striven_onfleet.window import remember
-from fleetbridge.flows.striven_onfleet.work import TaskWork
+from fleetbridge.flows.striven_onfleet.work import TaskWork, file_snapshot
 from fleetbridge.vendors.onfleet import OnfleetTask
 
 #: Decisions that say nothing new: no activity record (a re-read of an unchanged task).
@@ -487,13 +487,7 @@ def fail_unfinished(
 
 def retry_later(ctx: FlowContext, work: TaskWork) -> None:
     """File the task for the next poll (a vendor outage, not the task, made it fail)."""
-    from fleetbridge.flows.striven_onfleet.work import snapshot
-
-    existing = ctx.mappings.get(RETRY, str(work.task.id))
-    base = existing or Mapping(connection_id=ctx.connection.id, entity=RETRY, external_id="")
-    data = {"version": task_version(work.task), "task": snapshot(work.task)}
-    with suppress(ConflictError):  # filed by a concurrent dead letter of the same task
-        ctx.mappings.save(base.model_copy(update={"external_id": str(work.task.id), "data": data}))
+    file_snapshot(ctx, RETRY, work.task, refile=True)
 
 
 # ----------------------------------------------------------------------------- storage
