@@ -422,7 +422,7 @@ def _unassigned(original: StrivenTask) -> SyncedTask:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_decide_task(case: Case) -> None:
+def test_task_decide(case: Case) -> None:
     current = task(**case.changes)
     decision = task_rules.decide(
         current, SETTINGS, MEMBERS, NOW, _synced(case.synced, current), case.onfleet_state
@@ -434,7 +434,7 @@ def test_decide_task(case: Case) -> None:
     )
 
 
-def test_decide_task_carries_what_the_orchestration_stores() -> None:
+def test_task_decide_carries_what_the_orchestration_stores() -> None:
     created = task_rules.decide(task(), SETTINGS, MEMBERS, NOW)
     assert created.assignee_id == 7 and created.activity == "created"
     assert created.fingerprint == task_fingerprint(task(), 7, ZONE)
@@ -515,7 +515,7 @@ WORK = {"phoneType": {"id": 2, "name": "Work"}, "number": "312-201-9999", "activ
         ),
     ],
 )
-def test_rule6_match_driver(
+def test_rule6_driver_decide(
     phones: list[dict[str, Any]], workers: dict[str, Worker], expected: tuple[Any, ...]
 ) -> None:
     match = driver_rules.decide(employee(phones), "mobile", workers)
@@ -646,7 +646,7 @@ def test_settings_defaults_and_validation() -> None:
     assert listed.team_ids == [1] and listed.teams[0].member_ids == [7]
 
 
-def test_decide_task_compares_the_stored_fingerprint_not_parts_read_back() -> None:
+def test_task_decide_compares_the_stored_fingerprint_not_parts_read_back() -> None:
     # A whole-degree coordinate is stored as -89.0 but read back from DynamoDB as -89: hashing
     # the parts read back would see a change and write to Onfleet for nothing.
     whole = task(location=LOCATION | {"longitude": -89.0})
