@@ -43,5 +43,5 @@ def connected[ClientT: "VendorClient"](
 ) -> ClientT:
     """A `cls` client at the connection's URL (`base_url`), sharing `account`'s rate limit
     (`account_limiter`) with every process; `options` are the client's own (credentials...)."""
-    limiter = account_limiter(cls.vendor, account, limit)
-    return cls(base_url(cls.vendor, connection), rate_limiter=limiter, **options)
+    url = base_url(cls.vendor, connection)  # refused before a limiter is made
+    return cls(url, rate_limiter=account_limiter(cls.vendor, account, limit), **options)
