@@ -308,12 +308,12 @@ def test_replaying_a_dead_lettered_reconciliation_runs_it(
 def test_striven_onfleet_only_a_failure_about_the_task_waits_for_its_next_update(
     reason: str | None, expected: tuple[str, str]
 ) -> None:
-    from fleetbridge.flows.striven_onfleet.rules import SyncedTask, decide_task, task_version
+    from fleetbridge.flows.striven_onfleet.task_rules import SyncedTask, decide, task_version
     from tests.unit.flows.test_striven_onfleet_rules import MEMBERS, NOW, SETTINGS, task
 
     current = task()
     failed = SyncedTask(None, status="failed", version=task_version(current), reason=reason)
-    decision = decide_task(current, SETTINGS, MEMBERS, NOW, failed)
+    decision = decide(current, SETTINGS, MEMBERS, NOW, failed)
     assert (decision.action, decision.reason) == expected
 
 

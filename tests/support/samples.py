@@ -327,7 +327,7 @@ def _routing_samples() -> list[Sample]:
 
 def _striven_message() -> dict[str, Any]:
     from fleetbridge.flows.striven_onfleet.work import tasks_message
-    from fleetbridge.vendors.striven import StrivenEmployee, StrivenTask, StrivenTeam
+    from fleetbridge.vendors.striven_models import StrivenEmployee, StrivenTask, StrivenTeam
 
     message = tasks_message(
         SAMPLE_STRIVEN_CONNECTION_ID,

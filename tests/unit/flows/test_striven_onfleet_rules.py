@@ -12,27 +12,29 @@ from pydantic import ValidationError
 
 from fleetbridge.core.models import fingerprint
 from fleetbridge.core.phones import normalize_phone
-from fleetbridge.flows.striven_onfleet import FLOW_ID, TASK_METADATA
-from fleetbridge.flows.striven_onfleet.rules import (
+from fleetbridge.flows.striven_onfleet import (
+    FLOW_ID,
+    TASK_METADATA,
+    driver_rules,
+    task_rules,
+    team_rules,
+)
+from fleetbridge.flows.striven_onfleet.failure_rules import failure_fingerprint, should_notify
+from fleetbridge.flows.striven_onfleet.settings import StrivenOnfleetSettings
+from fleetbridge.flows.striven_onfleet.task_rules import (
     SKIP_REASONS,
     SyncedTask,
-    decide_task,
     destination,
     eligibility,
     eligible_from,
     epoch_ms,
-    failure_fingerprint,
-    match_driver,
-    should_notify,
     task_fingerprint,
     task_parts,
     task_payload,
     task_version,
-    team_membership_changes,
     update_payload,
 )
-from fleetbridge.flows.striven_onfleet.settings import StrivenOnfleetSettings
-from fleetbridge.vendors.striven import StrivenEmployee, StrivenTask
+from fleetbridge.vendors.striven_models import StrivenEmployee, StrivenTask
 
 ZONE = "America/Chicago"  # UTC-5 in May (CDT)
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)  # 07:00 in Chicago
@@ -283,7 +285,7 @@ def test_rule4_fingerprint_covers_only_assignment_location_dates_title(
     assert task_fingerprint(task(), 8, ZONE) != base  # assignment
 
 
-# ---------------------------------------------------------------- decide_task
+# ---------------------------------------------------------------- task_rules.decide
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -420,9 +422,9 @@ def _unassigned(original: StrivenTask) -> SyncedTask:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_decide_task(case: Case) -> None:
+def test_task_decide(case: Case) -> None:
     current = task(**case.changes)
-    decision = decide_task(
+    decision = task_rules.decide(
         current, SETTINGS, MEMBERS, NOW, _synced(case.synced, current), case.onfleet_state
     )
     assert (decision.action, decision.reason, decision.changed) == (
@@ -432,14 +434,16 @@ def test_decide_task(case: Case) -> None:
     )
 
 
-def test_decide_task_carries_what_the_orchestration_stores() -> None:
-    created = decide_task(task(), SETTINGS, MEMBERS, NOW)
+def test_task_decide_carries_what_the_orchestration_stores() -> None:
+    created = task_rules.decide(task(), SETTINGS, MEMBERS, NOW)
     assert created.assignee_id == 7 and created.activity == "created"
     assert created.fingerprint == task_fingerprint(task(), 7, ZONE)
     assert created.parts == task_parts(task(), 7, ZONE)
-    skipped = decide_task(task(customer=None), SETTINGS, MEMBERS, NOW)
+    skipped = task_rules.decide(task(customer=None), SETTINGS, MEMBERS, NOW)
     assert skipped.activity == "skipped" and skipped.fingerprint is None
-    moved = decide_task(task(assignedTo=[{"id": 8}]), SETTINGS, MEMBERS, NOW, synced_for(task()))
+    moved = task_rules.decide(
+        task(assignedTo=[{"id": 8}]), SETTINGS, MEMBERS, NOW, synced_for(task())
+    )
     assert moved.activity == "updated" and moved.assignee_id == 8
     assert update_payload(task(assignedTo=[{"id": 8}]), "W8", ZONE, moved.changed) == {
         "container": {"type": "WORKER", "worker": "W8"}
@@ -511,10 +515,10 @@ WORK = {"phoneType": {"id": 2, "name": "Work"}, "number": "312-201-9999", "activ
         ),
     ],
 )
-def test_rule6_match_driver(
+def test_rule6_driver_decide(
     phones: list[dict[str, Any]], workers: dict[str, Worker], expected: tuple[Any, ...]
 ) -> None:
-    match = match_driver(employee(phones), "mobile", workers)
+    match = driver_rules.decide(employee(phones), "mobile", workers)
     assert (match.action, match.reason, match.phone, match.worker_id) == expected
     assert match.name == "Ann Lee"
 
@@ -522,11 +526,13 @@ def test_rule6_match_driver(
 def test_rule6_name_match_uses_the_display_or_full_name_and_ignores_accents() -> None:
     workers = {"+13122011234": Worker("W1", "Ann Lee")}
     named = employee([MOBILE], name="Lee, Ann")
-    assert match_driver(named, "Mobile", workers).action == "link"  # first + last matches
+    assert driver_rules.decide(named, "Mobile", workers).action == "link"  # first + last matches
     accented = {"+13122011234": Worker("W1", "Ánn Leé")}
-    match = match_driver(employee([MOBILE]), "Mobile", accented)
+    match = driver_rules.decide(employee([MOBILE]), "Mobile", accented)
     assert (match.action, match.activity) == ("link", "linked")
-    conflict = match_driver(employee([MOBILE]), "Mobile", {"+13122011234": Worker("W1", "Bo")})
+    conflict = driver_rules.decide(
+        employee([MOBILE]), "Mobile", {"+13122011234": Worker("W1", "Bo")}
+    )
     assert conflict.onfleet_name == "Bo" and conflict.activity == "failed"
 
 
@@ -559,8 +565,8 @@ def test_rule6_national_numbers_are_read_in_the_connections_default_region() -> 
     assert normalize_phone("020 7946 0000", "GB") == "+442079460000"
     assert normalize_phone("+1 312 201 1234", "GB") == "+13122011234"  # its own country
     berlin = employee([MOBILE | {"number": "030 901820"}])
-    assert match_driver(berlin, "Mobile", {}).reason == "invalid_phone"  # US: reason kept
-    match = match_driver(berlin, "Mobile", {}, "DE")
+    assert driver_rules.decide(berlin, "Mobile", {}).reason == "invalid_phone"  # US: reason kept
+    match = driver_rules.decide(berlin, "Mobile", {}, "DE")
     assert (match.action, match.phone) == ("create", "+4930901820")
     base = SETTINGS.model_dump()
     assert SETTINGS.default_region == "US"
@@ -590,7 +596,7 @@ def test_rule7_team_membership_follows_striven_for_linked_drivers(
     remove: tuple[str, ...],
     workers: tuple[str, ...],
 ) -> None:
-    change = team_membership_changes(striven, onfleet, linked)
+    change = team_rules.decide(striven, onfleet, linked)
     assert (change.add, change.remove, change.workers) == (add, remove, workers)
     assert change.changed is bool(add or remove)
 
@@ -640,7 +646,7 @@ def test_settings_defaults_and_validation() -> None:
     assert listed.team_ids == [1] and listed.teams[0].member_ids == [7]
 
 
-def test_decide_task_compares_the_stored_fingerprint_not_parts_read_back() -> None:
+def test_task_decide_compares_the_stored_fingerprint_not_parts_read_back() -> None:
     # A whole-degree coordinate is stored as -89.0 but read back from DynamoDB as -89: hashing
     # the parts read back would see a change and write to Onfleet for nothing.
     whole = task(location=LOCATION | {"longitude": -89.0})
@@ -648,8 +654,8 @@ def test_decide_task_compares_the_stored_fingerprint_not_parts_read_back() -> No
     read_back = json.loads(json.dumps(parts).replace("-89.0", "-89"))
     assert fingerprint(read_back) != task_fingerprint(whole, 7, ZONE)
     stored = SyncedTask("onfleet-1", parts=read_back, fingerprint=task_fingerprint(whole, 7, ZONE))
-    decision = decide_task(whole, SETTINGS, MEMBERS, NOW, stored, 1)
+    decision = task_rules.decide(whole, SETTINGS, MEMBERS, NOW, stored, 1)
     assert (decision.action, decision.reason) == ("skip", "unchanged")
     moved = task(location=LOCATION | {"longitude": -88.0})
-    decision = decide_task(moved, SETTINGS, MEMBERS, NOW, stored, 1)
+    decision = task_rules.decide(moved, SETTINGS, MEMBERS, NOW, stored, 1)
     assert (decision.action, decision.changed) == ("update", ("location",))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from fleetbridge.flows.striven_onfleet.rules import NOTES_LIMIT, task_fingerprint
+from fleetbridge.flows.striven_onfleet.task_rules import NOTES_LIMIT, task_fingerprint
 from fleetbridge.flows.striven_onfleet.window import hour_of
 from fleetbridge.flows.striven_onfleet.work import (
     MAX_CHUNK_BYTES,
@@ -14,7 +14,7 @@ from fleetbridge.flows.striven_onfleet.work import (
     parse_work,
     tasks_message,
 )
-from fleetbridge.vendors.striven import StrivenEmployee, StrivenTask, StrivenTeam
+from fleetbridge.vendors.striven_models import StrivenEmployee, StrivenTask, StrivenTeam
 
 TASK = {
     "id": 100,

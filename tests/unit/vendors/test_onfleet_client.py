@@ -210,7 +210,8 @@ def test_the_org_limit_is_shared_through_the_account_limiter(
         seen.append((vendor, account, limit))
         return None
 
-    monkeypatch.setattr("fleetbridge.vendors.onfleet.account_limiter", fake_limiter)
+    # every client takes its limiter through `vendors.base.connected`
+    monkeypatch.setattr("fleetbridge.vendors.base.account_limiter", fake_limiter)
     # vendor URLs are deployment configuration (a connection may only pick an allowed host)
     monkeypatch.setenv("FLEETBRIDGE_VENDOR_URLS", '{"onfleet": "http://onfleet.test/api/v2"}')
     get_settings.cache_clear()

@@ -21,14 +21,8 @@ from fleetbridge.flows.striven_onfleet.team_source import (
     team_members,
     team_source,
 )
-from fleetbridge.vendors.striven import (
-    QuotaExhausted,
-    StrivenClient,
-    StrivenEmployee,
-    StrivenTask,
-    StrivenTeam,
-    is_day_quota,
-)
+from fleetbridge.vendors.striven import QuotaExhausted, StrivenClient, is_day_quota
+from fleetbridge.vendors.striven_models import StrivenEmployee, StrivenTask, StrivenTeam
 from local.sandboxes.app import create_app
 
 BASE = "http://sandbox/striven"

@@ -3,12 +3,16 @@
 A flow's context subclasses `FlowContext`, adds its settings and vendor clients and names the
 clients in `CLIENTS`; it is used as a context manager so its clients are closed whatever
 happens (`with context_for(connection) as ctx: ...`). `check_vendors` is the one way
-`POST /connections/{id}/test` asks each vendor; `tell_dead_letter` the one email of a message's
-last failed attempt.
+`POST /connections/{id}/test` asks each vendor (`vendor_test`: a flow's whole `test_connection`
+when each vendor client's `check()` proves the credentials); `tell_dead_letter` the one email of
+a message's last failed attempt (`dead_letter_notice`: a flow's whole `on_dead_letter`);
+`accept_webhook` the answer to a delivery that queues work;
+`FlowContext.record` the one activity record of a decision.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,10 +22,10 @@ from fleetbridge.core.activity import ActivityLog
 from fleetbridge.core.errors import VendorError
 from fleetbridge.core.flow_settings import recipients
 from fleetbridge.core.mappings import ConnectionState, MappingRepository
-from fleetbridge.core.models import Connection, utcnow
+from fleetbridge.core.models import Action, Connection, utcnow
 from fleetbridge.core.notifier import Notifier
 from fleetbridge.core.queue import WorkMessage
-from fleetbridge.core.registry import VendorCheck
+from fleetbridge.core.registry import VendorCheck, WebhookReply
 
 if TYPE_CHECKING:  # httpx loads with the first vendor client, not with this module
     from fleetbridge.core.http import VendorClient
@@ -54,6 +58,26 @@ class FlowContext:
         if self.STATE is None:
             raise TypeError(f"{type(self).__name__} keeps no state record")
         return ConnectionState(self.mappings, *self.STATE)
+
+    def record(
+        self,
+        action: Action,
+        entity: str,
+        reason: str = "",
+        *,
+        source: str,
+        ids: dict[str, Any] | None = None,
+    ) -> None:
+        """One activity record of this connection: `action` on `entity` and why, caused by
+        `source` (the source event), naming the vendors' `ids`."""
+        self.activity.record(
+            self.connection,
+            action=action,
+            entity=entity,
+            source_event=source,
+            reason=reason,
+            vendor_ids=ids,
+        )
 
     def close(self) -> None:
         """Release the vendor clients (a process cache's stay open for the next message)."""
@@ -106,6 +130,44 @@ def _check(client: Any) -> object:
     return client.check()
 
 
+def accept_webhook(
+    connection: Connection, *, event_id: str, event: str, payload: dict[str, Any]
+) -> WebhookReply:
+    """202: a verified webhook delivery queues one `webhook` message for the connection's flow
+    (`event_id` makes a repeated delivery a duplicate the worker skips)."""
+    message = WorkMessage(
+        flow=connection.flow,
+        connection_id=connection.id,
+        kind="webhook",
+        event_id=event_id,
+        event=event,
+        payload=payload,
+    )
+    return WebhookReply(status=202, body={"accepted": 1}, messages=[message])
+
+
+#: The module listing every vendor client (`CLIENTS`), imported by name: core knows no vendor.
+VENDOR_CATALOGUE = "fleetbridge.vendors.catalogue"
+
+
+def vendor_test(
+    *vendors: str,
+) -> Callable[[Connection, dict[str, Any]], list[VendorCheck]]:
+    """A flow's `test_connection` when each vendor's client `check()` proves the credentials:
+    `check_vendors` with each client's `for_connection(connection, credentials)`.
+
+    The clients (and httpx) are imported when a connection is tested, not with the flow.
+    """
+
+    def test_connection(connection: Connection, credentials: dict[str, Any]) -> list[VendorCheck]:
+        clients = importlib.import_module(VENDOR_CATALOGUE).CLIENTS
+        by_vendor = {client.vendor: client for client in clients}
+        probes = [(vendor, by_vendor[vendor].for_connection, None) for vendor in vendors]
+        return check_vendors(connection, credentials, probes)
+
+    return test_connection
+
+
 def tell_dead_letter(
     connection: Connection,
     message: WorkMessage,
@@ -130,3 +192,23 @@ def tell_dead_letter(
         entity=entity,
         source_event=message.event or message.kind,
     )
+
+
+def dead_letter_notice(
+    *, entity: str = "", what: str = "message"
+) -> Callable[[Connection, WorkMessage, Exception], None]:
+    """A flow's `on_dead_letter`: `tell_dead_letter` about the message's `payload["entity"]`
+    (a message without one: its event in the email, `entity` in the activity log)."""
+
+    def on_dead_letter(connection: Connection, message: WorkMessage, error: Exception) -> None:
+        named = message.payload.get("entity")
+        tell_dead_letter(
+            connection,
+            message,
+            error,
+            subject=str(message.event or message.kind if named is None else named),
+            entity=str(entity if named is None else named),
+            what=what,
+        )
+
+    return on_dead_letter

@@ -1,13 +1,18 @@
-"""What every vendor client needs from a connection: base URL and a shared rate limiter."""
+"""What every vendor client needs from a connection: base URL and a shared rate limiter
+(`connected` builds a client with both)."""
 
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING, Any
 
 from fleetbridge.core.config import get_settings
 from fleetbridge.core.errors import InvalidInputError
 from fleetbridge.core.models import Connection
 from fleetbridge.core.ratelimit import RateLimit, RateLimiter, limiter_for
+
+if TYPE_CHECKING:
+    from fleetbridge.core.http import VendorClient
 
 
 def base_url(vendor: str, connection: Connection | None) -> str:
@@ -31,3 +36,12 @@ def account_limiter(vendor: str, account: str, limit: RateLimit) -> RateLimiter:
     """
     digest = hashlib.sha256(account.encode()).hexdigest()[:16]
     return limiter_for(f"{vendor}:{digest}", limit)
+
+
+def connected[ClientT: "VendorClient"](
+    cls: type[ClientT], connection: Connection, account: str, limit: RateLimit, **options: Any
+) -> ClientT:
+    """A `cls` client at the connection's URL (`base_url`), sharing `account`'s rate limit
+    (`account_limiter`) with every process; `options` are the client's own (credentials...)."""
+    url = base_url(cls.vendor, connection)  # refused before a limiter is made
+    return cls(url, rate_limiter=account_limiter(cls.vendor, account, limit), **options)

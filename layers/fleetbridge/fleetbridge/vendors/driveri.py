@@ -18,7 +18,7 @@ from fleetbridge.core.errors import VendorNotFound
 from fleetbridge.core.http import ClientCredentialsClient, ErrorDetails, nested_error, paginate
 from fleetbridge.core.models import Connection
 from fleetbridge.core.ratelimit import RateLimit
-from fleetbridge.vendors.base import account_limiter, base_url
+from fleetbridge.vendors.base import connected
 
 #: Not published; driveri.md assumes 10 requests/second per client (429s are honoured too).
 RATE_LIMIT = RateLimit(requests=10, per_seconds=1)
@@ -66,14 +66,10 @@ class DriveriClient(ClientCredentialsClient):
     @classmethod
     def for_connection(cls, connection: Connection, credentials: dict[str, Any]) -> DriveriClient:
         """A client with the connection's credentials, URL and shared account limit."""
-        client_id = credentials["driveri_client_id"]
-        return cls(
-            base_url("driveri", connection),
-            client_id=client_id,
-            client_secret=credentials["driveri_client_secret"],
-            tenant=credentials["driveri_tenant"],
-            rate_limiter=account_limiter("driveri", client_id, RATE_LIMIT),
-        )
+        client_id, tenant = credentials["driveri_client_id"], credentials["driveri_tenant"]
+        secret = credentials["driveri_client_secret"]
+        options = {"client_id": client_id, "client_secret": secret, "tenant": tenant}
+        return connected(cls, connection, client_id, RATE_LIMIT, **options)
 
     def error_details(self, body: Any) -> ErrorDetails | None:
         """`{"error": {"code", "message", "field"?}}`."""

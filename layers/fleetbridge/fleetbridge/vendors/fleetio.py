@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from fleetbridge.core.http import ErrorDetails, VendorClient, paginate
 from fleetbridge.core.models import Connection
-from fleetbridge.core.ratelimit import RateLimit, RateLimiter
-from fleetbridge.vendors.base import account_limiter, base_url
+from fleetbridge.core.ratelimit import RateLimit
+from fleetbridge.vendors.base import connected
 
 API_VERSION = "2024-06-30"
 #: Fleetio does not publish a number; this is conservative and configurable per deployment.
@@ -89,39 +88,17 @@ class FleetioClient(VendorClient):
     vendor = "fleetio"
     default_url = "https://secure.fleetio.com/api"
 
-    def __init__(
-        self,
-        base: str,
-        *,
-        api_key: str,
-        account_token: str,
-        rate_limiter: RateLimiter | None = None,
-        transport: httpx.BaseTransport | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            base,
-            headers={
-                "Authorization": f"Token {api_key}",
-                "Account-Token": account_token,
-                "X-Api-Version": API_VERSION,
-            },
-            rate_limiter=rate_limiter,
-            transport=transport,
-            **kwargs,
-        )
+    def __init__(self, base: str, *, api_key: str, account_token: str, **kwargs: Any) -> None:
+        """`kwargs`: the client base's options (rate limiter, transport...)."""
+        headers = {"Authorization": f"Token {api_key}", "Account-Token": account_token}
+        super().__init__(base, headers={**headers, "X-Api-Version": API_VERSION}, **kwargs)
 
     @classmethod
     def for_connection(cls, connection: Connection, credentials: dict[str, Any]) -> FleetioClient:
         """A client with the connection's credentials, URL and shared account limit."""
-        return cls(
-            base_url("fleetio", connection),
-            api_key=credentials["fleetio_api_key"],
-            account_token=credentials["fleetio_account_token"],
-            rate_limiter=account_limiter(
-                "fleetio", credentials["fleetio_account_token"], RATE_LIMIT
-            ),
-        )
+        token = credentials["fleetio_account_token"]
+        api_key = credentials["fleetio_api_key"]
+        return connected(cls, connection, token, RATE_LIMIT, api_key=api_key, account_token=token)
 
     def error_details(self, body: Any) -> ErrorDetails | None:
         """422 `{"errors": {"field": ["msg"]}}`, 401 `{"error": "..."}`."""

@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from fleetbridge.core.http import ErrorDetails, TokenClient, decoded_answer, nested_error
 from fleetbridge.core.models import Connection
-from fleetbridge.core.ratelimit import RateLimit, RateLimiter
-from fleetbridge.vendors.base import account_limiter, base_url
+from fleetbridge.core.ratelimit import RateLimit
+from fleetbridge.vendors.base import connected
 
 #: GPS Insight publishes no limit. The flow makes few portal calls (one list per poll, a user
 #: list on opt-in), so 5/s is ample and well under the 10/s the sandbox assumes.
@@ -110,13 +110,12 @@ class GpsInsightClient(TokenClient):
         password: str | None = None,
         app_token: str | None = None,
         driver_id_field: str = DEFAULT_DRIVER_ID_FIELD,
-        rate_limiter: RateLimiter | None = None,
-        transport: httpx.BaseTransport | None = None,
         **kwargs: Any,
     ) -> None:
+        """`kwargs`: the client base's options (rate limiter, transport...)."""
         if not app_token and not (username and password):
             raise ValueError("GPS Insight needs username and password, or an app token")
-        super().__init__(base, rate_limiter=rate_limiter, transport=transport, **kwargs)
+        super().__init__(base, **kwargs)
         self._username = username
         self._password = password
         self._app_token = app_token
@@ -133,13 +132,11 @@ class GpsInsightClient(TokenClient):
         """A client with the connection's credentials, URL and account limit."""
         username = credentials.get("gpsinsight_username")
         app_token = credentials.get("gpsinsight_app_token")
-        return cls(
-            base_url(cls.vendor, connection),
-            username=username,
-            password=credentials.get("gpsinsight_password"),
-            app_token=app_token,
-            driver_id_field=driver_id_field,
-            rate_limiter=account_limiter(cls.vendor, str(username or app_token), RATE_LIMIT),
+        password = credentials.get("gpsinsight_password")
+        account = str(username or app_token)
+        options = {"username": username, "password": password, "app_token": app_token}
+        return connected(
+            cls, connection, account, RATE_LIMIT, driver_id_field=driver_id_field, **options
         )
 
     def error_details(self, body: Any) -> ErrorDetails | None:

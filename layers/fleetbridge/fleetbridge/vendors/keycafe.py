@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fleetbridge.core.http import ErrorDetails, VendorClient, first_text, paginate, text_of
 from fleetbridge.core.models import Connection
-from fleetbridge.core.ratelimit import RateLimit, RateLimiter
-from fleetbridge.vendors.base import account_limiter, base_url
+from fleetbridge.core.ratelimit import RateLimit
+from fleetbridge.vendors.base import connected
 
 #: 60 requests/minute per account; exceeding it blocks the account for a minute.
 RATE_LIMIT = RateLimit(requests=60, per_seconds=60)
@@ -88,34 +88,15 @@ class KeycafeClient(VendorClient):
     vendor = "keycafe"
     default_url = "https://www.keycafe.com/v0"
 
-    def __init__(
-        self,
-        base: str,
-        *,
-        email: str,
-        token: str,
-        rate_limiter: RateLimiter | None = None,
-        transport: httpx.BaseTransport | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            base,
-            auth=(f"{email}/token", token),
-            rate_limiter=rate_limiter,
-            transport=transport,
-            **kwargs,
-        )
+    def __init__(self, base: str, *, email: str, token: str, **kwargs: Any) -> None:
+        """`kwargs`: the client base's options (rate limiter, transport...)."""
+        super().__init__(base, auth=(f"{email}/token", token), **kwargs)
 
     @classmethod
     def for_connection(cls, connection: Connection, credentials: dict[str, Any]) -> KeycafeClient:
         """A client with the connection's credentials, URL and shared account limit."""
-        email = credentials["keycafe_email"]
-        return cls(
-            base_url("keycafe", connection),
-            email=email,
-            token=credentials["keycafe_token"],
-            rate_limiter=account_limiter("keycafe", email, RATE_LIMIT),
-        )
+        email, token = credentials["keycafe_email"], credentials["keycafe_token"]
+        return connected(cls, connection, email, RATE_LIMIT, email=email, token=token)
 
     def error_details(self, body: Any) -> ErrorDetails | None:
         """`{"error": {"errorId", "errorMessage"}, "fieldErrors": [{"field", "message"}]}`.

@@ -21,8 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from fleetbridge.core.errors import VendorError, VendorNotFound
 from fleetbridge.core.http import ErrorDetails, VendorClient, first_text, paginate, text_of
 from fleetbridge.core.models import Connection
-from fleetbridge.core.ratelimit import RateLimit, RateLimiter
-from fleetbridge.vendors.base import account_limiter, base_url
+from fleetbridge.core.ratelimit import RateLimit
+from fleetbridge.vendors.base import connected
 
 #: 20 requests/second per organization (onfleet.md).
 RATE_LIMIT = RateLimit(requests=20, per_seconds=1)
@@ -130,18 +130,9 @@ class OnfleetClient(VendorClient):
     vendor = "onfleet"
     default_url = "https://onfleet.com/api/v2"
 
-    def __init__(
-        self,
-        base: str,
-        *,
-        api_key: str,
-        rate_limiter: RateLimiter | None = None,
-        transport: httpx.BaseTransport | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            base, auth=(api_key, ""), rate_limiter=rate_limiter, transport=transport, **kwargs
-        )
+    def __init__(self, base: str, *, api_key: str, **kwargs: Any) -> None:
+        """`kwargs`: the client base's options (rate limiter, transport...)."""
+        super().__init__(base, auth=(api_key, ""), **kwargs)
 
     @classmethod
     def for_connection(
@@ -149,11 +140,7 @@ class OnfleetClient(VendorClient):
     ) -> OnfleetClient:
         """A client with the connection's key and URL, sharing the organization's limit."""
         api_key = str(credentials["onfleet_api_key"])
-        return cls(
-            base_url("onfleet", connection),
-            api_key=api_key,
-            rate_limiter=account_limiter("onfleet", api_key, RATE_LIMIT),
-        )
+        return connected(cls, connection, api_key, RATE_LIMIT, api_key=api_key)
 
     # ---------------------------------------------------------------- errors
     def error_details(self, body: Any) -> ErrorDetails | None:
@@ -182,6 +169,10 @@ class OnfleetClient(VendorClient):
     def auth_test(self) -> dict[str, Any]:
         """`GET /auth/test`: raises `AuthError` when the key is invalid."""
         return dict(self.get_json("/auth/test"))
+
+    def check(self) -> None:
+        """Cheapest authenticated call (connection test): `auth_test`."""
+        self.auth_test()
 
     # ---------------------------------------------------------------- tasks
     def create_task(self, payload: Mapping[str, Any]) -> OnfleetTask:

@@ -4,10 +4,7 @@
 `grant_type=client_credentials` gives a Bearer token (about 24 h), cached on the instance until
 shortly before it expires and fetched again once when a call answers 401.
 
-Models parse leniently (striven.md: field spellings vary between API versions): assignees come as
-`assignedTo` or `assignments` (objects, nested `employee` objects or bare ids), coordinates may
-be missing or zero, dates are the tenant's local time without offset (naive `datetime`s here;
-`fleetbridge.flows.striven_onfleet.rules` applies the tenant's zone).
+The records it returns are parsed by the lenient models of `striven_models.py`.
 
 Quotas: a minute 429 is retried by the base client (honouring `Retry-After`); a used-up day
 quota raises `QuotaExhausted` at once, without retries. A 429 is the day quota when its body
@@ -24,7 +21,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from fleetbridge.core.errors import RateLimited, VendorError, VendorNotFound
 from fleetbridge.core.http import (
@@ -37,7 +33,14 @@ from fleetbridge.core.http import (
 )
 from fleetbridge.core.models import Connection
 from fleetbridge.core.ratelimit import RateLimit
-from fleetbridge.vendors.base import account_limiter, base_url
+from fleetbridge.vendors.base import connected
+from fleetbridge.vendors.striven_models import (
+    Page,
+    StrivenEmployee,
+    StrivenTask,
+    StrivenTeam,
+    TaskType,
+)
 
 #: Standard plan: 100 requests/minute per tenant (Enterprise: 500). Day quotas are not metered
 #: here: the sandbox/vendor tells us with `QuotaExhausted`.
@@ -84,246 +87,6 @@ def _day_seconds(response: httpx.Response) -> float | None:
         return retry_after_seconds(response)
 
 
-# ----------------------------------------------------------------------------- models
-class StrivenModel(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-
-def _blank_none(value: Any) -> Any:
-    return None if value in ("", [], {}) else value
-
-
-class Ref(StrivenModel):
-    """`{id, name}` references (status, type, customer, assignee, phone type)."""
-
-    id: int | None = None
-    name: str | None = None
-    phone: str | None = None  # customers sometimes carry one (used for the Onfleet recipient)
-
-    @field_validator("name", "phone", mode="before")
-    @classmethod
-    def _text(cls, value: Any) -> Any:
-        return None if value is None else (str(value).strip() or None)
-
-
-def _ref(value: Any) -> Any:
-    """A bare id or name becomes a Ref-shaped object; `{"employee": {...}}` is unwrapped."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return {"id": value}
-    if isinstance(value, str):
-        return {"id": int(value)} if value.strip().isdigit() else {"name": value}
-    if isinstance(value, dict):
-        for key in ("employee", "assignedTo", "user"):
-            if isinstance(value.get(key), dict):
-                return value[key]
-        if "id" not in value:
-            for key in ("employeeId", "employeeID", "assignedToId", "assignedToID"):
-                if key in value:
-                    return {**value, "id": value[key]}
-    return value
-
-
-class Address(StrivenModel):
-    line1: str | None = Field(
-        default=None, validation_alias=AliasChoices("address1", "line1", "addressLine1", "street")
-    )
-    line2: str | None = Field(
-        default=None, validation_alias=AliasChoices("address2", "line2", "addressLine2")
-    )
-    city: str | None = None
-    state: str | None = Field(default=None, validation_alias=AliasChoices("state", "stateCode"))
-    postal_code: str | None = Field(
-        default=None, validation_alias=AliasChoices("postalCode", "zip", "zipCode", "postal_code")
-    )
-    country: str | None = None
-    full: str | None = Field(
-        default=None, validation_alias=AliasChoices("fullAddress", "full", "unparsed")
-    )
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _text(cls, value: Any) -> Any:
-        return None if value is None else (str(value).strip() or None)
-
-
-class Location(StrivenModel):
-    id: int | None = None
-    name: str | None = None
-    address: Address | None = None
-    latitude: float | None = Field(default=None, validation_alias=AliasChoices("latitude", "lat"))
-    longitude: float | None = Field(
-        default=None, validation_alias=AliasChoices("longitude", "lng", "lon")
-    )
-
-    @field_validator("latitude", "longitude", mode="before")
-    @classmethod
-    def _coordinate(cls, value: Any) -> Any:
-        """Missing, blank, zero or garbage coordinates are absent (0,0 is "not geocoded")."""
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            return None
-        return number or None
-
-    @property
-    def coordinates(self) -> tuple[float, float] | None:
-        """`(longitude, latitude)` when both are present and in range."""
-        lat, lon = self.latitude, self.longitude
-        if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            return None
-        return lon, lat
-
-
-def _local_datetime(value: Any) -> Any:
-    """Striven dates: ISO text (offset optional), blank or unparseable means absent."""
-    if value is None or isinstance(value, datetime):
-        return value
-    try:
-        return datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-class StrivenTask(StrivenModel):
-    """A Striven task. Dates are naive tenant-local times (or aware when Striven sent an offset)."""
-
-    id: int
-    title: str = ""
-    description: str | None = None
-    status: Ref | None = None
-    type: Ref | None = None
-    customer: Ref | None = None
-    assigned_to: list[Ref] = Field(
-        default_factory=list,
-        validation_alias=AliasChoices("assignedTo", "assignments", "assignees", "assigned_to"),
-    )
-    start_date: datetime | None = Field(
-        default=None, validation_alias=AliasChoices("startDate", "start_date")
-    )
-    due_date: datetime | None = Field(
-        default=None, validation_alias=AliasChoices("dueDate", "due_date")
-    )
-    date_created: datetime | None = Field(
-        default=None, validation_alias=AliasChoices("dateCreated", "createdDate", "date_created")
-    )
-    last_updated_date: datetime | None = Field(
-        default=None,
-        validation_alias=AliasChoices("lastUpdatedDate", "dateLastUpdated", "last_updated_date"),
-    )
-    location: Location | None = None
-
-    @field_validator("title", mode="before")
-    @classmethod
-    def _title(cls, value: Any) -> str:
-        return "" if value is None else str(value).strip()
-
-    @field_validator("status", "type", "customer", mode="before")
-    @classmethod
-    def _one_ref(cls, value: Any) -> Any:
-        return _ref(_blank_none(value))
-
-    @field_validator("assigned_to", mode="before")
-    @classmethod
-    def _refs(cls, value: Any) -> Any:
-        if value is None:
-            return []
-        items = value if isinstance(value, list) else [value]
-        return [_ref(item) for item in items if item is not None]
-
-    @field_validator("start_date", "due_date", "date_created", "last_updated_date", mode="before")
-    @classmethod
-    def _dates(cls, value: Any) -> Any:
-        return _local_datetime(value)
-
-    @field_validator("location", mode="before")
-    @classmethod
-    def _location(cls, value: Any) -> Any:
-        return _blank_none(value)
-
-
-class Phone(StrivenModel):
-    phone_type: Ref | None = Field(
-        default=None, validation_alias=AliasChoices("phoneType", "type", "phone_type")
-    )
-    number: str | None = Field(
-        default=None, validation_alias=AliasChoices("number", "phoneNumber", "phone")
-    )
-    is_preferred: bool = Field(
-        default=False, validation_alias=AliasChoices("isPreferred", "preferred", "is_preferred")
-    )
-    active: bool = True
-
-    @field_validator("phone_type", mode="before")
-    @classmethod
-    def _type(cls, value: Any) -> Any:
-        return _ref(_blank_none(value))
-
-    @field_validator("is_preferred", "active", mode="before")
-    @classmethod
-    def _flag(cls, value: Any) -> Any:
-        return False if value is None else value
-
-
-class StrivenEmployee(StrivenModel):
-    id: int
-    name: str | None = None
-    first_name: str | None = Field(
-        default=None, validation_alias=AliasChoices("firstName", "first_name")
-    )
-    last_name: str | None = Field(
-        default=None, validation_alias=AliasChoices("lastName", "last_name")
-    )
-    email: str | None = None
-    phones: list[Phone] = Field(default_factory=list)
-    active: bool = True
-
-    @field_validator("phones", mode="before")
-    @classmethod
-    def _phones(cls, value: Any) -> Any:
-        return value or []
-
-    @field_validator("active", mode="before")
-    @classmethod
-    def _active(cls, value: Any) -> Any:
-        return True if value is None else value
-
-    @property
-    def display_name(self) -> str:
-        """`name`, else first and last name, else `Employee <id>`."""
-        parts = " ".join(p for p in (self.first_name, self.last_name) if p)
-        return (self.name or parts or f"Employee {self.id}").strip()
-
-
-class TaskType(StrivenModel):
-    id: int
-    name: str | None = None
-
-
-class StrivenTeam(StrivenModel):
-    """A team and its member employee ids (sandbox endpoint or connection settings)."""
-
-    id: int
-    name: str
-    member_ids: list[int] = Field(
-        default_factory=list,
-        validation_alias=AliasChoices("memberIds", "members", "employeeIds", "member_ids"),
-    )
-
-    @field_validator("member_ids", mode="before")
-    @classmethod
-    def _members(cls, value: Any) -> Any:
-        if not value:
-            return []
-        return [m.get("id") if isinstance(m, dict) else m for m in value]
-
-
-class Page[T](BaseModel):
-    total_count: int = Field(default=0, validation_alias=AliasChoices("totalCount", "total"))
-    data: list[T] = Field(default_factory=list)
-
-
 def _listing(data: Any) -> list[Any]:
     """A plain array, or the `data` of a `{totalCount, data}` envelope."""
     if isinstance(data, dict):
@@ -331,7 +94,6 @@ def _listing(data: Any) -> list[Any]:
     return list(data or [])
 
 
-# ----------------------------------------------------------------------------- client
 class StrivenClient(ClientCredentialsClient):
     """One tenant's Striven API: Bearer token from client credentials, streamed task pages."""
 
@@ -370,15 +132,10 @@ class StrivenClient(ClientCredentialsClient):
         """A client with the connection's credentials and URL, sharing the tenant's minute limit
         (`requests_per_minute`, else the Standard plan's 100 per minute)."""
         client_id = str(credentials["striven_client_id"])
+        secret = str(credentials["striven_client_secret"])
         limit = RateLimit(requests_per_minute, 60) if requests_per_minute else RATE_LIMIT
-        return cls(
-            base_url(cls.vendor, connection),
-            client_id=client_id,
-            client_secret=str(credentials["striven_client_secret"]),
-            time_zone=time_zone,
-            page_size=page_size,
-            rate_limiter=account_limiter(cls.vendor, client_id, limit),
-        )
+        options = {"client_id": client_id, "client_secret": secret, "page_size": page_size}
+        return connected(cls, connection, client_id, limit, time_zone=time_zone, **options)
 
     # ---------------------------------------------------------------- errors
     def error_details(self, body: Any) -> ErrorDetails | None:

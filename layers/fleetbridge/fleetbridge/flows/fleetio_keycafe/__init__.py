@@ -1,7 +1,6 @@
 """Fleetio vehicle assignments → Keycafe key bookings. Rules: `rules.py`; docs/fleetio-keycafe.md.
 
-Only names live here: importing the package must stay cheap (the API and webhook functions load
-it at cold start).
+Names only (see `fleetbridge.flows`).
 """
 
 FLOW_ID = "fleetio-keycafe"

@@ -5,20 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fleetbridge.core.errors import FleetbridgeError, InvalidInputError, UnauthorizedError
-from fleetbridge.core.flow_context import tell_dead_letter
+from fleetbridge.core.flow_context import accept_webhook, dead_letter_notice, vendor_test
 from fleetbridge.core.mappings import MappingRepository
 from fleetbridge.core.models import Connection
 from fleetbridge.core.notifier import EmailTemplate, register_template
 from fleetbridge.core.payload import parse_json
 from fleetbridge.core.queue import WorkMessage
-from fleetbridge.core.registry import (
-    Flow,
-    Plan,
-    VendorCheck,
-    WebhookReply,
-    WebhookRequest,
-    register,
-)
+from fleetbridge.core.registry import Flow, Plan, WebhookReply, WebhookRequest, register
 from fleetbridge.core.secrets import load_credentials
 from fleetbridge.core.webhook_auth import verify_hmac_hex
 from fleetbridge.flows.fleetio_keycafe import FLOW_ID
@@ -85,15 +78,12 @@ def receive_webhook(
     events = FleetioKeycafeSettings.model_validate(connection.settings).webhook_events
     if event not in (events.created, events.updated, events.deleted):
         return WebhookReply(status=200, body={"ignored": f"event {event}"})
-    message = WorkMessage(
-        flow=FLOW_ID,
-        connection_id=connection.id,
-        kind="webhook",
+    return accept_webhook(
+        connection,
         event_id=delivery_id,
         event=event,
         payload={"assignment_id": assignment_id, "entity": f"assignment {assignment_id}"},
     )
-    return WebhookReply(status=202, body={"accepted": 1}, messages=[message])
 
 
 def handle_message(connection: Connection, message: WorkMessage) -> None:
@@ -113,34 +103,6 @@ def reconcile(connection: Connection, dry_run: bool) -> Plan:
         return reconcile_assignments(ctx, dry_run=dry_run)
 
 
-def test_connection(connection: Connection, credentials: dict[str, Any]) -> list[VendorCheck]:
-    """One authenticated call to each vendor."""
-    from fleetbridge.core.flow_context import check_vendors
-    from fleetbridge.vendors.fleetio import FleetioClient
-    from fleetbridge.vendors.keycafe import KeycafeClient
-
-    return check_vendors(
-        connection,
-        credentials,
-        [
-            ("fleetio", FleetioClient.for_connection, None),
-            ("keycafe", KeycafeClient.for_connection, None),
-        ],
-    )
-
-
-def on_dead_letter(connection: Connection, message: WorkMessage, error: Exception) -> None:
-    """One email per failed delivery (not per retry)."""
-    tell_dead_letter(
-        connection,
-        message,
-        error,
-        subject=str(message.payload.get("entity", message.event_id)),
-        entity=str(message.payload.get("entity", "")),
-        what="delivery",
-    )
-
-
 FLOW = register(
     Flow(
         id=FLOW_ID,
@@ -154,12 +116,12 @@ FLOW = register(
             "keycafe_token",
         ),
         settings_model=FleetioKeycafeSettings,
-        test_connection=test_connection,
+        test_connection=vendor_test("fleetio", "keycafe"),  # each client's `check()`
         handle_message=handle_message,
         receive_webhook=receive_webhook,
         reconcile=reconcile,
         validate_on_save=True,  # like every flow: bad credentials are refused when saved
-        on_dead_letter=on_dead_letter,
+        on_dead_letter=dead_letter_notice(what="delivery"),  # one email a delivery
         webhook_vendors=("fleetio",),
     )
 )

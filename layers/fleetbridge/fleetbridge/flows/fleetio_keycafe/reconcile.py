@@ -149,14 +149,7 @@ def reconcile_assignments(ctx: FlowContext, *, dry_run: bool) -> Plan:
         if not dry_run and not held:
             with suppress(VendorNotFound, VendorConflict):
                 ctx.keycafe.cancel_access(access.id)
-            ctx.activity.record(
-                ctx.connection,
-                action="deleted",
-                entity=item.entity,
-                source_event="reconcile",
-                reason=item.reason,
-                vendor_ids=item.vendor_ids,
-            )
+            ctx.record("deleted", item.entity, item.reason, source="reconcile", ids=item.vendor_ids)
         items.append(item)
     if not dry_run:
         _save_scan_state(ctx, first_page)

@@ -211,13 +211,8 @@ def sync_assignment(
     if dry_run:
         return item
     if decision.status is None:  # nothing to do and nothing to remember (stale, unchanged)
-        ctx.activity.record(
-            ctx.connection,
-            action=decision.action,
-            entity=entity,
-            source_event=source_event,
-            reason=decision.reason,
-            vendor_ids=item.vendor_ids,
+        ctx.record(
+            decision.action, entity, decision.reason, source=source_event, ids=item.vendor_ids
         )
         return item
     return _apply(ctx, assignment, link, driver, mapping, decision, source_event, item)
@@ -320,14 +315,7 @@ def _apply(
             )
         )
         notify_failure(ctx, assignment, str(exc), source_event)
-        ctx.activity.record(
-            ctx.connection,
-            action="failed",
-            entity=item.entity,
-            source_event=source_event,
-            reason=reason,
-            vendor_ids=item.vendor_ids,
-        )
+        ctx.record("failed", item.entity, reason, source=source_event, ids=item.vendor_ids)
         return item.model_copy(update={"action": "failed", "reason": reason})
     except Exception:
         _release(ctx, claim)
@@ -353,14 +341,7 @@ def _apply(
     vendor_ids = {k: v for k, v in item.vendor_ids.items() if k != "keycafe_access_id"}
     if access_id:
         vendor_ids["keycafe_access_id"] = int(access_id)
-    ctx.activity.record(
-        ctx.connection,
-        action=decision.action,
-        entity=item.entity,
-        source_event=source_event,
-        reason=decision.reason,
-        vendor_ids=vendor_ids,
-    )
+    ctx.record(decision.action, item.entity, decision.reason, source=source_event, ids=vendor_ids)
     return item.model_copy(update={"vendor_ids": vendor_ids})
 
 

@@ -1,7 +1,6 @@
 """GPS Insight portal drivers → Netradyne Driveri drivers (Driver Sync). Rules: `rules.py`.
 
-Only names live here: importing the package must stay cheap (the API and webhook functions load
-it at cold start).
+Names only (see `fleetbridge.flows`).
 """
 
 FLOW_ID = "gpsinsight-driveri"

@@ -12,17 +12,11 @@ from typing import Any
 from fleetbridge.core import scheduler
 from fleetbridge.core.activity import ActivityLog
 from fleetbridge.core.errors import FleetbridgeError, InvalidInputError, UnauthorizedError
+from fleetbridge.core.flow_context import accept_webhook, dead_letter_notice, vendor_test
 from fleetbridge.core.models import Connection
 from fleetbridge.core.payload import parse_json
 from fleetbridge.core.queue import WorkMessage
-from fleetbridge.core.registry import (
-    Flow,
-    Plan,
-    VendorCheck,
-    WebhookReply,
-    WebhookRequest,
-    register,
-)
+from fleetbridge.core.registry import Flow, Plan, WebhookReply, WebhookRequest, register
 from fleetbridge.core.scheduler import POLL_DUE
 from fleetbridge.core.webhook_auth import verify_hmac_hex
 from fleetbridge.flows.gpsinsight_driveri import FLOW_ID
@@ -76,15 +70,9 @@ def receive_webhook(
         payload["deleted"] = True
     else:
         payload["portal_record"] = driver
-    message = WorkMessage(
-        flow=FLOW_ID,
-        connection_id=connection.id,
-        kind="webhook",
-        event_id=f"push:{portal_id}:{event}:{stamp}",
-        event=event,
-        payload=payload,
+    return accept_webhook(
+        connection, event_id=f"push:{portal_id}:{event}:{stamp}", event=event, payload=payload
     )
-    return WebhookReply(status=202, body={"accepted": 1}, messages=[message])
 
 
 def handle_message(connection: Connection, message: WorkMessage) -> None:
@@ -143,35 +131,6 @@ def reconcile(connection: Connection, dry_run: bool) -> Plan:
         return reconcile_drivers(ctx, dry_run=dry_run, source_event="reconcile")
 
 
-def test_connection(connection: Connection, credentials: dict[str, Any]) -> list[VendorCheck]:
-    """One authenticated call to each vendor."""
-    from fleetbridge.core.flow_context import check_vendors
-    from fleetbridge.vendors.driveri import DriveriClient
-    from fleetbridge.vendors.gpsinsight import GpsInsightClient
-
-    return check_vendors(
-        connection,
-        credentials,
-        [
-            ("gpsinsight", GpsInsightClient.for_connection, None),
-            ("driveri", DriveriClient.for_connection, None),
-        ],
-    )
-
-
-def on_dead_letter(connection: Connection, message: WorkMessage, error: Exception) -> None:
-    """The last retry failed (issue 12 item 5): the admins are told once per dead letter."""
-    from fleetbridge.core.flow_context import tell_dead_letter
-
-    tell_dead_letter(
-        connection,
-        message,
-        error,
-        subject=str(message.payload.get("entity", message.event or message.kind)),
-        entity=str(message.payload.get("entity", "driver sync")),
-    )
-
-
 FLOW = register(
     Flow(
         id=FLOW_ID,
@@ -185,12 +144,13 @@ FLOW = register(
             PUSH_SECRET,
         ),
         settings_model=GpsInsightDriveriSettings,
-        test_connection=test_connection,
+        test_connection=vendor_test("gpsinsight", "driveri"),  # each client's `check()`
         handle_message=handle_message,
         receive_webhook=receive_webhook,
         reconcile=reconcile,
         validate_on_save=True,
-        on_dead_letter=on_dead_letter,
+        # the last retry failed (issue 12 item 5): the admins are told once per dead letter
+        on_dead_letter=dead_letter_notice(entity="driver sync"),
         webhook_vendors=("gpsinsight",),
         protected_settings=("driver_sync_enabled", "master_user"),
     )

@@ -260,13 +260,12 @@ def _record(ctx: FlowContext, portal: Portal, decision: Decision, source_event: 
     vendor_ids.update(decision.notes)
     if decision.differences:
         vendor_ids["differences"] = [d.field for d in decision.differences]
-    ctx.activity.record(
-        ctx.connection,
-        action=decision.action,
-        entity=f"driver {portal.portal_id}",
-        source_event=source_event,
-        reason=decision.reason,
-        vendor_ids=vendor_ids,
+    ctx.record(
+        decision.action,
+        f"driver {portal.portal_id}",
+        decision.reason,
+        source=source_event,
+        ids=vendor_ids,
     )
 
 

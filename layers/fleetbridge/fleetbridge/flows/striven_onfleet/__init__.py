@@ -1,7 +1,8 @@
 """Striven tasks, employees and teams → Onfleet tasks, workers and teams (issue 5).
 
-Rules: `rules.py`; settings: `settings.py`. Only names live here: importing the package must stay
-cheap (the API and webhook functions load it at cold start).
+Rules, one module an entity, each with its `decide`: `task_rules.py`, `driver_rules.py`,
+`team_rules.py` (and `failure_rules.py`); settings: `settings.py`. Names only (see
+`fleetbridge.flows`).
 """
 
 FLOW_ID = "striven-onfleet"

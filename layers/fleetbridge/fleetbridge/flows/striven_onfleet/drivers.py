@@ -1,6 +1,6 @@
 """Rule 6: a task's employee becomes an Onfleet driver (worker) when the task syncs.
 
-Matching is by the employee's phone of the selected type in E.164 (`rules.match_driver`): same
+Matching is by the employee's phone of the selected type in E.164 (`driver_rules.decide`): same
 phone and name links, a free phone creates the driver in the Onfleet teams of the employee's
 selected Striven teams, the same phone under another name is a conflict (nothing created, the
 notify recipients are emailed). A linked employee costs no call at all (the poll passes its
@@ -20,22 +20,17 @@ from datetime import datetime, timedelta
 from fleetbridge.core import budget
 from fleetbridge.core.errors import ConflictError, VendorConflict
 from fleetbridge.core.models import Mapping, fingerprint, iso
-from fleetbridge.flows.striven_onfleet import EMPLOYEE, EMPLOYEE_METADATA, LINKED
+from fleetbridge.flows.striven_onfleet import EMPLOYEE, EMPLOYEE_METADATA, LINKED, driver_rules
 from fleetbridge.flows.striven_onfleet.context import FlowContext
+from fleetbridge.flows.striven_onfleet.driver_rules import DriverMatch, employee_phone
+from fleetbridge.flows.striven_onfleet.failure_rules import failure_fingerprint, should_notify
 from fleetbridge.flows.striven_onfleet.notices import driver_failed
-from fleetbridge.flows.striven_onfleet.rules import (
-    DriverMatch,
-    employee_phone,
-    failure_fingerprint,
-    match_driver,
-    should_notify,
-)
 from fleetbridge.flows.striven_onfleet.teams import ensure_team
 from fleetbridge.flows.striven_onfleet.work import TaskWork
 from fleetbridge.vendors.onfleet import OnfleetWorker
-from fleetbridge.vendors.striven import StrivenEmployee
+from fleetbridge.vendors.striven_models import StrivenEmployee
 
-#: `match_driver` reasons → the reason a task fails with.
+#: `driver_rules.decide` reasons → the reason a task fails with.
 TASK_REASONS = {
     "name_mismatch": "driver_name_conflict",
     "no_phone_of_type": "driver_no_phone_of_type",
@@ -131,13 +126,12 @@ def forget_driver(ctx: FlowContext, employee_id: int, worker_id: str, *, source_
         ctx.mappings.delete(mapping)
     except ConflictError:
         return False
-    ctx.activity.record(
-        ctx.connection,
-        action="deleted",
-        entity=f"employee {employee_id}",
-        source_event=source_event,
-        reason="driver_deleted_in_onfleet",
-        vendor_ids={"striven_employee_id": employee_id, "onfleet_worker_id": worker_id},
+    ctx.record(
+        "deleted",
+        f"employee {employee_id}",
+        "driver_deleted_in_onfleet",
+        source=source_event,
+        ids={"striven_employee_id": employee_id, "onfleet_worker_id": worker_id},
     )
     return True
 
@@ -212,7 +206,9 @@ def _match(ctx: FlowContext, employee: StrivenEmployee) -> tuple[DriverMatch, Wo
     if phone is not None:
         found = ctx.onfleet.list_workers(phones=[phone], filter=["name", "phone", "teams"])
         workers = {w.phone: w for w in found if w.phone}
-    match = match_driver(employee, ctx.settings.phone_type, workers, ctx.settings.default_region)
+    match = driver_rules.decide(
+        employee, ctx.settings.phone_type, workers, ctx.settings.default_region
+    )
     return match, workers
 
 
@@ -283,13 +279,12 @@ def _linked(
         if stored is not None and stored.other_id and stored.data.get("status") in LINKED:
             return stored.other_id
         raise
-    ctx.activity.record(
-        ctx.connection,
-        action=match.activity,
-        entity=f"employee {employee.id}",
-        source_event=source_event,
-        reason=match.reason,
-        vendor_ids={
+    ctx.record(
+        match.activity,
+        f"employee {employee.id}",
+        match.reason,
+        source=source_event,
+        ids={
             "striven_employee_id": employee.id,
             "onfleet_worker_id": match.worker_id,
             "phone": match.phone,
@@ -335,13 +330,12 @@ def _failed(
     with suppress(ConflictError):  # our claim: only a stale-claim takeover could race us
         ctx.mappings.save(mapping.model_copy(update={"other_id": None, "data": data}))
     if notify or mapping.data.get("last_error") != message:
-        ctx.activity.record(
-            ctx.connection,
-            action="failed",
-            entity=f"employee {employee_id}",
-            source_event=source_event,
-            reason=reason,
-            vendor_ids={
+        ctx.record(
+            "failed",
+            f"employee {employee_id}",
+            reason,
+            source=source_event,
+            ids={
                 "striven_employee_id": employee_id,
                 "phone": match.phone,
                 "onfleet_worker_id": match.worker_id,

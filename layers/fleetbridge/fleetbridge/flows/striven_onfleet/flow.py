@@ -18,6 +18,7 @@ from typing import Any
 
 from fleetbridge.core import scheduler
 from fleetbridge.core.errors import AuthError, InvalidInputError, UnauthorizedError
+from fleetbridge.core.flow_context import accept_webhook
 from fleetbridge.core.models import Connection, fingerprint
 from fleetbridge.core.queue import WorkMessage
 from fleetbridge.core.registry import (
@@ -79,10 +80,8 @@ def receive_webhook(
     if trigger not in WATCHED or not task_id:
         return WebhookReply(status=200, body={"ignored": f"trigger {trigger}"})
     data = delivery.get("data") if isinstance(delivery.get("data"), dict) else {}
-    message = WorkMessage(
-        flow=FLOW_ID,
-        connection_id=connection.id,
-        kind="webhook",
+    return accept_webhook(
+        connection,
         event_id=f"onfleet:{trigger}:{task_id}:{at}",
         event=ONFLEET_TASK,
         payload={
@@ -94,7 +93,6 @@ def receive_webhook(
             "task": data.get("task") if isinstance(data.get("task"), dict) else {},
         },
     )
-    return WebhookReply(status=202, body={"accepted": 1}, messages=[message])
 
 
 def handle_message(connection: Connection, message: WorkMessage) -> None:
@@ -147,7 +145,7 @@ def test_connection(connection: Connection, credentials: dict[str, Any]) -> list
         connection,
         credentials,
         [
-            ("onfleet", OnfleetClient.for_connection, lambda c: c.auth_test()),
+            ("onfleet", OnfleetClient.for_connection, None),  # `check()`: GET /auth/test
             ("striven", striven_client, lambda c: c.authenticate()),
         ],
     )

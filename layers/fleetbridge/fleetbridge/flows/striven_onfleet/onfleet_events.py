@@ -26,7 +26,7 @@ from typing import Any
 from fleetbridge.core.models import Mapping
 from fleetbridge.flows.striven_onfleet import EMPLOYEE, LINKED, TASK, TASK_METADATA
 from fleetbridge.flows.striven_onfleet.context import FlowContext
-from fleetbridge.flows.striven_onfleet.rules import ONFLEET_COMPLETED
+from fleetbridge.flows.striven_onfleet.task_rules import ONFLEET_COMPLETED
 
 TASK_STARTED, TASK_COMPLETED, TASK_ASSIGNED, TASK_UNASSIGNED = 0, 3, 9, 10
 #: The triggers the receiver queues (the others are answered 200 and dropped).
@@ -79,13 +79,12 @@ def apply_onfleet_event(ctx: FlowContext, payload: dict[str, Any], source_event:
     ctx.mappings.save(mapping.model_copy(update={"data": data}))
     if reason is None:
         return "unchanged"
-    ctx.activity.record(
-        ctx.connection,
-        action="updated",
-        entity=f"task {mapping.external_id}",
-        source_event=source_event,
-        reason=reason,
-        vendor_ids={
+    ctx.record(
+        "updated",
+        f"task {mapping.external_id}",
+        reason,
+        source=source_event,
+        ids={
             "striven_task_id": int(mapping.external_id),
             "onfleet_task_id": mapping.other_id,
             **({"onfleet_worker_id": data["worker_id"]} if data.get("worker_id") else {}),

@@ -27,7 +27,7 @@ from fleetbridge.core.models import iso
 from fleetbridge.core.queue import WorkMessage, publish_many
 from fleetbridge.flows.striven_onfleet import EMPLOYEE, RETRY, waiting
 from fleetbridge.flows.striven_onfleet.context import FlowContext
-from fleetbridge.flows.striven_onfleet.rules import selected_members
+from fleetbridge.flows.striven_onfleet.task_rules import selected_members
 from fleetbridge.flows.striven_onfleet.teams import follow_membership, linked_drivers
 from fleetbridge.flows.striven_onfleet.window import due, forget, hour_of
 from fleetbridge.flows.striven_onfleet.work import (
@@ -38,7 +38,8 @@ from fleetbridge.flows.striven_onfleet.work import (
     chunks,
     tasks_message,
 )
-from fleetbridge.vendors.striven import QuotaExhausted, StrivenEmployee, StrivenTask, StrivenTeam
+from fleetbridge.vendors.striven import QuotaExhausted
+from fleetbridge.vendors.striven_models import StrivenEmployee, StrivenTask, StrivenTeam
 
 #: How long a day-quota pause lasts when Striven gives no Retry-After.
 DEFAULT_PAUSE = timedelta(hours=1)
@@ -92,57 +93,33 @@ def _poll(ctx: FlowContext, state: dict[str, Any], now: datetime, poll_id: str) 
         start = mark_instant(state["high_water"], settings.zone) - overlap
         low, high = local_range(start, now, settings.zone)
         since, until = ctx.striven.local(low), ctx.striven.local(high)
+
+    def queue(tasks: Iterable[StrivenTask], **options: Any) -> int:
+        """Publish `tasks`' messages (`_messages`); returns how many."""
+        return publish_many(_messages(ctx, tasks, teams, linked, employees, poll_id, **options))
+
+    def requeue(entries: list[Any], **options: Any) -> int:
+        """Queue the tasks remembered in `entries` again, then forget them."""
+        queued = queue((StrivenTask.model_validate(e.data["task"]) for e in entries), **options)
+        forget(ctx, entries)
+        return queued
+
     read = [0]
     changed = ctx.striven.iter_tasks(
         updated_from=since, updated_to=until, type_ids=settings.task_type_ids
     )
-    queued = publish_many(
-        _messages(ctx, _counted(changed, read), teams, linked, employees, poll_id)
-    )
-    due_entries = list(due(ctx, state.get("window_through"), now))
-    rechecks = publish_many(
-        _messages(
-            ctx,
-            (StrivenTask.model_validate(e.data["task"]) for e in due_entries),
-            teams,
-            linked,
-            employees,
-            poll_id,
-            event=WINDOW_RECHECK,
-        )
-    )
-    forget(ctx, due_entries)
+    queued = queue(_counted(changed, read))
+    rechecks = requeue(list(due(ctx, state.get("window_through"), now)), event=WINDOW_RECHECK)
     members = selected_members({t.id: t.member_ids for t in teams}, settings.team_ids)
     members_fp = waiting.members_fingerprint(members)
     waiting_entries: list[Any] = []
     if state.get("members_fp") and state["members_fp"] != members_fp:
         waiting_entries = waiting.ready(ctx, members)  # item 4: their assignee joined
-    membership_rechecks = publish_many(
-        _messages(
-            ctx,
-            (StrivenTask.model_validate(e.data["task"]) for e in waiting_entries),
-            teams,
-            linked,
-            employees,
-            poll_id,
-            event=MEMBERSHIP_RECHECK,
-            prefix=f"members-{members_fp[:12]}",
-        )
+    membership_rechecks = requeue(
+        waiting_entries, event=MEMBERSHIP_RECHECK, prefix=f"members-{members_fp[:12]}"
     )
-    forget(ctx, waiting_entries)
     retry_entries = ctx.mappings.list(RETRY)  # dead-lettered by an outage: try them again
-    outage_retries = publish_many(
-        _messages(
-            ctx,
-            (StrivenTask.model_validate(e.data["task"]) for e in retry_entries),
-            teams,
-            linked,
-            employees,
-            poll_id,
-            prefix=f"retry-{poll_id}",
-        )
-    )
-    forget(ctx, retry_entries)
+    outage_retries = requeue(retry_entries, prefix=f"retry-{poll_id}")
     return {
         "read": read[0],
         "queued": queued,
@@ -236,12 +213,11 @@ def _pause(ctx: FlowContext, now: datetime, exc: QuotaExhausted) -> dict[str, An
     wait = timedelta(seconds=exc.retry_after) if exc.retry_after else DEFAULT_PAUSE
     until = iso(now + wait)
     ctx.state().update(paused_until=until, paused_at=iso(now))
-    ctx.activity.record(
-        ctx.connection,
-        action="skipped",
-        entity="task poll",
-        source_event="poll",
-        reason="striven_day_quota_exhausted",
-        vendor_ids={"paused_until": until, "message": exc.message},
+    ctx.record(
+        "skipped",
+        "task poll",
+        "striven_day_quota_exhausted",
+        source="poll",
+        ids={"paused_until": until, "message": exc.message},
     )
     return {"paused_until": until}

@@ -12,7 +12,7 @@
   changed since has a later `lastUpdatedDate`); the few not found are read one by one: gone →
   its Onfleet task is deleted (`deleted_in_striven`); found with another type → deleted
   (`type_not_selected`).
-- Every live task found goes through `decide_task` again, so an update the poll missed is caught
+- Every live task found goes through `task_rules.decide` again, so an update the poll missed is caught
   too; an unchanged task costs no Onfleet call.
 
 Cost: 1 Onfleet read, Striven pages of `page_size` tasks over the live tasks' span, and one
@@ -27,13 +27,13 @@ from fleetbridge.core import mass_removal
 from fleetbridge.core.errors import VendorNotFound, VendorValidationError
 from fleetbridge.core.models import Mapping
 from fleetbridge.core.registry import Plan, PlanItem
-from fleetbridge.flows.striven_onfleet import EMPLOYEE, LINKED, TASK
+from fleetbridge.flows.striven_onfleet import EMPLOYEE, LINKED, TASK, task_rules
 from fleetbridge.flows.striven_onfleet.context import FlowContext
 from fleetbridge.flows.striven_onfleet.drivers import forget_driver
-from fleetbridge.flows.striven_onfleet.rules import ONFLEET_COMPLETED, decide_task
 from fleetbridge.flows.striven_onfleet.sync import QUIET, sync_task, synced_from
+from fleetbridge.flows.striven_onfleet.task_rules import ONFLEET_COMPLETED
 from fleetbridge.flows.striven_onfleet.work import TaskWork
-from fleetbridge.vendors.striven import StrivenTask
+from fleetbridge.vendors.striven_models import StrivenTask
 
 LIVE = frozenset({"synced", "unassigned"})
 
@@ -87,7 +87,7 @@ def reconcile_tasks(ctx: FlowContext, gone: set[int], *, dry_run: bool, source_e
         if mapping.data.get("employee_id") in gone:
             mapping = _orphaned(ctx, mapping, dry_run)
         synced = synced_from(mapping)
-        decision = decide_task(
+        decision = task_rules.decide(
             task, ctx.settings, members, ctx.clock(), synced, mapping.data.get("onfleet_state")
         )
         if decision.action == "skip" and decision.reason in QUIET:
@@ -179,7 +179,7 @@ def _read(ctx: FlowContext, mappings: dict[str, Mapping]) -> dict[int, StrivenTa
 
 
 def _orphaned(ctx: FlowContext, mapping: Mapping, dry_run: bool) -> Mapping:
-    """A task of a deleted driver: Onfleet unassigned it; let `decide_task` assign it again."""
+    """A task of a deleted driver: Onfleet unassigned it; let `task_rules.decide` assign it again."""
     parts = {**(mapping.data.get("parts") or {}), "assignment": None}
     status = "unassigned" if mapping.data.get("status") in LIVE else "failed"
     data = {**mapping.data, "status": status, "parts": parts, "worker_id": None, "version": None}
@@ -214,12 +214,5 @@ def _deleted_in_striven(
         item = item.model_copy(update={"action": "skipped", "reason": "completed_in_onfleet"})
         data = {**mapping.data, "onfleet_state": ONFLEET_COMPLETED, "reason": item.reason}
     ctx.mappings.save(mapping.model_copy(update={"data": data}))
-    ctx.activity.record(
-        ctx.connection,
-        action=item.action,
-        entity=item.entity,
-        source_event=source_event,
-        reason=item.reason,
-        vendor_ids=ids,
-    )
+    ctx.record(item.action, item.entity, item.reason, source=source_event, ids=ids)
     return item

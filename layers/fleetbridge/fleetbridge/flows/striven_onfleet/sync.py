@@ -1,6 +1,6 @@
 """Carrying out one task's decision (rules 3-6, 8): Onfleet writes, the mapping, the activity.
 
-`decide_task` plans without I/O; here the plan meets Onfleet. One Onfleet call per synced task
+`task_rules.decide` plans without I/O; here the plan meets Onfleet. One Onfleet call per synced task
 (create, update or delete); the driver costs two more only the first time its employee syncs.
 Onfleet's answers that change the plan:
 - a 404 on update means the task was deleted in Onfleet: it is created again, once (its
@@ -28,7 +28,7 @@ from fleetbridge.core.errors import (
 )
 from fleetbridge.core.errors import VendorValidationError as Rejected
 from fleetbridge.core.models import Mapping, fingerprint
-from fleetbridge.flows.striven_onfleet import RETRY, TASK, TASK_METADATA, waiting
+from fleetbridge.flows.striven_onfleet import RETRY, TASK, TASK_METADATA, task_rules, waiting
 from fleetbridge.flows.striven_onfleet.context import FlowContext
 from fleetbridge.flows.striven_onfleet.drivers import (
     DriverBusy,
@@ -36,23 +36,21 @@ from fleetbridge.flows.striven_onfleet.drivers import (
     ensure_driver,
     forget_driver,
 )
+from fleetbridge.flows.striven_onfleet.failure_rules import failure_fingerprint, should_notify
 from fleetbridge.flows.striven_onfleet.notices import task_failed
-from fleetbridge.flows.striven_onfleet.rules import (
+from fleetbridge.flows.striven_onfleet.task_rules import (
     ONFLEET_COMPLETED,
     SyncedTask,
     TaskDecision,
-    decide_task,
     eligible_from,
-    failure_fingerprint,
     is_transient_failure,
-    should_notify,
     status_name,
     task_payload,
     task_version,
     update_payload,
 )
 from fleetbridge.flows.striven_onfleet.window import remember
-from fleetbridge.flows.striven_onfleet.work import TaskWork
+from fleetbridge.flows.striven_onfleet.work import TaskWork, file_snapshot
 from fleetbridge.vendors.onfleet import OnfleetTask
 
 #: Decisions that say nothing new: no activity record (a re-read of an unchanged task).
@@ -141,7 +139,7 @@ def sync_task(
         task_version(task), mapping.data.get("version"), ctx.settings.zone
     ):
         return TaskDecision("skip", "stale_snapshot")  # a newer version was handled already
-    decision = decide_task(
+    decision = task_rules.decide(
         task,
         ctx.settings,
         work.team_members,
@@ -286,6 +284,18 @@ def _completed(ctx: FlowContext, onfleet_id: str) -> bool:
     return found is not None and found.completed
 
 
+def _refused(
+    ctx: FlowContext, work: TaskWork, mapping: Mapping, message: str, source_event: str
+) -> TaskDecision:
+    """Onfleet refused to change its task: completed there (nothing may change it), else the
+    task's failure `onfleet_rejected`."""
+    assert mapping.other_id
+    if _completed(ctx, mapping.other_id):
+        return _completed_in_onfleet(ctx, work, mapping, source_event)
+    failed = TaskDecision("fail", "onfleet_rejected")
+    return _failed(ctx, work, mapping, failed, message, source_event)
+
+
 def _delete(
     ctx: FlowContext,
     work: TaskWork,
@@ -300,10 +310,7 @@ def _delete(
     except VendorNotFound:
         pass  # deleted in Onfleet already: closing the mapping is all that is left
     except Rejected as exc:
-        if _completed(ctx, mapping.other_id):
-            return _completed_in_onfleet(ctx, work, mapping, source_event)
-        failed = TaskDecision("fail", "onfleet_rejected")
-        return _failed(ctx, work, mapping, failed, exc.message, source_event)
+        return _refused(ctx, work, mapping, exc.message, source_event)
     data = {
         **mapping.data,
         "status": "deleted",
@@ -313,9 +320,7 @@ def _delete(
         "failure": None,
         "last_error": None,
     }
-    _save(ctx, mapping, work.task.id, mapping.other_id, mapping.fingerprint, data)
-    _record(ctx, work, decision, source_event, mapping.other_id, mapping.data.get("worker_id"))
-    return decision
+    return _settle(ctx, work, mapping, decision, data, source_event)
 
 
 def _unassign(
@@ -334,10 +339,7 @@ def _unassign(
     except VendorNotFound:
         pass  # deleted in Onfleet: created again if the task comes back
     except (Rejected, VendorConflict) as exc:
-        if _completed(ctx, mapping.other_id):
-            return _completed_in_onfleet(ctx, work, mapping, source_event)
-        failed = TaskDecision("fail", "onfleet_rejected")
-        return _failed(ctx, work, mapping, failed, exc.message, source_event)
+        return _refused(ctx, work, mapping, exc.message, source_event)
     parts = {**(mapping.data.get("parts") or {}), "assignment": None}
     data = {
         **mapping.data,
@@ -354,10 +356,9 @@ def _unassign(
         "assigned_in_onfleet": False,
         "worker_name": None,
     }
-    _save(ctx, mapping, work.task.id, mapping.other_id, fingerprint(parts), data)
+    _settle(ctx, work, mapping, decision, data, source_event, fingerprint(parts))
     if decision.reason == "assignee_not_in_selected_team":
         waiting.remember(ctx, work.task)  # item 4: assigned again when the assignee joins
-    _record(ctx, work, decision, source_event, mapping.other_id, mapping.data.get("worker_id"))
     return decision
 
 
@@ -373,9 +374,7 @@ def _completed_in_onfleet(
         "reason": decision.reason,
         "version": task_version(work.task),
     }
-    _save(ctx, mapping, work.task.id, mapping.other_id, mapping.fingerprint, data)
-    _record(ctx, work, decision, source_event, mapping.other_id, mapping.data.get("worker_id"))
-    return decision
+    return _settle(ctx, work, mapping, decision, data, source_event)
 
 
 # ----------------------------------------------------------------------------- skip and fail
@@ -488,13 +487,7 @@ def fail_unfinished(
 
 def retry_later(ctx: FlowContext, work: TaskWork) -> None:
     """File the task for the next poll (a vendor outage, not the task, made it fail)."""
-    from fleetbridge.flows.striven_onfleet.work import snapshot
-
-    existing = ctx.mappings.get(RETRY, str(work.task.id))
-    base = existing or Mapping(connection_id=ctx.connection.id, entity=RETRY, external_id="")
-    data = {"version": task_version(work.task), "task": snapshot(work.task)}
-    with suppress(ConflictError):  # filed by a concurrent dead letter of the same task
-        ctx.mappings.save(base.model_copy(update={"external_id": str(work.task.id), "data": data}))
+    file_snapshot(ctx, RETRY, work.task, refile=True)
 
 
 # ----------------------------------------------------------------------------- storage
@@ -510,6 +503,22 @@ def _save(
     base = mapping or Mapping(connection_id=ctx.connection.id, entity=TASK, external_id="")
     update = {"external_id": str(task_id), "other_id": other_id, "fingerprint": fp, "data": data}
     ctx.mappings.save(base.model_copy(update=update))
+
+
+def _settle(
+    ctx: FlowContext,
+    work: TaskWork,
+    mapping: Mapping,
+    decision: TaskDecision,
+    data: dict[str, Any],
+    source_event: str,
+    fp: str | None = None,
+) -> TaskDecision:
+    """The task keeps its Onfleet task: store `data` on its mapping (with `fp`, else the stored
+    fingerprint) and record `decision`."""
+    _save(ctx, mapping, work.task.id, mapping.other_id, fp or mapping.fingerprint, data)
+    _record(ctx, work, decision, source_event, mapping.other_id, mapping.data.get("worker_id"))
+    return decision
 
 
 def _store_synced(
@@ -567,11 +576,6 @@ def _record(
         ids["changed"] = list(decision.changed)
     if message:
         ids["message"] = message
-    ctx.activity.record(
-        ctx.connection,
-        action=decision.activity,
-        entity=f"task {work.task.id}",
-        source_event=source_event,
-        reason=decision.reason,
-        vendor_ids=ids,
+    ctx.record(
+        decision.activity, f"task {work.task.id}", decision.reason, source=source_event, ids=ids
     )

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from fleetbridge.vendors.striven import StrivenClient, StrivenTeam
+from fleetbridge.vendors.striven import StrivenClient
+from fleetbridge.vendors.striven_models import StrivenTeam
 
 
 class TeamSource(Protocol):

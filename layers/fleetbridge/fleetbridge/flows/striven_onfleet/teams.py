@@ -7,7 +7,7 @@
   whose linked drivers differ. An unchanged membership costs no Onfleet call.
 - `reconcile_teams`: the daily run (and `POST /sync`): every selected team is compared with
   Onfleet, whatever the fingerprints say; missing teams are created.
-Onfleet members that are not linked drivers are left alone (`team_membership_changes`).
+Onfleet members that are not linked drivers are left alone (`team_rules.decide`).
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ from fleetbridge.core.errors import ConflictError, VendorConflict
 from fleetbridge.core.models import Action, fingerprint
 from fleetbridge.core.models import Mapping as Stored
 from fleetbridge.core.registry import Plan, PlanItem
-from fleetbridge.flows.striven_onfleet import EMPLOYEE, LINKED, TEAM
+from fleetbridge.flows.striven_onfleet import EMPLOYEE, LINKED, TEAM, team_rules
 from fleetbridge.flows.striven_onfleet.context import FlowContext
-from fleetbridge.flows.striven_onfleet.rules import team_membership_changes
 from fleetbridge.vendors.onfleet import OnfleetTeam
-from fleetbridge.vendors.striven import StrivenTeam
+from fleetbridge.vendors.striven_models import StrivenTeam
 
 
 def linked_drivers(mappings: Iterable[Stored]) -> dict[int, str]:
@@ -84,13 +83,12 @@ def ensure_team(
         if stored is not None and stored.other_id:
             return stored.other_id
         raise
-    ctx.activity.record(
-        ctx.connection,
-        action=action,
-        entity=f"team {team_id}",
-        source_event=source_event,
-        reason="selected_team_missing_in_onfleet" if action == "created" else "same_name",
-        vendor_ids={"striven_team_id": team_id, "onfleet_team_id": team.id},
+    ctx.record(
+        action,
+        f"team {team_id}",
+        "selected_team_missing_in_onfleet" if action == "created" else "same_name",
+        source=source_event,
+        ids={"striven_team_id": team_id, "onfleet_team_id": team.id},
     )
     return team.id
 
@@ -106,15 +104,7 @@ def follow_membership(
         mapping = stored.get(str(team.id))
         current_fp = members_fingerprint(team)
         if mapping is None or not mapping.other_id:
-            wanted = [linked[e] for e in team.member_ids if e in linked]
-            ensure_team(
-                ctx,
-                team.id,
-                team.name,
-                workers=wanted,
-                members_fp=current_fp,
-                source_event=source_event,
-            )
+            _create(ctx, team, linked, source_event)
             writes += 1
             continue
         if mapping.data.get("members_fp") == current_fp:
@@ -123,6 +113,16 @@ def follow_membership(
             listed = ctx.onfleet.list_teams()
         writes += _apply(ctx, team, mapping, listed, linked, source_event)
     return writes
+
+
+def _create(
+    ctx: FlowContext, team: StrivenTeam, linked: Mapping[int, str], source_event: str
+) -> None:
+    """A selected team without its Onfleet team (yet, or any more): `ensure_team` with its
+    linked drivers."""
+    wanted = [linked[e] for e in team.member_ids if e in linked]
+    fp = members_fingerprint(team)
+    ensure_team(ctx, team.id, team.name, workers=wanted, members_fp=fp, source_event=source_event)
 
 
 def _remember(ctx: FlowContext, team: StrivenTeam, members_fp: str) -> None:
@@ -144,28 +144,19 @@ def _apply(
     onfleet = next((t for t in listed if t.id == mapping.other_id), None)
     if onfleet is None:  # deleted in Onfleet: forget it and create it again
         ctx.mappings.delete(mapping)
-        wanted = [linked[e] for e in team.member_ids if e in linked]
-        ensure_team(
-            ctx,
-            team.id,
-            team.name,
-            workers=wanted,
-            members_fp=members_fingerprint(team),
-            source_event=source_event,
-        )
+        _create(ctx, team, linked, source_event)
         return 1
-    change = team_membership_changes(team.member_ids, onfleet.workers, linked)
+    change = team_rules.decide(team.member_ids, onfleet.workers, linked)
     writes = 0
     if change.changed:
         ctx.onfleet.update_team(onfleet.id, {"workers": list(change.workers)})
         writes = 1
-        ctx.activity.record(
-            ctx.connection,
-            action="updated",
-            entity=f"team {team.id}",
-            source_event=source_event,
-            reason="membership_changed_in_striven",
-            vendor_ids={
+        ctx.record(
+            "updated",
+            f"team {team.id}",
+            "membership_changed_in_striven",
+            source=source_event,
+            ids={
                 "onfleet_team_id": onfleet.id,
                 "added_workers": list(change.add),
                 "removed_workers": list(change.remove),
@@ -221,7 +212,7 @@ def reconcile_teams(
         ids["onfleet_team_id"] = onfleet.id
         if not dry_run and (mapping is None or mapping.other_id != onfleet.id):
             _save(ctx, mapping, team.id, onfleet.id, {"name": team.name})
-        change = team_membership_changes(team.member_ids, onfleet.workers, linked)
+        change = team_rules.decide(team.member_ids, onfleet.workers, linked)
         if change.changed and not dry_run:
             ctx.onfleet.update_team(onfleet.id, {"workers": list(change.workers)})
         if not dry_run:
@@ -238,12 +229,11 @@ def reconcile_teams(
     if not dry_run:
         for item in items:
             if item.action == "updated":
-                ctx.activity.record(
-                    ctx.connection,
-                    action="updated",
-                    entity=item.entity,
-                    source_event=source_event,
-                    reason=item.reason,
-                    vendor_ids={**item.vendor_ids, **item.details},
+                ctx.record(
+                    "updated",
+                    item.entity,
+                    item.reason,
+                    source=source_event,
+                    ids={**item.vendor_ids, **item.details},
                 )
     return plan

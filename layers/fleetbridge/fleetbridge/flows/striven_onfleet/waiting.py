@@ -12,15 +12,12 @@ nothing; a change costs one query of this list.
 from __future__ import annotations
 
 from collections.abc import Collection
-from contextlib import suppress
 
-from fleetbridge.core.errors import ConflictError
 from fleetbridge.core.models import Mapping, fingerprint
 from fleetbridge.flows.striven_onfleet import WAITING
 from fleetbridge.flows.striven_onfleet.context import FlowContext
-from fleetbridge.flows.striven_onfleet.rules import task_version
-from fleetbridge.flows.striven_onfleet.work import assignee_ids, snapshot
-from fleetbridge.vendors.striven import StrivenTask
+from fleetbridge.flows.striven_onfleet.work import assignee_ids, file_snapshot
+from fleetbridge.vendors.striven_models import StrivenTask
 
 
 def members_fingerprint(members: Collection[int]) -> str:
@@ -30,17 +27,7 @@ def members_fingerprint(members: Collection[int]) -> str:
 
 def remember(ctx: FlowContext, task: StrivenTask) -> None:
     """File `task` until one of its assignees joins a selected team."""
-    data = {
-        "version": task_version(task),
-        "assignees": sorted(assignee_ids([task])),
-        "task": snapshot(task),
-    }
-    existing = ctx.mappings.get(WAITING, str(task.id))
-    if existing is not None and existing.data.get("version") == data["version"]:
-        return
-    base = existing or Mapping(connection_id=ctx.connection.id, entity=WAITING, external_id="")
-    with suppress(ConflictError):  # filed by a concurrent delivery of the same task
-        ctx.mappings.save(base.model_copy(update={"external_id": str(task.id), "data": data}))
+    file_snapshot(ctx, WAITING, task, assignees=sorted(assignee_ids([task])))
 
 
 def ready(ctx: FlowContext, members: Collection[int]) -> list[Mapping]:

@@ -15,15 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from fleetbridge.core.errors import ConflictError
 from fleetbridge.core.models import Mapping, iso
 from fleetbridge.flows.striven_onfleet import WINDOW
 from fleetbridge.flows.striven_onfleet.context import FlowContext
-from fleetbridge.flows.striven_onfleet.rules import task_version
-from fleetbridge.flows.striven_onfleet.work import snapshot
-from fleetbridge.vendors.striven import StrivenTask
+from fleetbridge.flows.striven_onfleet.work import file_snapshot
+from fleetbridge.vendors.striven_models import StrivenTask
 
 
 def hour_of(moment: datetime) -> str:
@@ -37,18 +35,7 @@ def _entity(hour: str) -> str:
 
 def remember(ctx: FlowContext, task: StrivenTask, opens_at: datetime) -> None:
     """File `task` for a re-check when its window opens at `opens_at` (aware)."""
-    entity = _entity(hour_of(opens_at))
-    data: dict[str, Any] = {
-        "opens_at": iso(opens_at),
-        "version": task_version(task),
-        "task": snapshot(task),
-    }
-    existing = ctx.mappings.get(entity, str(task.id))
-    if existing is not None and existing.data.get("version") == data["version"]:
-        return
-    base = existing or Mapping(connection_id=ctx.connection.id, entity=entity, external_id="")
-    with suppress(ConflictError):  # filed by a concurrent delivery of the same task
-        ctx.mappings.save(base.model_copy(update={"external_id": str(task.id), "data": data}))
+    file_snapshot(ctx, _entity(hour_of(opens_at)), task, opens_at=iso(opens_at))
 
 
 def due(ctx: FlowContext, since_hour: str | None, now: datetime) -> Iterator[Mapping]:

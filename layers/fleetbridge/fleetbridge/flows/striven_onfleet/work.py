@@ -19,14 +19,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from fleetbridge.core.errors import ConflictError
+from fleetbridge.core.models import Mapping as Stored
 from fleetbridge.core.models import fingerprint
 from fleetbridge.core.queue import WorkMessage
 from fleetbridge.flows.striven_onfleet import FLOW_ID
-from fleetbridge.flows.striven_onfleet.rules import NOTES_LIMIT, task_version
-from fleetbridge.vendors.striven import StrivenEmployee, StrivenTask, StrivenTeam
+from fleetbridge.flows.striven_onfleet.task_rules import NOTES_LIMIT, task_version
+from fleetbridge.vendors.striven_models import StrivenEmployee, StrivenTask, StrivenTeam
+
+if TYPE_CHECKING:
+    from fleetbridge.flows.striven_onfleet.context import FlowContext
 
 TASK_CHANGED = "task_changed"
 WINDOW_RECHECK = "window_recheck"
@@ -58,6 +64,22 @@ def snapshot(task: StrivenTask) -> dict[str, Any]:
     if data.get("description"):
         data["description"] = data["description"][:NOTES_LIMIT]
     return data
+
+
+def file_snapshot(
+    ctx: FlowContext, entity: str, task: StrivenTask, *, refile: bool = False, **facts: Any
+) -> None:
+    """File `task`'s snapshot (and `facts`) under `entity` / its id, to be queued again later
+    (window, waiting and outage re-checks). One of the same version filed already is kept, unless
+    `refile`: written again, so that a poll that queued the old entry meanwhile does not delete
+    it (its delete is conditional on the entry it read)."""
+    data = {**facts, "version": task_version(task), "task": snapshot(task)}
+    existing = ctx.mappings.get(entity, str(task.id))
+    if existing is not None and existing.data.get("version") == data["version"] and not refile:
+        return
+    base = existing or Stored(connection_id=ctx.connection.id, entity=entity, external_id="")
+    with suppress(ConflictError):  # filed by a concurrent delivery of the same task
+        ctx.mappings.save(base.model_copy(update={"external_id": str(task.id), "data": data}))
 
 
 def assignee_ids(tasks: Iterable[StrivenTask]) -> set[int]:

@@ -1,12 +1,12 @@
-"""The Striven → Onfleet rules as pure functions (issue 5, rules 1 and 3-8). No I/O here.
+"""The Striven → Onfleet task rules as pure functions (issue 5, rules 1, 3-5). No I/O here.
 
 - `eligibility`: rule 1, the first failing condition as the skip reason.
 - `task_payload` / `update_payload`: rule 3, the Onfleet task body (tenant-local dates → epoch ms).
 - `task_parts` / `task_fingerprint`: rule 4, only assignment, location, start, due and title.
-- `decide_task`: create / update / reassign / delete / skip / fail for one task (rules 1, 3-5, 8).
-- `match_driver`: rule 6, an employee's phone of the selected type (E.164) against Onfleet.
-- `team_membership_changes`: rule 7, for linked drivers only.
-- `failure_fingerprint` / `should_notify`: rule 8, one email per distinct failure.
+- `decide`: create / update / reassign / delete / skip / fail for one task (rules 1, 3-5, 8).
+
+Drivers' rules are in `driver_rules.py` (rule 6), teams' in `team_rules.py` (rule 7), one email
+per distinct failure in `failure_rules.py` (rule 8).
 
 Striven dates are tenant-local without offset: naive datetimes get the connection's zone, aware
 ones (an offset was sent) are taken as they are. Once a task is in Onfleet the 24-hour window no
@@ -16,18 +16,17 @@ the other conditions still do, and Canceled deletes it.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol, get_args
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from fleetbridge.core.models import Action, fingerprint
 from fleetbridge.core.phones import DEFAULT_REGION, normalize_phone
 from fleetbridge.flows.striven_onfleet import TASK_METADATA
 from fleetbridge.flows.striven_onfleet.settings import StrivenOnfleetSettings
-from fleetbridge.vendors.striven import Location, Ref, StrivenEmployee, StrivenTask
+from fleetbridge.vendors.striven_models import Location, Ref, StrivenTask
 
 WINDOW = timedelta(hours=24)
 ONFLEET_COMPLETED = 3
@@ -60,8 +59,6 @@ ACTIVITY: dict[str, Action] = {
     "delete": "deleted",
     "skip": "skipped",
     "fail": "failed",
-    "link": "linked",
-    "conflict": "failed",
 }
 
 
@@ -227,7 +224,7 @@ def task_payload(
     """Rule 3: the `POST /tasks` body for an eligible task assigned to `worker_id`.
 
     The customer becomes the recipient when it has a phone; otherwise its name is added to the
-    notes. Raises `ValueError` when the task has no usable location (see `decide_task`).
+    notes. Raises `ValueError` when the task has no usable location (see `decide`).
     """
     place = destination(task.location)
     if place is None:
@@ -334,7 +331,7 @@ def is_transient_failure(reason: str | None) -> bool:
     return reason in TRANSIENT_FAILURES
 
 
-def decide_task(
+def decide(
     task: StrivenTask,
     settings: StrivenOnfleetSettings,
     team_members: Mapping[int, Collection[int]],
@@ -414,7 +411,7 @@ def live_transition(
       (`on_hold_in_striven`);
     - nobody assigned: unassigned (`unassigned_in_striven`);
     - assigned only outside the selected teams: unassigned (`assignee_not_in_selected_team`).
-    In Progress keeps the assignment and its updates. Canceled is `decide_task`'s (deleted).
+    In Progress keeps the assignment and its updates. Canceled is `decide`'s (deleted).
     """
     if task.type is None or task.type.id not in settings.task_type_ids:
         return "delete", "type_not_selected"
@@ -428,133 +425,3 @@ def live_transition(
     if selected_assignee(task, settings, team_members) is None:
         return "unassign", "assignee_not_in_selected_team"
     return None
-
-
-# ----------------------------------------------------------------------------- rule 6
-class NamedWorker(Protocol):
-    """What `match_driver` needs of an Onfleet worker."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def name(self) -> str | None: ...
-
-
-@dataclass(frozen=True)
-class DriverMatch:
-    """How an employee becomes (or fails to become) an Onfleet driver."""
-
-    action: Literal["link", "create", "conflict", "fail"]
-    reason: str
-    phone: str | None = None
-    name: str = ""
-    worker_id: str | None = None
-    onfleet_name: str | None = None  # conflict: the name Onfleet has for that phone
-
-    @property
-    def activity(self) -> Action:
-        """The activity record's action."""
-        return ACTIVITY[self.action]
-
-
-def same_name(a: str | None, b: str | None) -> bool:
-    """Names compared case-, accent- and spacing-insensitively."""
-
-    def key(value: str | None) -> str:
-        text = unicodedata.normalize("NFKD", value or "")
-        text = "".join(c for c in text if not unicodedata.combining(c))
-        return " ".join(text.casefold().split())
-
-    return bool(key(a)) and key(a) == key(b)
-
-
-def employee_phone(
-    employee: StrivenEmployee, phone_type: str, region: str = DEFAULT_REGION
-) -> tuple[str | None, bool]:
-    """`(E.164 phone, had a number of that type)`: active numbers, preferred ones first; a
-    number without `+` is read as a national number of `region` (the connection's
-    `default_region`)."""
-    wanted = phone_type.strip().casefold()
-    numbers = [
-        p
-        for p in employee.phones
-        if p.active
-        and p.number
-        and p.phone_type is not None
-        and (p.phone_type.name or "").strip().casefold() == wanted
-    ]
-    numbers.sort(key=lambda p: not p.is_preferred)
-    for phone in numbers:
-        normalized = normalize_phone(phone.number, region)
-        if normalized:
-            return normalized, True
-    return None, bool(numbers)
-
-
-def match_driver(
-    employee: StrivenEmployee,
-    phone_type: str,
-    onfleet_workers_by_phone: Mapping[str, NamedWorker],
-    region: str = DEFAULT_REGION,
-) -> DriverMatch:
-    """Rule 6: link on same phone and name, create when the phone is free, else conflict/fail.
-
-    `onfleet_workers_by_phone` is keyed by E.164 phone (`GET /workers?phones=` answers that).
-    """
-    name = employee.display_name
-    phone, had_number = employee_phone(employee, phone_type, region)
-    if phone is None:
-        reason = "invalid_phone" if had_number else "no_phone_of_type"
-        return DriverMatch("fail", reason, name=name)
-    worker = onfleet_workers_by_phone.get(phone)
-    if worker is None:
-        return DriverMatch("create", "no_worker_with_phone", phone, name)
-    full = " ".join(p for p in (employee.first_name, employee.last_name) if p)
-    if same_name(worker.name, name) or same_name(worker.name, full):
-        return DriverMatch("link", "phone_and_name_match", phone, name, worker.id, worker.name)
-    return DriverMatch("conflict", "name_mismatch", phone, name, worker.id, worker.name)
-
-
-# ----------------------------------------------------------------------------- rule 7
-@dataclass(frozen=True)
-class MembershipChange:
-    """Onfleet workers to add to and remove from one team, and its resulting member list."""
-
-    add: tuple[str, ...]
-    remove: tuple[str, ...]
-    workers: tuple[str, ...]
-
-    @property
-    def changed(self) -> bool:
-        """Whether the Onfleet team needs a write."""
-        return bool(self.add or self.remove)
-
-
-def team_membership_changes(
-    striven_members: Iterable[int],
-    onfleet_members: Iterable[str],
-    linked: Mapping[int, str],
-) -> MembershipChange:
-    """Rule 7: membership follows Striven for linked drivers; other Onfleet members stay.
-
-    `linked` maps Striven employee ids to their Onfleet worker ids.
-    """
-    current = list(dict.fromkeys(onfleet_members))
-    wanted = list(dict.fromkeys(linked[e] for e in striven_members if e in linked))
-    ours = set(linked.values())
-    add = tuple(w for w in wanted if w not in current)
-    remove = tuple(w for w in current if w in ours and w not in wanted)
-    workers = tuple(w for w in current if w not in remove) + add
-    return MembershipChange(add, remove, workers)
-
-
-# ----------------------------------------------------------------------------- rule 8
-def failure_fingerprint(subject: str, reason: str, version: str | None) -> str:
-    """A failure's identity: what failed (e.g. `task:12`), why, and which version of it."""
-    return fingerprint({"subject": subject, "reason": reason, "version": version})
-
-
-def should_notify(previous_failure_fingerprint: str | None, current: str) -> bool:
-    """Email only a failure not emailed before: the same unchanged failure is not re-sent."""
-    return previous_failure_fingerprint != current
