@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from fleetbridge.core.errors import AuthError
 from fleetbridge.core.flow_context import FlowContext, check_vendors
 from fleetbridge.core.flow_settings import FlowSettings, TimeZone, recipients
+from fleetbridge.core.http import VendorClient
 from fleetbridge.core.models import Connection
 from fleetbridge.core.registry import Plan, PlanItem
 from fleetbridge.core.scheduler import is_due
@@ -35,8 +36,11 @@ class KitSettings(FlowSettings):
     time_zone: TimeZone = "UTC"
 
 
-class FakeClient:
+class FakeClient(VendorClient):
+    vendor = "fake"
+
     def __init__(self, fail: Exception | None = None) -> None:
+        super().__init__("https://fake.example")
         self.fail = fail
         self.closed = False
 
@@ -45,6 +49,7 @@ class FakeClient:
             raise self.fail
 
     def close(self) -> None:
+        super().close()
         self.closed = True
 
 
@@ -88,8 +93,6 @@ def test_every_flow_uses_the_settings_base() -> None:
 # ---------------------------------------------------------------------------- context
 @dataclass(kw_only=True)
 class KitContext(FlowContext):
-    CLIENTS: ClassVar[tuple[str, ...]] = ("one", "two")
-
     one: FakeClient
     two: FakeClient
 

@@ -1,7 +1,7 @@
 """The flow kit: what every flow's work needs for one connection, and its `/test` check.
 
-A flow's context subclasses `FlowContext`, adds its settings and vendor clients and names the
-clients in `CLIENTS`; it is used as a context manager so its clients are closed whatever
+A flow's context subclasses `FlowContext` and adds its settings and vendor clients as fields
+(every field holding a vendor client is one of its clients); it is used as a context manager so its clients are closed whatever
 happens (`with context_for(connection) as ctx: ...`). `check_vendors` is the one way
 `POST /connections/{id}/test` asks each vendor (`vendor_test`: a flow's whole `test_connection`
 when each vendor client's `check()` proves the credentials); `tell_dead_letter` the one email of
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
@@ -34,10 +34,8 @@ if TYPE_CHECKING:  # httpx loads with the first vendor client, not with this mod
 @dataclass(kw_only=True)
 class FlowContext:
     """The connection, our stores, the clock and the notifier; subclasses add their settings
-    and vendor clients (named in `CLIENTS`, closed by `close`)."""
+    and vendor clients as fields (closed by `close`)."""
 
-    #: attributes holding the flow's vendor clients
-    CLIENTS: ClassVar[tuple[str, ...]] = ()
     #: (entity, id) of the connection's state record (`state()`), if the flow keeps one
     STATE: ClassVar[tuple[str, str] | None] = None
 
@@ -50,8 +48,11 @@ class FlowContext:
     owned: bool = True
 
     def clients(self) -> list[VendorClient]:
-        """The flow's vendor clients."""
-        return [getattr(self, name) for name in self.CLIENTS]
+        """The flow's vendor clients: the fields holding one, in declaration order."""
+        from fleetbridge.core.http import VendorClient  # loaded with the clients already
+
+        values = (getattr(self, f.name) for f in fields(self))
+        return [value for value in values if isinstance(value, VendorClient)]
 
     def state(self) -> ConnectionState:
         """The connection's state record (the flow names it in `STATE`)."""

@@ -61,22 +61,31 @@ def tail_page(ctx: FlowContext) -> int:
     return max(int(data.get("first_page", 1)), int(data.get("tail_page", 1)))
 
 
+def our_accesses(ctx: FlowContext, page: int) -> tuple[list[tuple[int, Access]], int]:
+    """This connection's accesses from `page` on, each with its page, and the last page read."""
+    found: list[tuple[int, Access]] = []
+    current: int | None = page
+    last = page
+    while current is not None:
+        last = current
+        items, next_page = ctx.keycafe.accesses_page(current)
+        found += [(current, access) for access in items if ours(access, ctx.connection.id)]
+        current = next_page
+    return found, last
+
+
 def find_booking(ctx: FlowContext, assignment_id: int, from_page: int = 1) -> Access | None:
     """This connection's active booking of `assignment_id` in Keycafe (the newest), if any,
     reading from `from_page` (the `tail_page` when the booking was started) or the first page
     that can hold an unfinished booking, whichever is later."""
     state = scan_state(ctx)
-    page: int | None = max(from_page, int(state.data.get("first_page", 1)))
+    accesses, last = our_accesses(ctx, max(from_page, int(state.data.get("first_page", 1))))
     found: Access | None = None
-    last = page or 1
-    while page is not None:
-        last = page
-        items, page = ctx.keycafe.accesses_page(page)
-        for access in items:
-            match = ours(access, ctx.connection.id)
-            active = (access.status or ACTIVE).upper() == ACTIVE
-            if match and active and int(match.group(1)) == assignment_id:
-                found = access
+    for _, access in accesses:
+        match = ours(access, ctx.connection.id)
+        active = (access.status or ACTIVE).upper() == ACTIVE
+        if match and active and int(match.group(1)) == assignment_id:
+            found = access
     if last > int(state.data.get("tail_page", 0)):
         remember_scan(ctx, state, tail_page=last)
     return found

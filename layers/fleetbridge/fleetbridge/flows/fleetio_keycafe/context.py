@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
 
 from fleetbridge.core.flow_context import FlowContext as BaseContext
 from fleetbridge.flows.fleetio_keycafe.settings import FleetioKeycafeSettings
@@ -14,8 +13,6 @@ from fleetbridge.vendors.keycafe import KeycafeClient
 @dataclass(kw_only=True)
 class FlowContext(BaseContext):
     """What applying a decision needs, injectable for tests (`with` closes both clients)."""
-
-    CLIENTS: ClassVar[tuple[str, ...]] = ("fleetio", "keycafe")
 
     settings: FleetioKeycafeSettings
     fleetio: FleetioClient

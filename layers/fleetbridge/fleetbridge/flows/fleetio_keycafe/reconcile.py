@@ -25,7 +25,7 @@ from fleetbridge.core.registry import Plan, PlanItem
 from fleetbridge.flows.fleetio_keycafe import ASSIGNMENT, LINK
 from fleetbridge.flows.fleetio_keycafe.bookings import (
     ACTIVE,
-    SCAN_STATE,
+    our_accesses,
     ours,
     remember_scan,
     scan_state,
@@ -65,21 +65,14 @@ def _drift(mapping: Mapping | None, access: Access | None, time_zone: str) -> Dr
 def _scan_accesses(ctx: FlowContext, now: datetime) -> tuple[dict[int, Access], int]:
     """This connection's accesses on the pages that can still matter, and the first page the
     next run must read (the first one holding an unfinished booking of ours, else the last)."""
-    state = ctx.mappings.get(*SCAN_STATE)
-    page: int | None = int(state.data.get("first_page", 1)) if state else 1
+    first_page = int(scan_state(ctx).data.get("first_page", 1))
+    accesses, last = our_accesses(ctx, first_page)
     found: dict[int, Access] = {}
     next_first: int | None = None
-    last = page or 1
-    while page is not None:
-        last = page
-        items, next_page = ctx.keycafe.accesses_page(page)
-        for access in items:
-            if ours(access, ctx.connection.id) is None:
-                continue
-            found[access.id] = access
-            if next_first is None and _unfinished(access, now, ctx.settings.time_zone):
-                next_first = page
-        page = next_page
+    for page, access in accesses:
+        found[access.id] = access
+        if next_first is None and _unfinished(access, now, ctx.settings.time_zone):
+            next_first = page
     return found, next_first or last
 
 

@@ -19,7 +19,6 @@ from fleetbridge.vendors.gpsinsight import GpsInsightClient
 class FlowContext(BaseContext):
     """The connection, its settings, both vendor clients and our repositories."""
 
-    CLIENTS: ClassVar[tuple[str, ...]] = ("portal", "driveri")
     STATE: ClassVar[tuple[str, str] | None] = (STATE, STATE_ID)
 
     settings: GpsInsightDriveriSettings

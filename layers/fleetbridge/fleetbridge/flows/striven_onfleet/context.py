@@ -30,7 +30,6 @@ def now() -> datetime:
 class FlowContext(BaseContext):
     """The connection, its settings, both vendor clients, the team adapter and our stores."""
 
-    CLIENTS: ClassVar[tuple[str, ...]] = ("striven", "onfleet")
     STATE: ClassVar[tuple[str, str] | None] = (POLL_CURSOR, STATE_ID)
 
     settings: StrivenOnfleetSettings
