@@ -24,6 +24,7 @@ from werkzeug.serving import make_server
 
 from local.stack.config import HOST
 from local.stack.emails import SesRecorder
+from local.stack.sqs_locking import make_sqs_thread_safe
 from local.stack.template import REGION, Resolver
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class MotoServer(ThreadedMotoServer):
 
     def __init__(self, port: int = 5000) -> None:
         super().__init__(ip_address=HOST, port=port, verbose=False)
+        make_sqs_thread_safe()  # its threads share queues, as real workers do
         self.recorder: SesRecorder | None = None
         self._error: BaseException | None = None
 
