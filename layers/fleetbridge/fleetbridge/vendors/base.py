@@ -1,18 +1,18 @@
 """What every vendor client needs from a connection: base URL and a shared rate limiter
-(`connected` builds a client with both)."""
+(`connected` builds a client with both), and the credentials it declares (`ConnectedClient`:
+one `for_connection` for every vendor)."""
 
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
 
 from fleetbridge.core.config import get_settings
 from fleetbridge.core.errors import InvalidInputError
+from fleetbridge.core.http import VendorClient
 from fleetbridge.core.models import Connection
 from fleetbridge.core.ratelimit import RateLimit, RateLimiter, limiter_for
-
-if TYPE_CHECKING:
-    from fleetbridge.core.http import VendorClient
 
 
 def base_url(vendor: str, connection: Connection | None) -> str:
@@ -38,10 +38,46 @@ def account_limiter(vendor: str, account: str, limit: RateLimit) -> RateLimiter:
     return limiter_for(f"{vendor}:{digest}", limit)
 
 
-def connected[ClientT: "VendorClient"](
+def connected[ClientT: VendorClient](
     cls: type[ClientT], connection: Connection, account: str, limit: RateLimit, **options: Any
 ) -> ClientT:
     """A `cls` client at the connection's URL (`base_url`), sharing `account`'s rate limit
     (`account_limiter`) with every process; `options` are the client's own (credentials...)."""
     url = base_url(cls.vendor, connection)  # refused before a limiter is made
     return cls(url, rate_limiter=account_limiter(cls.vendor, account, limit), **options)
+
+
+class ConnectedClient(VendorClient):
+    """A vendor client built from a connection by the credentials it declares.
+
+    - `credential_args`: constructor argument → credential key (`<vendor>_<name>`); a key
+      missing from the credentials raises KeyError (`/test`: "not configured"), unless the
+      argument is in `optional_args` (then None, and the constructor says what it needs);
+    - `account_args`: the arguments naming the vendor account (the first one given), whose
+      rate limit (`rate_limit`) every process calling for it shares.
+    """
+
+    credential_args: ClassVar[Mapping[str, str]] = {}
+    optional_args: ClassVar[frozenset[str]] = frozenset()
+    account_args: ClassVar[tuple[str, ...]] = ()
+    rate_limit: ClassVar[RateLimit]
+
+    @classmethod
+    def for_connection(
+        cls,
+        connection: Connection,
+        credentials: Mapping[str, Any],
+        *,
+        rate_limit: RateLimit | None = None,
+        **options: Any,
+    ) -> Self:
+        """A client with the connection's credentials and URL, sharing its account's limit
+        (`rate_limit` replaces the vendor's default, e.g. a plan's own); `options` are the
+        client's own settings."""
+        values = {
+            arg: credentials.get(key) if arg in cls.optional_args else credentials[key]
+            for arg, key in cls.credential_args.items()
+        }
+        account = next((str(values[arg]) for arg in cls.account_args if values.get(arg)), "")
+        limit = rate_limit or cls.rate_limit
+        return connected(cls, connection, account, limit, **values, **options)

@@ -16,9 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fleetbridge.core.errors import VendorNotFound
 from fleetbridge.core.http import ClientCredentialsClient, ErrorDetails, nested_error, paginate
-from fleetbridge.core.models import Connection
 from fleetbridge.core.ratelimit import RateLimit
-from fleetbridge.vendors.base import connected
+from fleetbridge.vendors.base import ConnectedClient
 
 #: Not published; driveri.md assumes 10 requests/second per client (429s are honoured too).
 RATE_LIMIT = RateLimit(requests=10, per_seconds=1)
@@ -49,7 +48,7 @@ class DriversPage(BaseModel):
     total_pages: int = Field(default=0, alias="totalPages")
 
 
-class DriveriClient(ClientCredentialsClient):
+class DriveriClient(ConnectedClient, ClientCredentialsClient):
     """Bearer token from client credentials; every driver path is under the tenant."""
 
     vendor = "driveri"
@@ -57,19 +56,18 @@ class DriveriClient(ClientCredentialsClient):
     token_path = "/v1/auth/token"
     #: driveri.md documents no token lifetime: the token is kept until a call answers 401.
     honours_expires_in = False
+    credential_args = {
+        "client_id": "driveri_client_id",
+        "client_secret": "driveri_client_secret",
+        "tenant": "driveri_tenant",
+    }
+    account_args = ("client_id",)
+    rate_limit = RATE_LIMIT
 
     def __init__(self, base: str, *, tenant: str, **kwargs: Any) -> None:
         """`client_id`, `client_secret` and the client base's options are in `kwargs`."""
         super().__init__(base, **kwargs)
         self._tenant_path = f"/v1/tenants/{quote(tenant, safe='')}"
-
-    @classmethod
-    def for_connection(cls, connection: Connection, credentials: dict[str, Any]) -> DriveriClient:
-        """A client with the connection's credentials, URL and shared account limit."""
-        client_id, tenant = credentials["driveri_client_id"], credentials["driveri_tenant"]
-        secret = credentials["driveri_client_secret"]
-        options = {"client_id": client_id, "client_secret": secret, "tenant": tenant}
-        return connected(cls, connection, client_id, RATE_LIMIT, **options)
 
     def error_details(self, body: Any) -> ErrorDetails | None:
         """`{"error": {"code", "message", "field"?}}`."""

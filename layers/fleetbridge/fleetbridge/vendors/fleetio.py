@@ -7,10 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fleetbridge.core.http import ErrorDetails, VendorClient, paginate
-from fleetbridge.core.models import Connection
+from fleetbridge.core.http import ErrorDetails, paginate
 from fleetbridge.core.ratelimit import RateLimit
-from fleetbridge.vendors.base import connected
+from fleetbridge.vendors.base import ConnectedClient
 
 API_VERSION = "2024-06-30"
 #: Fleetio does not publish a number; this is conservative and configurable per deployment.
@@ -82,23 +81,19 @@ class Page[T](BaseModel):
     next_cursor: str | None = None
 
 
-class FleetioClient(VendorClient):
+class FleetioClient(ConnectedClient):
     """`Authorization: Token`, `Account-Token` and a dated `X-Api-Version` on every call."""
 
     vendor = "fleetio"
     default_url = "https://secure.fleetio.com/api"
+    credential_args = {"api_key": "fleetio_api_key", "account_token": "fleetio_account_token"}
+    account_args = ("account_token",)
+    rate_limit = RATE_LIMIT
 
     def __init__(self, base: str, *, api_key: str, account_token: str, **kwargs: Any) -> None:
         """`kwargs`: the client base's options (rate limiter, transport...)."""
         headers = {"Authorization": f"Token {api_key}", "Account-Token": account_token}
         super().__init__(base, headers={**headers, "X-Api-Version": API_VERSION}, **kwargs)
-
-    @classmethod
-    def for_connection(cls, connection: Connection, credentials: dict[str, Any]) -> FleetioClient:
-        """A client with the connection's credentials, URL and shared account limit."""
-        token = credentials["fleetio_account_token"]
-        api_key = credentials["fleetio_api_key"]
-        return connected(cls, connection, token, RATE_LIMIT, api_key=api_key, account_token=token)
 
     def error_details(self, body: Any) -> ErrorDetails | None:
         """422 `{"errors": {"field": ["msg"]}}`, 401 `{"error": "..."}`."""

@@ -18,9 +18,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from fleetbridge.core.http import ErrorDetails, TokenClient, decoded_answer, nested_error
-from fleetbridge.core.models import Connection
 from fleetbridge.core.ratelimit import RateLimit
-from fleetbridge.vendors.base import connected
+from fleetbridge.vendors.base import ConnectedClient
 
 #: GPS Insight publishes no limit. The flow makes few portal calls (one list per poll, a user
 #: list on opt-in), so 5/s is ample and well under the 10/s the sandbox assumes.
@@ -96,11 +95,19 @@ class PortalUser(GpsInsightModel):
     email: str | None = None
 
 
-class GpsInsightClient(TokenClient):
+class GpsInsightClient(ConnectedClient, TokenClient):
     """Username/password (or app token) login; `session_token` on every later call."""
 
     vendor = "gpsinsight"
     default_url = "https://api.gpsinsight.com/v2"
+    credential_args = {
+        "username": "gpsinsight_username",
+        "password": "gpsinsight_password",
+        "app_token": "gpsinsight_app_token",
+    }
+    optional_args = frozenset(credential_args)  # username and password, or an app token
+    account_args = ("username", "app_token")
+    rate_limit = RATE_LIMIT
 
     def __init__(
         self,
@@ -120,24 +127,6 @@ class GpsInsightClient(TokenClient):
         self._password = password
         self._app_token = app_token
         self.driver_id_field = driver_id_field
-
-    @classmethod
-    def for_connection(
-        cls,
-        connection: Connection,
-        credentials: dict[str, Any],
-        *,
-        driver_id_field: str = DEFAULT_DRIVER_ID_FIELD,
-    ) -> GpsInsightClient:
-        """A client with the connection's credentials, URL and account limit."""
-        username = credentials.get("gpsinsight_username")
-        app_token = credentials.get("gpsinsight_app_token")
-        password = credentials.get("gpsinsight_password")
-        account = str(username or app_token)
-        options = {"username": username, "password": password, "app_token": app_token}
-        return connected(
-            cls, connection, account, RATE_LIMIT, driver_id_field=driver_id_field, **options
-        )
 
     def error_details(self, body: Any) -> ErrorDetails | None:
         """`{"head": {"status": "ERROR", "code", "error_string"}}`."""

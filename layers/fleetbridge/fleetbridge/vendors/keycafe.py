@@ -8,10 +8,9 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from fleetbridge.core.http import ErrorDetails, VendorClient, first_text, paginate, text_of
-from fleetbridge.core.models import Connection
+from fleetbridge.core.http import ErrorDetails, first_text, paginate, text_of
 from fleetbridge.core.ratelimit import RateLimit
-from fleetbridge.vendors.base import connected
+from fleetbridge.vendors.base import ConnectedClient
 
 #: 60 requests/minute per account; exceeding it blocks the account for a minute.
 RATE_LIMIT = RateLimit(requests=60, per_seconds=60)
@@ -82,21 +81,18 @@ def _next_page(response: httpx.Response) -> int | None:
     return int(query) if query else None
 
 
-class KeycafeClient(VendorClient):
+class KeycafeClient(ConnectedClient):
     """HTTP Basic `<email>/token` + API token."""
 
     vendor = "keycafe"
     default_url = "https://www.keycafe.com/v0"
+    credential_args = {"email": "keycafe_email", "token": "keycafe_token"}
+    account_args = ("email",)
+    rate_limit = RATE_LIMIT
 
     def __init__(self, base: str, *, email: str, token: str, **kwargs: Any) -> None:
         """`kwargs`: the client base's options (rate limiter, transport...)."""
         super().__init__(base, auth=(f"{email}/token", token), **kwargs)
-
-    @classmethod
-    def for_connection(cls, connection: Connection, credentials: dict[str, Any]) -> KeycafeClient:
-        """A client with the connection's credentials, URL and shared account limit."""
-        email, token = credentials["keycafe_email"], credentials["keycafe_token"]
-        return connected(cls, connection, email, RATE_LIMIT, email=email, token=token)
 
     def error_details(self, body: Any) -> ErrorDetails | None:
         """`{"error": {"errorId", "errorMessage"}, "fieldErrors": [{"field", "message"}]}`.

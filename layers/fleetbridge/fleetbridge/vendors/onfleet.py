@@ -19,10 +19,9 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from fleetbridge.core.errors import VendorError, VendorNotFound
-from fleetbridge.core.http import ErrorDetails, VendorClient, first_text, paginate, text_of
-from fleetbridge.core.models import Connection
+from fleetbridge.core.http import ErrorDetails, first_text, paginate, text_of
 from fleetbridge.core.ratelimit import RateLimit
-from fleetbridge.vendors.base import connected
+from fleetbridge.vendors.base import ConnectedClient
 
 #: 20 requests/second per organization (onfleet.md).
 RATE_LIMIT = RateLimit(requests=20, per_seconds=1)
@@ -124,23 +123,18 @@ def _csv(values: Iterable[Any] | None) -> str | None:
     return None if values is None else ",".join(str(v) for v in values)
 
 
-class OnfleetClient(VendorClient):
+class OnfleetClient(ConnectedClient):
     """One Onfleet organization's API."""
 
     vendor = "onfleet"
     default_url = "https://onfleet.com/api/v2"
+    credential_args = {"api_key": "onfleet_api_key"}
+    account_args = ("api_key",)  # one key per organization
+    rate_limit = RATE_LIMIT
 
     def __init__(self, base: str, *, api_key: str, **kwargs: Any) -> None:
         """`kwargs`: the client base's options (rate limiter, transport...)."""
         super().__init__(base, auth=(api_key, ""), **kwargs)
-
-    @classmethod
-    def for_connection(
-        cls, connection: Connection, credentials: Mapping[str, Any]
-    ) -> OnfleetClient:
-        """A client with the connection's key and URL, sharing the organization's limit."""
-        api_key = str(credentials["onfleet_api_key"])
-        return connected(cls, connection, api_key, RATE_LIMIT, api_key=api_key)
 
     # ---------------------------------------------------------------- errors
     def error_details(self, body: Any) -> ErrorDetails | None:

@@ -31,9 +31,8 @@ from fleetbridge.core.http import (
     retry_after_seconds,
     text_of,
 )
-from fleetbridge.core.models import Connection
 from fleetbridge.core.ratelimit import RateLimit
-from fleetbridge.vendors.base import connected
+from fleetbridge.vendors.base import ConnectedClient
 from fleetbridge.vendors.striven_models import (
     Page,
     StrivenEmployee,
@@ -94,7 +93,7 @@ def _listing(data: Any) -> list[Any]:
     return list(data or [])
 
 
-class StrivenClient(ClientCredentialsClient):
+class StrivenClient(ConnectedClient, ClientCredentialsClient):
     """One tenant's Striven API: Bearer token from client credentials, streamed task pages."""
 
     vendor = "striven"
@@ -103,6 +102,9 @@ class StrivenClient(ClientCredentialsClient):
     token_form = {"grant_type": "client_credentials"}
     default_token_lifetime = 86400.0  # about 24 h when the answer names no `expires_in`
     calls_idempotent = True  # searches are POSTs that write nothing; the client only reads
+    credential_args = {"client_id": "striven_client_id", "client_secret": "striven_client_secret"}
+    account_args = ("client_id",)
+    rate_limit = RATE_LIMIT  # the Standard plan's; a connection may name its plan's own
 
     def __init__(
         self,
@@ -118,24 +120,6 @@ class StrivenClient(ClientCredentialsClient):
         super().__init__(base, **kwargs)
         self.zone = time_zone if isinstance(time_zone, ZoneInfo) else ZoneInfo(time_zone)
         self.page_size = page_size
-
-    @classmethod
-    def for_connection(
-        cls,
-        connection: Connection,
-        credentials: Mapping[str, Any],
-        *,
-        time_zone: str | ZoneInfo = "UTC",
-        page_size: int = PAGE_SIZE,
-        requests_per_minute: int | None = None,
-    ) -> StrivenClient:
-        """A client with the connection's credentials and URL, sharing the tenant's minute limit
-        (`requests_per_minute`, else the Standard plan's 100 per minute)."""
-        client_id = str(credentials["striven_client_id"])
-        secret = str(credentials["striven_client_secret"])
-        limit = RateLimit(requests_per_minute, 60) if requests_per_minute else RATE_LIMIT
-        options = {"client_id": client_id, "client_secret": secret, "page_size": page_size}
-        return connected(cls, connection, client_id, limit, time_zone=time_zone, **options)
 
     # ---------------------------------------------------------------- errors
     def error_details(self, body: Any) -> ErrorDetails | None:

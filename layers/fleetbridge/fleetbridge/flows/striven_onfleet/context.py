@@ -13,6 +13,7 @@ from fleetbridge.core.config import get_settings
 from fleetbridge.core.flow_context import FlowContext as BaseContext
 from fleetbridge.core.mappings import MappingRepository
 from fleetbridge.core.models import Connection, fingerprint, utcnow
+from fleetbridge.core.ratelimit import RateLimit
 from fleetbridge.core.secrets import load_credentials
 from fleetbridge.flows.striven_onfleet import POLL_CURSOR, STATE_ID
 from fleetbridge.flows.striven_onfleet.settings import StrivenOnfleetSettings
@@ -90,7 +91,7 @@ def striven_client(connection: Connection, credentials: dict[str, Any]) -> Striv
         credentials,
         time_zone=settings.time_zone,
         page_size=settings.page_size,
-        requests_per_minute=settings.striven_requests_per_minute,
+        rate_limit=RateLimit(settings.striven_requests_per_minute, per_seconds=60),
     )
 
 
