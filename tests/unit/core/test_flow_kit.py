@@ -92,18 +92,30 @@ def test_every_flow_uses_the_settings_base() -> None:
 
 # ---------------------------------------------------------------------------- context
 @dataclass(kw_only=True)
-class KitContext(FlowContext):
+class KitContext(FlowContext[KitSettings]):
     one: FakeClient
     two: FakeClient
 
 
+@dataclass(kw_only=True)
+class StatefulContext(KitContext, state=("kit_state", "connection")):
+    """A flow that keeps a connection state record names it when subclassing."""
+
+
 def test_the_context_closes_its_clients_whatever_happens() -> None:
-    ctx = KitContext(connection=_connection(), mappings=None, one=FakeClient(), two=FakeClient())  # type: ignore[arg-type]
+    ctx = KitContext(
+        connection=_connection(),
+        settings=KitSettings(),
+        mappings=None,  # type: ignore[arg-type]
+        one=FakeClient(),
+        two=FakeClient(),
+    )
     with pytest.raises(RuntimeError), ctx:
         raise RuntimeError("the work failed")
     assert ctx.one.closed and ctx.two.closed
     cached = KitContext(
         connection=_connection(),
+        settings=KitSettings(),
         mappings=None,  # type: ignore[arg-type]
         one=FakeClient(),
         two=FakeClient(),
@@ -114,6 +126,7 @@ def test_the_context_closes_its_clients_whatever_happens() -> None:
     assert not cached.one.closed  # a process cache's clients outlive the message
     with pytest.raises(TypeError):
         cached.state()  # no state record declared
+    assert (KitContext.STATE, StatefulContext.STATE) == (None, ("kit_state", "connection"))
 
 
 # ---------------------------------------------------------------------------- /test check

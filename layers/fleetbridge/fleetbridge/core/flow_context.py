@@ -1,7 +1,8 @@
 """The flow kit: what every flow's work needs for one connection, and its `/test` check.
 
-A flow's context subclasses `FlowContext` and adds its settings and vendor clients as fields
-(every field holding a vendor client is one of its clients); it is used as a context manager so its clients are closed whatever
+A flow's context subclasses `FlowContext[<its settings model>]`, names its connection state
+record if it keeps one (`class FlowContext(BaseContext[Settings], state=(entity, id))`) and adds
+its vendor clients as fields (every field holding a vendor client is one of its clients); it is used as a context manager so its clients are closed whatever
 happens (`with context_for(connection) as ctx: ...`). `check_vendors` is the one way
 `POST /connections/{id}/test` asks each vendor (`vendor_test`: a flow's whole `test_connection`
 when each vendor client's `check()` proves the credentials); `tell_dead_letter` the one email of
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
+from pydantic import BaseModel
+
 from fleetbridge.core.activity import ActivityLog
 from fleetbridge.core.errors import VendorError
 from fleetbridge.core.flow_settings import recipients
@@ -32,20 +35,27 @@ if TYPE_CHECKING:  # httpx loads with the first vendor client, not with this mod
 
 
 @dataclass(kw_only=True)
-class FlowContext:
-    """The connection, our stores, the clock and the notifier; subclasses add their settings
-    and vendor clients as fields (closed by `close`)."""
+class FlowContext[SettingsT: BaseModel]:
+    """The connection and its settings, our stores, the clock and the notifier; subclasses add
+    their vendor clients as fields (closed by `close`)."""
 
     #: (entity, id) of the connection's state record (`state()`), if the flow keeps one
     STATE: ClassVar[tuple[str, str] | None] = None
 
     connection: Connection
+    settings: SettingsT
     mappings: MappingRepository
     activity: ActivityLog = field(default_factory=ActivityLog)
     notifier: Notifier = field(default_factory=Notifier)
     clock: Callable[[], datetime] = utcnow
     #: False: the clients belong to a process cache and outlive this context
     owned: bool = True
+
+    def __init_subclass__(cls, *, state: tuple[str, str] | None = None, **kwargs: Any) -> None:
+        """`state`: the (entity, id) of the flow's connection state record."""
+        super().__init_subclass__(**kwargs)
+        if state is not None:
+            cls.STATE = state
 
     def clients(self) -> list[VendorClient]:
         """The flow's vendor clients: the fields holding one, in declaration order."""

@@ -11,9 +11,8 @@ from fleetbridge.vendors.keycafe import KeycafeClient
 
 
 @dataclass(kw_only=True)
-class FlowContext(BaseContext):
+class FlowContext(BaseContext[FleetioKeycafeSettings]):
     """What applying a decision needs, injectable for tests (`with` closes both clients)."""
 
-    settings: FleetioKeycafeSettings
     fleetio: FleetioClient
     keycafe: KeycafeClient

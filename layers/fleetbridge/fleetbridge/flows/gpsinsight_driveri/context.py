@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 from fleetbridge.core.flow_context import FlowContext as BaseContext
 from fleetbridge.core.mappings import MappingRepository
@@ -16,12 +16,9 @@ from fleetbridge.vendors.gpsinsight import GpsInsightClient
 
 
 @dataclass(kw_only=True)
-class FlowContext(BaseContext):
+class FlowContext(BaseContext[GpsInsightDriveriSettings], state=(STATE, STATE_ID)):
     """The connection, its settings, both vendor clients and our repositories."""
 
-    STATE: ClassVar[tuple[str, str] | None] = (STATE, STATE_ID)
-
-    settings: GpsInsightDriveriSettings
     portal: GpsInsightClient
     driveri: DriveriClient
 

@@ -6,7 +6,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from fleetbridge.core.aws import clears_with_clients
 from fleetbridge.core.config import get_settings
@@ -28,12 +28,9 @@ def now() -> datetime:
 
 
 @dataclass(kw_only=True)
-class FlowContext(BaseContext):
+class FlowContext(BaseContext[StrivenOnfleetSettings], state=(POLL_CURSOR, STATE_ID)):
     """The connection, its settings, both vendor clients, the team adapter and our stores."""
 
-    STATE: ClassVar[tuple[str, str] | None] = (POLL_CURSOR, STATE_ID)
-
-    settings: StrivenOnfleetSettings
     striven: StrivenClient
     onfleet: OnfleetClient
     teams: TeamSource
