@@ -12,12 +12,13 @@ import pytest
 from pydantic import ValidationError
 
 from fleetbridge.core.errors import AuthError
-from fleetbridge.core.flow_context import FlowContext, check_vendors
+from fleetbridge.core.flow_context import FlowContext
 from fleetbridge.core.flow_settings import FlowSettings, TimeZone, recipients
 from fleetbridge.core.http import VendorClient
 from fleetbridge.core.models import Connection
 from fleetbridge.core.registry import Plan, PlanItem
 from fleetbridge.core.scheduler import is_due
+from fleetbridge.core.vendor_checks import check_vendors
 
 
 def _connection() -> Connection:

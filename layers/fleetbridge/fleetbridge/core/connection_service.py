@@ -44,7 +44,8 @@ from fleetbridge.core.secrets import (
 
 
 def _validate_credentials(flow: Flow, credentials: dict[str, Any], *, partial: bool) -> None:
-    allowed = set(flow.credential_fields) | set(flow.optional_credential_fields)
+    required, optional = flow.credentials()
+    allowed = set(required) | set(optional)
     for key, value in credentials.items():
         if key not in allowed:
             raise InvalidInputError(
@@ -57,7 +58,7 @@ def _validate_credentials(flow: Flow, credentials: dict[str, Any], *, partial: b
                 f"credential {key!r} must be a non-empty string", field=f"credentials.{key}"
             )
     if not partial:
-        for key in flow.credential_fields:
+        for key in required:
             if key not in credentials:
                 raise InvalidInputError(
                     f"credential {key!r} is required", field=f"credentials.{key}"
@@ -137,7 +138,7 @@ def create_connection(
 def _require_working_credentials(
     flow: Flow, connection: Connection, credentials: dict[str, Any]
 ) -> None:
-    for check in flow.test_connection(connection, credentials):
+    for check in flow.test(connection, credentials):
         if not check.ok:
             raise InvalidInputError(
                 f"{check.vendor} rejected the credentials: {check.error}",
@@ -240,7 +241,7 @@ def test_connection(tenant_id: str, connection_id: str) -> list[VendorCheck]:
     flow = get_flow(connection.flow)
     credentials = load_credentials(connection.secret_arn)
     try:
-        checks = flow.test_connection(connection, credentials)
+        checks = flow.test(connection, credentials)
     except VendorError as exc:
         return [VendorCheck(vendor=exc.vendor, ok=False, error=str(exc))]
     if checks and all(check.ok for check in checks):

@@ -2,10 +2,9 @@
 
 A flow's context subclasses `FlowContext[<its settings model>]`, names its connection state
 record if it keeps one (`class FlowContext(BaseContext[Settings], state=(entity, id))`) and adds
-its vendor clients as fields (every field holding a vendor client is one of its clients); it is used as a context manager so its clients are closed whatever
-happens (`with context_for(connection) as ctx: ...`). `check_vendors` is the one way
-`POST /connections/{id}/test` asks each vendor (`vendor_test`: a flow's whole `test_connection`
-when each vendor client's `check()` proves the credentials); `tell_dead_letter` the one email of
+its vendor clients as fields (every field holding a vendor client is one of its clients); it is
+used as a context manager so its clients are closed whatever happens
+(`with context_for(connection) as ctx: ...`). `tell_dead_letter` is the one email of
 a message's last failed attempt (`dead_letter_notice`: a flow's whole `on_dead_letter`);
 `accept_webhook` the answer to a delivery that queues work;
 `FlowContext.record` the one activity record of a decision.
@@ -13,8 +12,7 @@ a message's last failed attempt (`dead_letter_notice`: a flow's whole `on_dead_l
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Self
@@ -22,13 +20,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 from pydantic import BaseModel
 
 from fleetbridge.core.activity import ActivityLog
-from fleetbridge.core.errors import VendorError
 from fleetbridge.core.flow_settings import recipients
 from fleetbridge.core.mappings import ConnectionState, MappingRepository
 from fleetbridge.core.models import Action, Connection, utcnow
 from fleetbridge.core.notifier import Notifier
 from fleetbridge.core.queue import WorkMessage
-from fleetbridge.core.registry import VendorCheck, WebhookReply
+from fleetbridge.core.registry import WebhookReply
 
 if TYPE_CHECKING:  # httpx loads with the first vendor client, not with this module
     from fleetbridge.core.http import VendorClient
@@ -103,44 +100,6 @@ class FlowContext[SettingsT: BaseModel]:
         self.close()
 
 
-#: (vendor, build the client from connection + credentials, the call that proves they work;
-#: None: the client's `check()`)
-VendorProbe = tuple[
-    str,
-    Callable[[Connection, dict[str, Any]], "VendorClient"],
-    Callable[[Any], object] | None,
-]
-
-
-def check_vendors(
-    connection: Connection, credentials: dict[str, Any], probes: Iterable[VendorProbe]
-) -> list[VendorCheck]:
-    """One authenticated call per vendor; each vendor's outcome, never an exception.
-
-    A client that cannot be built (a credential or URL missing or refused) is `not configured`;
-    a vendor's refusal or failure is its sanitised error text.
-    """
-    checks = []
-    for vendor, build, call in probes:
-        try:
-            client = build(connection, credentials)
-        except (KeyError, ValueError) as exc:
-            checks.append(VendorCheck(vendor=vendor, ok=False, error=f"not configured: {exc}"))
-            continue
-        try:
-            (call or _check)(client)
-            checks.append(VendorCheck(vendor=vendor, ok=True))
-        except VendorError as exc:
-            checks.append(VendorCheck(vendor=vendor, ok=False, error=str(exc)))
-        finally:
-            client.close()
-    return checks
-
-
-def _check(client: Any) -> object:
-    return client.check()
-
-
 def accept_webhook(
     connection: Connection, *, event_id: str, event: str, payload: dict[str, Any]
 ) -> WebhookReply:
@@ -155,28 +114,6 @@ def accept_webhook(
         payload=payload,
     )
     return WebhookReply(status=202, body={"accepted": 1}, messages=[message])
-
-
-#: The module listing every vendor client (`CLIENTS`), imported by name: core knows no vendor.
-VENDOR_CATALOGUE = "fleetbridge.vendors.catalogue"
-
-
-def vendor_test(
-    *vendors: str,
-) -> Callable[[Connection, dict[str, Any]], list[VendorCheck]]:
-    """A flow's `test_connection` when each vendor's client `check()` proves the credentials:
-    `check_vendors` with each client's `for_connection(connection, credentials)`.
-
-    The clients (and httpx) are imported when a connection is tested, not with the flow.
-    """
-
-    def test_connection(connection: Connection, credentials: dict[str, Any]) -> list[VendorCheck]:
-        clients = importlib.import_module(VENDOR_CATALOGUE).CLIENTS
-        by_vendor = {client.vendor: client for client in clients}
-        probes = [(vendor, by_vendor[vendor].for_connection, None) for vendor in vendors]
-        return check_vendors(connection, credentials, probes)
-
-    return test_connection
 
 
 def tell_dead_letter(

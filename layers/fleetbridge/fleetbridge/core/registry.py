@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fleetbridge.core.errors import InvalidInputError
 from fleetbridge.core.models import Action, Connection
 from fleetbridge.core.queue import WorkMessage
+from fleetbridge.core.vendor_checks import VendorCheck, vendor_credentials, vendor_test
 
 #: The package whose `FLOW_MODULES` (flow id → module defining `FLOW`) lists the flows.
 CATALOGUE = "fleetbridge.flows"
@@ -26,14 +27,6 @@ def flow_modules() -> dict[str, str]:
     flow)."""
     modules: dict[str, str] = importlib.import_module(CATALOGUE).FLOW_MODULES
     return modules
-
-
-class VendorCheck(BaseModel):
-    """Result of testing one vendor's credentials."""
-
-    vendor: str
-    ok: bool
-    error: str | None = None
 
 
 class PlanItem(BaseModel):
@@ -91,14 +84,17 @@ class WebhookReply(BaseModel):
 class Flow:
     """Everything the platform needs to know about a flow.
 
-    - `credential_fields`: required keys of `credentials` (`<vendor>_<name>`).
+    - `vendors`: its vendors; their clients' credentials are the connection's (`credentials()`),
+      with `extra_credential_fields` (required) and `optional_credential_fields` of its own
+      (e.g. a webhook secret).
     - `settings_model`: validates `settings` (pydantic; unknown keys rejected).
-    - `test_connection(connection, credentials)` → one VendorCheck per vendor.
+    - `test_connection(connection, credentials)` → one VendorCheck per vendor (default: each
+      vendor client's `check()`).
     - `receive_webhook(connection, credentials, request)` → verified reply (raises
       UnauthorizedError on a bad signature, before anything else).
     - `handle_message(connection, message)` → does the work of one queued message.
     - `reconcile(connection, dry_run)` → the Plan (applied unless dry run).
-    - `validate_on_save`: test the credentials with the vendors before saving them.
+    - `validate_on_save`: test the credentials with the vendors before saving them (default).
     - `on_dead_letter(connection, message, error)`: the last retry failed (notify people once).
     - `webhook_vendors`: vendors that call `/hooks/<vendor>/<connection id>`.
     - `protected_settings`: settings the generic API refuses to change (the flow's own endpoint
@@ -110,19 +106,33 @@ class Flow:
     id: str
     title: str
     vendors: tuple[str, ...]
-    credential_fields: tuple[str, ...]
     settings_model: type[BaseModel]
-    test_connection: Callable[[Connection, dict[str, Any]], list[VendorCheck]]
     handle_message: Callable[[Connection, WorkMessage], None]
+    test_connection: Callable[[Connection, dict[str, Any]], list[VendorCheck]] | None = None
     receive_webhook: Callable[[Connection, dict[str, Any], WebhookRequest], WebhookReply] | None = (
         None
     )
     reconcile: Callable[[Connection, bool], Plan] | None = None
+    extra_credential_fields: tuple[str, ...] = field(default=())
     optional_credential_fields: tuple[str, ...] = field(default=())
-    validate_on_save: bool = False
+    validate_on_save: bool = True
     on_dead_letter: Callable[[Connection, WorkMessage, Exception], None] | None = None
     webhook_vendors: tuple[str, ...] = field(default=())
     protected_settings: tuple[str, ...] = field(default=())
+
+    def credentials(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(required, optional) keys of a connection's `credentials`: its vendors' clients'
+        (imported now, not with the flow), then the flow's own."""
+        required, optional = vendor_credentials(self.vendors)
+        return (
+            (*required, *self.extra_credential_fields),
+            (*optional, *self.optional_credential_fields),
+        )
+
+    def test(self, connection: Connection, credentials: dict[str, Any]) -> list[VendorCheck]:
+        """One authenticated call per vendor (`test_connection`, else each client's `check()`)."""
+        check = self.test_connection or vendor_test(*self.vendors)
+        return check(connection, credentials)
 
 
 _flows: dict[str, Flow] = {}

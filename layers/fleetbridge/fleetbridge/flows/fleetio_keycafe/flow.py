@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fleetbridge.core.errors import FleetbridgeError, InvalidInputError, UnauthorizedError
-from fleetbridge.core.flow_context import accept_webhook, dead_letter_notice, vendor_test
+from fleetbridge.core.flow_context import accept_webhook, dead_letter_notice
 from fleetbridge.core.mappings import MappingRepository
 from fleetbridge.core.models import Connection
 from fleetbridge.core.notifier import EmailTemplate, register_template
@@ -108,19 +108,11 @@ FLOW = register(
         id=FLOW_ID,
         title="Fleetio vehicle assignments → Keycafe key bookings",
         vendors=("fleetio", "keycafe"),
-        credential_fields=(
-            "fleetio_api_key",
-            "fleetio_account_token",
-            "fleetio_webhook_secret",
-            "keycafe_email",
-            "keycafe_token",
-        ),
+        extra_credential_fields=("fleetio_webhook_secret",),
         settings_model=FleetioKeycafeSettings,
-        test_connection=vendor_test("fleetio", "keycafe"),  # each client's `check()`
         handle_message=handle_message,
         receive_webhook=receive_webhook,
         reconcile=reconcile,
-        validate_on_save=True,  # like every flow: bad credentials are refused when saved
         on_dead_letter=dead_letter_notice(what="delivery"),  # one email a delivery
         webhook_vendors=("fleetio",),
     )

@@ -12,7 +12,7 @@ from typing import Any
 from fleetbridge.core import scheduler
 from fleetbridge.core.activity import ActivityLog
 from fleetbridge.core.errors import FleetbridgeError, InvalidInputError, UnauthorizedError
-from fleetbridge.core.flow_context import accept_webhook, dead_letter_notice, vendor_test
+from fleetbridge.core.flow_context import accept_webhook, dead_letter_notice
 from fleetbridge.core.models import Connection
 from fleetbridge.core.payload import parse_json
 from fleetbridge.core.queue import WorkMessage
@@ -136,19 +136,11 @@ FLOW = register(
         id=FLOW_ID,
         title="GPS Insight portal drivers → Netradyne Driveri (Driver Sync)",
         vendors=("gpsinsight", "driveri"),
-        credential_fields=("driveri_client_id", "driveri_client_secret", "driveri_tenant"),
-        optional_credential_fields=(
-            "gpsinsight_username",
-            "gpsinsight_password",
-            "gpsinsight_app_token",
-            PUSH_SECRET,
-        ),
+        optional_credential_fields=(PUSH_SECRET,),  # the push key; login or app token: the client
         settings_model=GpsInsightDriveriSettings,
-        test_connection=vendor_test("gpsinsight", "driveri"),  # each client's `check()`
         handle_message=handle_message,
         receive_webhook=receive_webhook,
         reconcile=reconcile,
-        validate_on_save=True,
         # the last retry failed (issue 12 item 5): the admins are told once per dead letter
         on_dead_letter=dead_letter_notice(entity="driver sync"),
         webhook_vendors=("gpsinsight",),

@@ -137,7 +137,7 @@ def reconcile(connection: Connection, dry_run: bool) -> Plan:
 
 def test_connection(connection: Connection, credentials: dict[str, Any]) -> list[VendorCheck]:
     """Onfleet `GET /auth/test` with the API key; a Striven token with the client credentials."""
-    from fleetbridge.core.flow_context import check_vendors
+    from fleetbridge.core.vendor_checks import check_vendors
     from fleetbridge.flows.striven_onfleet.context import striven_client
     from fleetbridge.vendors.onfleet import OnfleetClient
 
@@ -199,13 +199,11 @@ FLOW = register(
         id=FLOW_ID,
         title="Striven tasks, employees and teams → Onfleet tasks, drivers and teams",
         vendors=("striven", "onfleet"),
-        credential_fields=("striven_client_id", "striven_client_secret", "onfleet_api_key"),
         optional_credential_fields=("onfleet_webhook_secret",),
         settings_model=StrivenOnfleetSettings,
         test_connection=test_connection,
         handle_message=handle_message,
         reconcile=reconcile,
-        validate_on_save=True,
         on_dead_letter=on_dead_letter,
         receive_webhook=receive_webhook,
         webhook_vendors=("onfleet",),
