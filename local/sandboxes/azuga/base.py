@@ -18,7 +18,7 @@
   "KEY", "keyName"?, "keyValue"}`` (``keyName`` defaults to ``x-api-key``), ``events`` default
   both geofence events. Deliveries carry that header.
 - ``POST /_sandbox/azuga/positions {"vehicleId", "lat", "lon", "at"?}`` moves a trackee and emits
-  ``ENTERED_GEOFENCE`` / ``EXIT_GEOFENCE`` alerts (see ``move``).
+  ``ENTERED_GEOFENCE`` / ``EXIT_GEOFENCE`` alerts (``positions.py``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import binascii
 import copy
 import hmac
 import math
-from datetime import datetime
 from typing import Any, TypeGuard
 
 from flask import request
@@ -38,8 +37,6 @@ from local.sandboxes.framework import (
     SandboxError,
     VendorSandbox,
     first_missing,
-    now_ms,
-    parse_iso,
 )
 from local.sandboxes.ratelimit import RateDecision, RateLimitConfig
 from local.sandboxes.tokens import TokenStore, token_ttl
@@ -58,7 +55,6 @@ ERROR_CODES = {
 DEFAULT_TOKEN_TTL = 3600.0
 LOGIN_PATH = "/v3/auth/login"
 ENTERED, EXITED = "ENTERED_GEOFENCE", "EXIT_GEOFENCE"
-EARTH_RADIUS_M = 6_371_008.8
 MAX_RADIUS_M = 10 * 1609.344  # "Radius at most 10 miles"
 USER_FIELDS = ("id", "firstName", "lastName", "email", "phone", "userType")
 TRACKEE_FIELDS = ("id", "name", "vin", "assignedUserId", "lastLocation")
@@ -82,14 +78,6 @@ def field_error(status: int, message: str, field: str) -> SandboxError:
 def is_number(value: Any) -> TypeGuard[int | float]:
     """A finite int or float (not a bool)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, a)))
 
 
 def check_point(lat: Any, lon: Any, names: tuple[str, str] = ("latitude", "longitude")) -> None:
@@ -237,66 +225,6 @@ class AzugaBase(VendorSandbox):
         record |= {field: copy.deepcopy(item.get(field)) for field in GEOMARK_FIELDS}
         record.update(name=name, radiusUnit=unit, alertOnEntry=item.get("alertOnEntry", True))
         return record
-
-    # ----- positions and alerts -----------------------------------------------------------------
-    def move(self, body: Record) -> dict[str, Any]:
-        """``{"vehicleId", "lat", "lon", "at"?}``: the trackee's new last location, and one
-        alert per geomark circle it entered or left since its previous location (none known:
-        outside every circle). ``at`` is ISO 8601 or unix ms (default now). Alerts of one kind
-        go out together as a list, each with ``eventType`` (the doc names the events but no
-        field for them: an assumption); entries only where ``alertOnEntry`` is true."""
-        check_point(body.get("lat"), body.get("lon"), ("lat", "lon"))
-        at = self.location_time(body.get("at"))
-        with self.lock:
-            trackee = self.get("trackees", body.get("vehicleId"))
-            if trackee is None:
-                raise field_error(404, f"no trackee {body.get('vehicleId')}", "vehicleId")
-            before = trackee.get("lastLocation") or None
-            lat, lon = float(body["lat"]), float(body["lon"])
-            alerts = []
-            for fence in self.all("geomarks"):
-                inside_now = self.inside(fence, lat, lon)
-                inside_before = before is not None and self.inside(
-                    fence, before["latitude"], before["longitude"]
-                )
-                if inside_now == inside_before or (inside_now and not fence["alertOnEntry"]):
-                    continue
-                alerts.append(
-                    {
-                        "eventType": ENTERED if inside_now else EXITED,
-                        "vehicleId": trackee["id"],
-                        "userId": trackee.get("assignedUserId"),
-                        "fenceName": fence["name"],
-                        "fenceId": fence["id"],
-                        "location": {"latitude": lat, "longitude": lon},
-                        "locationTime": at,
-                    }
-                )
-            trackee["lastLocation"] = {"latitude": lat, "longitude": lon, "locationTime": at}
-            rendered = self.render("trackees", trackee)
-        for event in (ENTERED, EXITED):
-            batch = [a for a in alerts if a["eventType"] == event]
-            if batch:
-                self.emit(event, batch)
-        return {"trackee": rendered, "alerts": alerts}
-
-    @staticmethod
-    def inside(fence: Record, lat: float, lon: float) -> bool:
-        """Whether the point is within the fence's circle."""
-        distance = haversine_m(fence["latitude"], fence["longitude"], lat, lon)
-        return distance <= float(fence["geofenceRadius"])
-
-    @staticmethod
-    def location_time(value: Any) -> int:
-        """Unix ms from ISO 8601 or a number of ms; now when missing."""
-        if value is None:
-            return now_ms()
-        if is_number(value) and value >= 0:
-            return int(value)
-        parsed: datetime | None = parse_iso(value)
-        if parsed is None:
-            raise field_error(400, "at must be ISO 8601 or unix milliseconds", "at")
-        return int(parsed.timestamp() * 1000)
 
     # ----- webhooks -----------------------------------------------------------------------------
     def prepare_webhook(self, hook: Record) -> Record:

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from local.sandboxes.azuga import routes
+from local.sandboxes.azuga import positions, routes
 from local.sandboxes.azuga.base import AzugaBase
 from local.sandboxes.framework import SandboxError
 
@@ -23,8 +23,8 @@ class AzugaSandbox(AzugaBase):
         """``POST /positions``: move a vehicle, emitting the geofence alerts it causes."""
 
         @bp.post("/positions")
-        def positions() -> dict[str, Any]:
+        def move_vehicle() -> dict[str, Any]:
             body = request.get_json(silent=True)
             if not isinstance(body, dict):
                 raise SandboxError(400, "the body must be a JSON object", code="bad_request")
-            return self.move(body)
+            return positions.move(self, body)
