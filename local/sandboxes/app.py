@@ -7,6 +7,7 @@ Every vendor is mounted at ``/<vendor>`` followed by its real path after its rea
 - Keycafe  ``http://127.0.0.1:4010/keycafe/v0``
 - GPS Insight ``http://127.0.0.1:4010/gpsinsight/v2``
 - Driveri  ``http://127.0.0.1:4010/driveri`` (``/v1/auth/token``, ``/v1/tenants/{tenant}/...``)
+- Azuga    ``http://127.0.0.1:4010/azuga`` (``/v3/auth/login``, ``/v3/trackees``, ``/v1/trackme.json``)
 
 and the control interface is under ``/_sandbox`` (see ``local.sandboxes.control``).
 ``python -m local.sandboxes.app`` serves it on ``FLEETBRIDGE_SANDBOX_HOST``:
@@ -23,6 +24,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from local.sandboxes.azuga import AzugaSandbox
 from local.sandboxes.control import control_blueprint
 from local.sandboxes.driveri import DriveriSandbox
 from local.sandboxes.fleetio import FleetioSandbox
@@ -74,6 +76,7 @@ def build_sandboxes(
         GpsInsightSandbox(time_factor, webhook_sender),
         DriveriSandbox(time_factor, webhook_sender),
         StrivenSandbox(time_factor, webhook_sender),
+        AzugaSandbox(time_factor, webhook_sender),
     ]
 
 

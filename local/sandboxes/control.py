@@ -5,7 +5,8 @@
 ``GET webhook-deliveries`` (``?wait=<seconds>`` first waits for deliveries in flight),
 ``POST webhook-deliveries/<id>/redeliver`` and ``GET|POST rate-limit`` (``{"limit",
 "window_seconds", "block_seconds"}`` in the vendor's seconds, before the time factor; ``{}``
-restores the vendor's documented limit). Errors are ``{"error": {"code", "message"}}``.
+restores the vendor's documented limit), plus the routes a vendor adds
+(``VendorSandbox.control_routes``). Errors are ``{"error": {"code", "message"}}``.
 """
 
 from __future__ import annotations
@@ -135,4 +136,8 @@ def control_blueprint(sandboxes: dict[str, VendorSandbox]) -> Blueprint:
         sandbox.limiter.reconfigure(replace(sandbox.rate_limit, **values))
         return rate_limit_json(sandbox)
 
+    for name, sandbox in sandboxes.items():  # vendor-specific control routes, if any
+        own = Blueprint(f"sandbox_control_{name}", __name__, url_prefix=f"/{name}")
+        sandbox.control_routes(own)
+        bp.register_blueprint(own)
     return bp

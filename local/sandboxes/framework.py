@@ -196,6 +196,14 @@ class VendorSandbox:
     def decorate(self, response: Response) -> None:
         """Add vendor headers to every vendor API response."""
 
+    def rate_key(self, account: str) -> str:
+        """The rate limiter's key for the current request: by default the account (a vendor
+        limiting per endpoint adds the endpoint)."""
+        return account
+
+    def control_routes(self, bp: Blueprint) -> None:
+        """Add vendor-specific control routes to ``bp`` (mounted at ``/_sandbox/<name>``)."""
+
     def extra_state(self) -> dict[str, Any]:
         """Additional keys for ``GET /_sandbox/<vendor>/state``."""
         return {}
@@ -346,7 +354,7 @@ class VendorSandbox:
         if account is None:
             raise self.unauthorized()
         g.sandbox_account = account
-        decision = self.limiter.hit(account)
+        decision = self.limiter.hit(self.rate_key(account))
         if not decision.allowed:
             raise self.rate_limited_error(decision)
 

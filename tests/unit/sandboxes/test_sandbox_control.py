@@ -11,7 +11,7 @@ import pytest
 
 def test_vendors_are_listed_and_unknown_vendor_is_404(control: httpx.Client) -> None:
     assert control.get("/").json() == {
-        "vendors": ["driveri", "fleetio", "gpsinsight", "keycafe", "onfleet", "striven"]
+        "vendors": ["azuga", "driveri", "fleetio", "gpsinsight", "keycafe", "onfleet", "striven"]
     }
     response = control.get("/nope/state")
     assert response.status_code == 404

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from fleetbridge.core.errors import VendorError
 from fleetbridge.core.http import MAX_ERROR_MESSAGE, VendorClient
+from fleetbridge.vendors.azuga import AzugaClient
 from fleetbridge.vendors.driveri import DriveriClient
 from fleetbridge.vendors.fleetio import FleetioClient
 from fleetbridge.vendors.gpsinsight import GpsInsightClient
@@ -22,6 +23,7 @@ from fleetbridge.vendors.striven import StrivenClient
 
 CLIENTS = [
     VendorClient,
+    AzugaClient,
     DriveriClient,
     FleetioClient,
     GpsInsightClient,

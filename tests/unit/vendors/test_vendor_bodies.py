@@ -13,6 +13,7 @@ import pytest
 
 from fleetbridge.core.errors import VendorError
 from fleetbridge.core.http import MAX_ERROR_MESSAGE, VendorClient
+from fleetbridge.vendors.azuga import AzugaClient
 from fleetbridge.vendors.driveri import DriveriClient
 from fleetbridge.vendors.fleetio import FleetioClient
 from fleetbridge.vendors.gpsinsight import GpsInsightClient
@@ -34,6 +35,10 @@ BODIES: dict[str, tuple[bytes, str]] = {
 Build = Callable[[httpx.BaseTransport], VendorClient]
 Call = Callable[[Any], Any]
 CLIENTS: dict[str, tuple[Build, Call]] = {
+    "azuga": (
+        lambda t: AzugaClient(BASE, api_key="k", transport=t, max_retries=0),
+        lambda c: c.drivers(),
+    ),
     "driveri": (
         lambda t: DriveriClient(
             BASE, client_id="id", client_secret="s", tenant="t", transport=t, max_retries=0
@@ -64,7 +69,7 @@ CLIENTS: dict[str, tuple[Build, Call]] = {
     ),
 }
 #: Vendors whose 200 answers are parsed before any model: an envelope or a token answer.
-ENVELOPED = ("driveri", "gpsinsight", "striven")
+ENVELOPED = ("azuga", "driveri", "gpsinsight", "striven")
 
 
 def _answer(status: int, body: bytes, content_type: str) -> httpx.MockTransport:
@@ -137,6 +142,11 @@ def _mock(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.MockTrans
             ("CONFLICT", "taken", "driverId"),
         ),
         ("driveri", {"error": "plain"}, (None, "plain", None)),
+        (
+            "azuga",
+            {"error": {"code": "CONFLICT", "message": "taken", "field": "create[0].name"}},
+            ("CONFLICT", "taken", "create[0].name"),
+        ),
         (
             "gpsinsight",
             {"head": {"status": "ERROR", "code": 400, "error_string": "bad"}},

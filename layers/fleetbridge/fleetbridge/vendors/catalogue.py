@@ -6,6 +6,7 @@ module + one line here."""
 from __future__ import annotations
 
 from fleetbridge.core.http import VendorClient
+from fleetbridge.vendors.azuga import AzugaClient
 from fleetbridge.vendors.driveri import DriveriClient
 from fleetbridge.vendors.fleetio import FleetioClient
 from fleetbridge.vendors.gpsinsight import GpsInsightClient
@@ -14,6 +15,7 @@ from fleetbridge.vendors.onfleet import OnfleetClient
 from fleetbridge.vendors.striven import StrivenClient
 
 CLIENTS: tuple[type[VendorClient], ...] = (
+    AzugaClient,
     DriveriClient,
     FleetioClient,
     GpsInsightClient,
