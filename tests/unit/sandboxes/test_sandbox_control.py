@@ -11,7 +11,15 @@ import pytest
 
 def test_vendors_are_listed_and_unknown_vendor_is_404(control: httpx.Client) -> None:
     assert control.get("/").json() == {
-        "vendors": ["driveri", "fleetio", "gpsinsight", "keycafe", "onfleet", "striven"]
+        "vendors": [
+            "driveri",
+            "fleetio",
+            "gpsinsight",
+            "keycafe",
+            "onfleet",
+            "servicetrade",
+            "striven",
+        ]
     }
     response = control.get("/nope/state")
     assert response.status_code == 404
