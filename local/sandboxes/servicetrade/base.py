@@ -38,6 +38,7 @@ the webhooks like a change in ServiceTrade's UI; ``deleted_appointments`` (ids) 
 from __future__ import annotations
 
 import copy
+import hmac
 import json
 import time
 import uuid
@@ -127,9 +128,8 @@ class ServiceTradeBase(VendorSandbox):
         if request.path.rstrip("/").endswith(f"{self.api_root}/auth"):
             body = request.get_json(silent=True)
             body = body if isinstance(body, dict) else {}
-            valid = (
-                body.get("username") == self.credentials["username"]
-                and body.get("password") == self.credentials["password"]
+            valid = body.get("username") == self.credentials["username"] and hmac.compare_digest(
+                str(body.get("password", "")), self.credentials["password"]
             )
             if not valid:
                 raise self.unauthorized("Invalid username or password")

@@ -198,3 +198,34 @@ def test_faults_answer_in_the_envelope(st: httpx.Client, control) -> None:
     control.post("/servicetrade/faults", json={})
     events = envelope_data(st.get("/clock", params={"clockedIn": "true"}))["clockEvents"]
     assert len(events) == 1  # the write was applied, its answer lost
+
+
+def test_a_clock_in_made_in_the_app_is_seeded_and_fires_a_webhook(
+    st: httpx.Client, control, sent: list[Sent]
+) -> None:
+    seed(control, webhooks=[{"url": HOOK, "events": ["clock"]}])
+    seed(control, clock_events=[{"userId": 7, "jobId": 20, "activity": "enroute", "clockIn": 1}])
+    item = sent[0].json["data"][0]
+    assert (item["action"], item["entity"]["type"], item["userId"]) == ("created", "clock", 7)
+    assert item["changeset"]["activity"] == "enroute"
+    unknown_user = control.post("/servicetrade/seed", json={"clock_events": [{"userId": 99}]})
+    assert unknown_user.status_code == 400 and "unknown userId" in unknown_user.text
+    bad_hook = control.post(
+        "/servicetrade/seed", json={"webhooks": [{"url": HOOK, "events": ["x"]}]}
+    )
+    assert bad_hook.status_code == 400
+
+
+def test_a_failing_receiver_is_tried_three_times(make_client) -> None:
+    from local.sandboxes.app import create_app
+
+    def refuse(url: str, body: bytes, headers: dict[str, str]) -> None:
+        raise ConnectionError("receiver down")
+
+    app = create_app(time_factor=1.0, webhook_sender=refuse)
+    with make_client(app, "/_sandbox/servicetrade") as control:
+        control.post("/seed", json=WORLD).raise_for_status()
+        control.post("/seed", json={"webhooks": [{"url": HOOK}]}).raise_for_status()
+        control.post("/seed", json={"appointments": [appointment(1)]}).raise_for_status()
+        deliveries = control.get("/webhook-deliveries").json()["deliveries"]
+    assert [(d["status"], d["attempts"]) for d in deliveries] == [("failed", 3)]
