@@ -19,7 +19,8 @@
   ``*``): no signature (the secret is in the URL we register); each change POSTs
   ``{"messageId", "timestamp", "data": [{"action", "timestamp", "userId", "entity": {"type",
   "id", "uri"}, "changeset"}]}``: one delivery per seed or API call, its changes batched;
-  ``changeset`` holds the changed fields' new values. Tried 3 times. Whether clock events
+  ``changeset`` holds the changed fields' new values (every field when created, none when
+  deleted; the real format is not documented). Tried 3 times. Whether clock events
   arrive as webhooks is unknown (servicetrade.md): ``settings.clock_webhooks`` (default true).
 
 Seed (``POST /_sandbox/servicetrade/seed``), resources in this order: ``users`` ``{id,
