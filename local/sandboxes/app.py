@@ -8,6 +8,7 @@ Every vendor is mounted at ``/<vendor>`` followed by its real path after its rea
 - GPS Insight ``http://127.0.0.1:4010/gpsinsight/v2``
 - Driveri  ``http://127.0.0.1:4010/driveri`` (``/v1/auth/token``, ``/v1/tenants/{tenant}/...``)
 - Azuga    ``http://127.0.0.1:4010/azuga`` (``/v3/auth/login``, ``/v3/trackees``, ``/v1/trackme.json``)
+- ServiceTrade ``http://127.0.0.1:4010/servicetrade/api``
 
 and the control interface is under ``/_sandbox`` (see ``local.sandboxes.control``).
 ``python -m local.sandboxes.app`` serves it on ``FLEETBRIDGE_SANDBOX_HOST``:
@@ -32,6 +33,7 @@ from local.sandboxes.framework import SandboxError, VendorSandbox
 from local.sandboxes.gpsinsight import GpsInsightSandbox
 from local.sandboxes.keycafe import KeycafeSandbox
 from local.sandboxes.onfleet import OnfleetSandbox, UrlChecker
+from local.sandboxes.servicetrade import ServiceTradeSandbox
 from local.sandboxes.striven import StrivenSandbox
 from local.sandboxes.webhooks import WebhookSender
 
@@ -77,6 +79,7 @@ def build_sandboxes(
         DriveriSandbox(time_factor, webhook_sender),
         StrivenSandbox(time_factor, webhook_sender),
         AzugaSandbox(time_factor, webhook_sender),
+        ServiceTradeSandbox(time_factor, webhook_sender),
     ]
 
 

@@ -11,7 +11,16 @@ import pytest
 
 def test_vendors_are_listed_and_unknown_vendor_is_404(control: httpx.Client) -> None:
     assert control.get("/").json() == {
-        "vendors": ["azuga", "driveri", "fleetio", "gpsinsight", "keycafe", "onfleet", "striven"]
+        "vendors": [
+            "azuga",
+            "driveri",
+            "fleetio",
+            "gpsinsight",
+            "keycafe",
+            "onfleet",
+            "servicetrade",
+            "striven",
+        ]
     }
     response = control.get("/nope/state")
     assert response.status_code == 404

@@ -19,6 +19,7 @@ from fleetbridge.vendors.fleetio import FleetioClient
 from fleetbridge.vendors.gpsinsight import GpsInsightClient
 from fleetbridge.vendors.keycafe import KeycafeClient
 from fleetbridge.vendors.onfleet import OnfleetClient
+from fleetbridge.vendors.servicetrade import ServiceTradeClient
 from fleetbridge.vendors.striven import StrivenClient
 
 CLIENTS = [
@@ -29,6 +30,7 @@ CLIENTS = [
     GpsInsightClient,
     KeycafeClient,
     OnfleetClient,
+    ServiceTradeClient,
     StrivenClient,
 ]
 HTML_PAGE = (
@@ -108,6 +110,11 @@ def test_documented_shapes_still_parse() -> None:
         "name can't be blank",
         "name",
     )
+    servicetrade = b'{"messages": {"error": ["Session expired"], "info": []}, "data": null}'
+    parsed = _client(ServiceTradeClient).parse_error(
+        _response(401, servicetrade, "application/json")
+    )
+    assert parsed == (None, "Session expired", None)
     html = _client(FleetioClient).parse_error(_response(502, HTML_PAGE.encode(), "text/html"))
     assert html == (None, "Bad Gateway", None)
 
@@ -120,7 +127,18 @@ JSON = st.recursive(
     max_leaves=20,
 )
 KEYS = st.sampled_from(
-    ["error", "errors", "message", "Message", "code", "Code", "head", "fieldErrors", "cause"]
+    [
+        "error",
+        "errors",
+        "message",
+        "Message",
+        "code",
+        "Code",
+        "head",
+        "fieldErrors",
+        "cause",
+        "messages",
+    ]
 )
 SHAPED = st.dictionaries(KEYS, JSON, max_size=4) | st.dictionaries(
     KEYS, st.dictionaries(KEYS | st.text(max_size=8), JSON, max_size=4), max_size=3

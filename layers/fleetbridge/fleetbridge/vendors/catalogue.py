@@ -12,6 +12,7 @@ from fleetbridge.vendors.fleetio import FleetioClient
 from fleetbridge.vendors.gpsinsight import GpsInsightClient
 from fleetbridge.vendors.keycafe import KeycafeClient
 from fleetbridge.vendors.onfleet import OnfleetClient
+from fleetbridge.vendors.servicetrade import ServiceTradeClient
 from fleetbridge.vendors.striven import StrivenClient
 
 CLIENTS: tuple[type[VendorClient], ...] = (
@@ -21,5 +22,6 @@ CLIENTS: tuple[type[VendorClient], ...] = (
     GpsInsightClient,
     KeycafeClient,
     OnfleetClient,
+    ServiceTradeClient,
     StrivenClient,
 )
