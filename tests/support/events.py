@@ -190,3 +190,28 @@ def schedule_event(rule: str) -> dict[str, Any]:
         "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule}"],
         "detail": {},
     }
+
+
+def servicetrade_hook_event(connection_id: str, body: bytes, secret: str | None) -> dict[str, Any]:
+    """`POST /hooks/servicetrade/<id>?secret=` (ServiceTrade signs nothing: the secret is ours,
+    in the URL we register)."""
+    return http_event(
+        "POST",
+        f"/hooks/servicetrade/{connection_id}",
+        raw_body=body,
+        query={"secret": secret} if secret is not None else None,
+        route_key="POST /hooks/servicetrade/{connection_id}",
+        path_parameters={"connection_id": connection_id},
+    )
+
+
+def azuga_hook_event(connection_id: str, body: bytes, secret: str | None) -> dict[str, Any]:
+    """`POST /hooks/azuga/<id>` with the secret in `x-api-key` (Azuga's KEY authorization)."""
+    return http_event(
+        "POST",
+        f"/hooks/azuga/{connection_id}",
+        raw_body=body,
+        headers={"x-api-key": secret} if secret is not None else None,
+        route_key="POST /hooks/azuga/{connection_id}",
+        path_parameters={"connection_id": connection_id},
+    )

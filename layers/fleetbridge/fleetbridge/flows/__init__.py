@@ -11,4 +11,5 @@ FLOW_MODULES: dict[str, str] = {
     "fleetio-keycafe": "fleetbridge.flows.fleetio_keycafe.flow",
     "gpsinsight-driveri": "fleetbridge.flows.gpsinsight_driveri.flow",
     "striven-onfleet": "fleetbridge.flows.striven_onfleet.flow",
+    "servicetrade-azuga": "fleetbridge.flows.servicetrade_azuga.flow",
 }

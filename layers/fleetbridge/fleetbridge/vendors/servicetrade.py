@@ -235,9 +235,11 @@ class ServiceTradeClient(ConnectedClient, TokenClient):
         tracking_url: str,
         emails: Iterable[str] | None = None,
         contact_ids: Iterable[int] | None = None,
+        reply_to: str | None = None,
     ) -> str:
         """Send the Service Link email (`POST /message`) to `emails` or `contact_ids` (exactly
-        one); the message id. Its real shape is unconfirmed (servicetrade.md): only here."""
+        one); the message id. Its real shape is unconfirmed (servicetrade.md): only here. The
+        sender is the logged-in (admin) user; `reply_to` travels as `params.replyTo`."""
         if (emails is None) == (contact_ids is None):
             raise ValueError("give exactly one of emails or contact_ids")
         recipients: dict[str, list[Any]] = (
@@ -256,6 +258,7 @@ class ServiceTradeClient(ConnectedClient, TokenClient):
                 "jobId": int(job_id),
                 "appointmentId": int(appointment_id),
                 "trackingUrl": tracking_url,
+                **({"replyTo": reply_to} if reply_to else {}),
             },
         }
         data = self.call("POST", "/message", json=body)

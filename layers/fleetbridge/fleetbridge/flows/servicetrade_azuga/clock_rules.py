@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Final, Literal
 
 from fleetbridge.flows.servicetrade_azuga.pairing import Pairing, email_key, tech_of_vehicle
 from fleetbridge.vendors.servicetrade_models import Location
 
-EN_ROUTE, ON_SITE = "enroute", "onsite"
+EN_ROUTE: Final = "enroute"
+ON_SITE: Final = "onsite"
 #: Reasons.
 NOT_EN_ROUTE_CLOCK_IN = "not_en_route_clock_in"
 TRACKING = "en_route"

@@ -1,0 +1,229 @@
+"""Carrying out rule 2 (and 7): appointments' fences in Azuga, exactly once.
+
+Per batch of appointments: unchanged ones (same fingerprint) cost nothing; the others are
+decided (`fence_rules.decide_fence`); new fences are looked up by their exact name in ONE
+`geofences()` listing (a create whose answer was lost, or a worker that died after it, left
+it there) and the rest created in ONE bulk upload; each fence id is saved the moment the upload
+answers. Archived (canceled, deleted) and removed (window closed) fences are deleted in Azuga;
+our record keeps them for the report.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from datetime import datetime, timedelta
+from typing import Any
+
+from fleetbridge.core.errors import VendorNotFound
+from fleetbridge.core.models import Mapping, iso
+from fleetbridge.core.registry import Plan, PlanItem
+from fleetbridge.flows.servicetrade_azuga import APPOINTMENT
+from fleetbridge.flows.servicetrade_azuga.claims import Claim, claim
+from fleetbridge.flows.servicetrade_azuga.context import FlowContext
+from fleetbridge.flows.servicetrade_azuga.fence_rules import (
+    UNCHANGED,
+    WINDOW_CLOSED,
+    Fence,
+    FenceDecision,
+    Live,
+    Stored,
+    appointment_fingerprint,
+    decide_fence,
+    fences_to_remove,
+)
+from fleetbridge.vendors.azuga_models import NewGeofence
+from fleetbridge.vendors.servicetrade_models import Appointment
+
+ACTIONS = {"create": "created", "replace": "updated", "update": "updated", "archive": "deleted"}
+
+
+def stored_of(mapping: Mapping | None) -> Stored | None:
+    """The rules' view of our record of an appointment's fence."""
+    if mapping is None:
+        return None
+    data = mapping.data
+    place = data.get("place")
+    start = data.get("window_start")
+    return Stored(
+        fence_id=mapping.other_id,
+        place=(place[0], place[1], place[2], place[3]) if place else None,
+        window_start=datetime.fromisoformat(start) if start else None,
+        archived=bool(data.get("fence_archived")),
+    )
+
+
+def describe(appointment: Appointment) -> dict[str, Any]:
+    """What the record keeps of an appointment (report, arrival, En Route)."""
+    job, location = appointment.job, appointment.location
+    return {
+        "status": appointment.status,
+        "window_start": iso(appointment.window_start) if appointment.window_start else None,
+        "window_end": iso(appointment.window_end) if appointment.window_end else None,
+        "job_id": job.id if job else None,
+        "job_number": job.number if job else None,
+        "location_id": location.id if location else None,
+        "location_name": location.name if location else None,
+        "techs": [t.model_dump() for t in appointment.techs],
+    }
+
+
+def sync_appointments(
+    ctx: FlowContext,
+    appointments: dict[str, Appointment | None],
+    *,
+    source: str,
+    dry_run: bool = False,
+) -> Plan:
+    """Decide and apply the fences of `appointments` (id → appointment, None: deleted)."""
+    radius = ctx.settings.geofence_radius_m
+    mappings = ctx.mappings.get_many(APPOINTMENT, appointments)
+    plan = Plan(dry_run=dry_run)
+    todo: list[tuple[str, Appointment | None, FenceDecision, str]] = []
+    for key, appointment in appointments.items():
+        mapping = mappings.get(key)
+        fp = appointment_fingerprint(appointment, radius) if appointment else "deleted"
+        if mapping is not None and mapping.fingerprint == fp:
+            plan.items.append(_item(key, "skipped", UNCHANGED, mapping))
+            continue
+        todo.append((key, appointment, decide_fence(appointment, stored_of(mapping), radius), fp))
+    if dry_run:
+        plan.items += [_item(k, ACTIONS.get(d.action, "skipped"), d.reason) for k, _, d, _ in todo]
+        return plan
+    writes = [t for t in todo if t[2].action in ("create", "replace", "archive")]
+    claims = {key: claim(ctx, APPOINTMENT, key, mappings.get(key)) for key, *_ in writes}
+    try:
+        _delete_old(ctx, [(claims[k], d) for k, _, d, _ in writes if d.action != "create"])
+        _create(ctx, [(claims[k], d.fence) for k, _, d, _ in writes if d.fence is not None])
+        for key, appointment, decision, fp in todo:
+            held = claims.get(key)
+            item = _store(ctx, key, appointment, decision, fp, held, mappings.get(key))
+            ctx.record(
+                item.action, f"appointment {key}", item.reason, source=source, ids=item.vendor_ids
+            )
+            plan.items.append(item)
+    finally:
+        for held in claims.values():
+            held.release(ctx)
+    return plan
+
+
+def _delete_old(ctx: FlowContext, items: list[tuple[Claim, FenceDecision]]) -> None:
+    """Delete the fences being archived or replaced (already gone: done)."""
+    for held, _ in items:
+        fence_id = held.mapping.other_id
+        if fence_id and not held.data.get("fence_archived"):
+            with suppress(VendorNotFound):  # already gone: done
+                ctx.azuga.delete_geofence(fence_id)
+            held.save(ctx, {"fence_archived": True, "archived_at": iso(ctx.clock())})
+
+
+def _create(ctx: FlowContext, items: list[tuple[Claim, Fence]]) -> None:
+    """New fences: found by exact name (an earlier create's lost answer) or made in bulk."""
+    if not items:
+        return
+    existing = {g.name: g.id for g in ctx.azuga.geofences()}
+    missing = [(held, fence) for held, fence in items if fence.name not in existing]
+    for held, fence in items:
+        if fence.name in existing:
+            held.save(ctx, _created(fence, found=True), other_id=existing[fence.name])
+    if not missing:
+        return
+    created = ctx.azuga.create_geofences(
+        NewGeofence(
+            name=f.name,
+            latitude=f.latitude,
+            longitude=f.longitude,
+            radius_meters=f.radius_m,
+            address=f.address,
+        )
+        for _, f in missing
+    )
+    by_name = {g.name: g.id for g in created}
+    for held, fence in missing:  # saved the moment the upload answers
+        held.save(ctx, _created(fence, found=False), other_id=by_name.get(fence.name))
+
+
+def _created(fence: Fence, *, found: bool) -> dict[str, Any]:
+    return {
+        "place": list(fence.place()),
+        "fence_name": fence.name,
+        "fence_archived": False,
+        "fence_found_existing": found,
+    }
+
+
+def _store(
+    ctx: FlowContext,
+    key: str,
+    appointment: Appointment | None,
+    decision: FenceDecision,
+    fp: str,
+    held: Claim | None,
+    mapping: Mapping | None,
+) -> PlanItem:
+    """Save the decision's outcome with the fingerprint (the next identical read is free)."""
+    data = {"fence_reason": decision.reason}
+    if appointment is not None:
+        data.update(describe(appointment))
+    elif mapping is not None:
+        data["status"] = "deleted"
+    current = held.mapping if held else mapping
+    if held is not None:
+        held.save(ctx, data, fingerprint=fp)
+        current = held.mapping
+    else:
+        base = mapping or Mapping(
+            connection_id=ctx.connection.id, entity=APPOINTMENT, external_id=key
+        )
+        current = ctx.mappings.save(
+            base.model_copy(update={"data": {**base.data, **data}, "fingerprint": fp})
+        )
+    action = ACTIONS.get(decision.action, "skipped")
+    if decision.action == "update":
+        action = "updated"
+    return _item(key, action, decision.reason, current)
+
+
+def _item(key: str, action: Any, reason: str, mapping: Mapping | None = None) -> PlanItem:
+    ids: dict[str, Any] = {"appointment_id": key}
+    if mapping is not None and mapping.other_id:
+        ids["geofence_id"] = mapping.other_id
+    return PlanItem(entity=f"appointment {key}", action=action, reason=reason, vendor_ids=ids)
+
+
+def remove_closed(ctx: FlowContext, *, source: str, dry_run: bool = False) -> Plan:
+    """Rule 7: delete from Azuga the fences whose window has closed; the record keeps them."""
+    window = timedelta(hours=ctx.settings.arrival_window_hours)
+    live = []
+    for mapping in ctx.mappings.list(APPOINTMENT):
+        data = mapping.data
+        if mapping.other_id and not data.get("fence_archived") and data.get("window_start"):
+            end = data.get("window_end")
+            live.append(
+                Live(
+                    mapping.external_id,
+                    mapping.other_id,
+                    datetime.fromisoformat(data["window_start"]),
+                    datetime.fromisoformat(end) if end else None,
+                )
+            )
+    plan = Plan(dry_run=dry_run)
+    for fence in fences_to_remove(live, ctx.clock(), window):
+        item = _item(fence.appointment_id, "deleted", WINDOW_CLOSED)
+        item.vendor_ids["geofence_id"] = fence.fence_id
+        plan.items.append(item)
+        if dry_run:
+            continue
+        held = claim(
+            ctx,
+            APPOINTMENT,
+            fence.appointment_id,
+            ctx.mappings.get(APPOINTMENT, fence.appointment_id),
+        )
+        try:
+            _delete_old(ctx, [(held, FenceDecision("archive", WINDOW_CLOSED))])
+            held.save(ctx, {"fence_removed": True})
+        finally:
+            held.release(ctx)
+        ctx.record("deleted", item.entity, WINDOW_CLOSED, source=source, ids=item.vendor_ids)
+    return plan
