@@ -25,6 +25,7 @@ from tests.support.samples import (
     Sample,
     build_samples,
 )
+from tests.support.samples_servicetrade import SAMPLE_ST_CONNECTION_ID, SAMPLE_ST_CREDENTIALS
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = build_samples()
@@ -116,6 +117,21 @@ def sample_world(aws: dict[str, Any], sandbox: httpx.Client) -> None:
             name="Sample dispatch",
             settings=SAMPLE_STRIVEN_SETTINGS,
             secret_arn=striven_arn,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    st_arn = store_credentials(
+        secret_name(tenant.id, SAMPLE_ST_CONNECTION_ID), SAMPLE_ST_CREDENTIALS
+    )
+    ConnectionRepository().create(
+        Connection(
+            id=SAMPLE_ST_CONNECTION_ID,
+            tenant_id=tenant.id,
+            flow="servicetrade-azuga",
+            name="Sample field service",
+            settings={},
+            secret_arn=st_arn,
             created_at=now,
             updated_at=now,
         )

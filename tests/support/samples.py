@@ -261,6 +261,20 @@ def _gps_samples() -> list[Sample]:
     ]
 
 
+def _servicetrade_azuga_samples() -> list[Sample]:
+    from tests.support.samples_servicetrade import servicetrade_azuga_samples
+
+    invalid_schedule = {"id": "x", "detail-type": "Object Created", "time": "2026-11-23T06:00:00Z"}
+    schedule_error = {
+        "error": {
+            "code": "invalid",
+            "field": "detail-type",
+            "message": "not a scheduled event: detail-type: Input should be 'Scheduled Event'",
+        }
+    }
+    return servicetrade_azuga_samples(Sample, invalid_schedule, schedule_error)
+
+
 def _routing_samples() -> list[Sample]:
     run_message = {
         "flow": "routing",
@@ -556,6 +570,7 @@ def build_samples() -> list[Sample]:
     ]
     samples += _gps_samples()
     samples += _striven_samples()
+    samples += _servicetrade_azuga_samples()
     samples += _routing_samples()
     return [Sample(s.function, s.case, _stable(s.event), s.expect) for s in samples]
 
