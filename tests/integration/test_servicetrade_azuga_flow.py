@@ -359,3 +359,66 @@ def test_a_wrong_secret_is_refused_first(h: Harness) -> None:
     assert answer["statusCode"] == 401
     answer = invoke("azuga_webhook", azuga_hook_event(h.connection_id, b"[]", None))
     assert answer["statusCode"] == 401
+
+
+def test_a_fence_is_removed_from_azuga_after_its_window_closes(h: Harness) -> None:
+    past = int(time.time()) - 20 * 3600  # closed: its end and windowStart + 8 h are past
+    h.seed(
+        "servicetrade",
+        {
+            "appointments": [
+                {
+                    "id": 503,
+                    "status": "scheduled",
+                    "windowStart": past,
+                    "windowEnd": past + 3600,
+                    "job": 78,
+                    "location": 6,
+                    "techs": [TECH],
+                }
+            ]
+        },
+    )
+    h.sync()
+    assert h.poll()["queued"] == 1
+    h.work()
+    assert [g["name"] for g in geomarks(h)] == [FENCE]  # 503's fence came and went
+    removed = [a for a in h.activity() if a["reason"] == "window_closed"]
+    assert [a["entity"] for a in removed] == ["appointment 503"]
+    assert removed[0]["vendor_ids"]["geofence_id"]  # our record keeps the fence
+
+
+def test_on_site_clock_out_when_the_setting_is_on(h: Harness) -> None:
+    status, body = h.api(
+        "PATCH", f"/connections/{h.connection_id}", {"settings": {"onsite_clock_out": True}}
+    )
+    assert status == 200, body
+    h.sync()
+    h.move(40.0, -75.0)
+    h.sync()
+    h.move(39.0, -75.0)
+    h.sync()
+    [onsite] = [e for e in h.clocks() if e["activity"] == "onsite"]
+    assert onsite["clockOut"] is not None
+    assert {"arrived", "left_site"} <= h.reasons()
+
+
+def test_a_fence_azuga_refuses_is_recorded_with_its_message(h: Harness) -> None:
+    taken = {
+        "name": FENCE.lower(),
+        "latitude": 1.0,
+        "longitude": 1.0,
+        "fenceType": "Circular",
+        "geofenceRadius": 100,
+    }
+    h.seed("azuga", {"geomarks": [taken]})
+    h.sync()
+    [failed] = [a for a in h.activity() if a["action"] == "failed"]
+    assert (
+        failed["reason"] == "vendor_api_error"
+        and "already exists" in failed["vendor_ids"]["message"]
+    )
+    before = len(h.requests("azuga"))
+    h.poll()
+    h.work()  # unchanged: not retried until the appointment changes
+    assert [r for r in h.requests("azuga")[before:] if "geomarks" in r["path"]] == []

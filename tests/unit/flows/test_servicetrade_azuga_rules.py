@@ -120,7 +120,7 @@ PLACE = ("Acme HQ | J-1001 | 501", 40.0, -75.0, 150)
         ({"job": None}, None, "skip", "no_job_number"),
         ({"job": {"id": 77, "number": None}}, None, "skip", "no_job_number"),
         ({"status": "unscheduled"}, None, "skip", "not_scheduled"),
-        ({"status": "completed"}, Stored("g1", PLACE, START), "skip", "not_scheduled"),
+        ({"status": "completed"}, Stored("g1", PLACE, START), "archive", "not_scheduled"),
         ({"windowStart": None}, None, "skip", "not_scheduled"),
         ({"location": {"id": 5, "name": "x"}}, None, "skip", "no_location_coordinates"),
         ({"status": "canceled_by_customer"}, Stored("g1", PLACE, START), "archive", "canceled"),

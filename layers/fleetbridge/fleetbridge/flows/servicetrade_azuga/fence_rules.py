@@ -105,7 +105,7 @@ def decide_fence(
     """What to do with one appointment's fence (None: the appointment was deleted).
 
     Canceled or deleted → archive (delete in Azuga, keep our record); not scheduled / no job →
-    skip with the reason; new → create; moved or renamed or resized → replace (Azuga has no
+    skip with the reason (a fence it had is archived with that reason); new → create; moved or renamed or resized → replace (Azuga has no
     fence update: delete + create); only the time moved → update our record (`rescheduled`).
     """
     live = stored is not None and stored.fence_id is not None and not stored.archived
@@ -113,8 +113,8 @@ def decide_fence(
         reason = DELETED if appointment is None else CANCELED_REASON
         return FenceDecision("archive" if live else "skip", reason)
     wanted = wanted_fence(appointment, radius_m)
-    if isinstance(wanted, str):
-        return FenceDecision("skip", wanted)
+    if isinstance(wanted, str):  # no fence wanted any more: a live one goes (record kept)
+        return FenceDecision("archive" if live else "skip", wanted)
     if not live or stored is None:
         return FenceDecision("create", NEW, wanted)
     if stored.place != wanted.place():

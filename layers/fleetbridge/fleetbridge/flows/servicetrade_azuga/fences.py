@@ -14,7 +14,7 @@ from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
 
-from fleetbridge.core.errors import VendorNotFound
+from fleetbridge.core.errors import VendorConflict, VendorNotFound, VendorValidationError
 from fleetbridge.core.models import Mapping, iso
 from fleetbridge.core.registry import Plan, PlanItem
 from fleetbridge.flows.servicetrade_azuga import APPOINTMENT
@@ -31,9 +31,12 @@ from fleetbridge.flows.servicetrade_azuga.fence_rules import (
     decide_fence,
     fences_to_remove,
 )
+from fleetbridge.vendors.azuga import GEOFENCE_BATCH
 from fleetbridge.vendors.azuga_models import NewGeofence
 from fleetbridge.vendors.servicetrade_models import Appointment
 
+#: A fence Azuga refused (its message in the record and the activity).
+VENDOR_API_ERROR = "vendor_api_error"
 ACTIONS = {"create": "created", "replace": "updated", "update": "updated", "archive": "deleted"}
 
 
@@ -90,13 +93,24 @@ def sync_appointments(
         plan.items += [_item(k, ACTIONS.get(d.action, "skipped"), d.reason) for k, _, d, _ in todo]
         return plan
     writes = [t for t in todo if t[2].action in ("create", "replace", "archive")]
-    claims = {key: claim(ctx, APPOINTMENT, key, mappings.get(key)) for key, *_ in writes}
+    claims: dict[str, Claim] = {}
     try:
+        for key, *_ in writes:
+            claims[key] = claim(ctx, APPOINTMENT, key, mappings.get(key))
         _delete_old(ctx, [(claims[k], d) for k, _, d, _ in writes if d.action != "create"])
-        _create(ctx, [(claims[k], d.fence) for k, _, d, _ in writes if d.fence is not None])
+        refused = _create(
+            ctx, [(k, claims[k], d.fence) for k, _, d, _ in writes if d.fence is not None]
+        )
         for key, appointment, decision, fp in todo:
             held = claims.get(key)
+            if key in refused:  # retried when the appointment changes (fingerprint stored)
+                decision = FenceDecision("skip", VENDOR_API_ERROR, decision.fence)
+                assert held is not None
+                held.save(ctx, {"fence_error": refused[key]})
             item = _store(ctx, key, appointment, decision, fp, held, mappings.get(key))
+            if key in refused:
+                item.action = "failed"
+                item.vendor_ids["message"] = refused[key]
             ctx.record(
                 item.action, f"appointment {key}", item.reason, source=source, ids=item.vendor_ids
             )
@@ -117,30 +131,39 @@ def _delete_old(ctx: FlowContext, items: list[tuple[Claim, FenceDecision]]) -> N
             held.save(ctx, {"fence_archived": True, "archived_at": iso(ctx.clock())})
 
 
-def _create(ctx: FlowContext, items: list[tuple[Claim, Fence]]) -> None:
-    """New fences: found by exact name (an earlier create's lost answer) or made in bulk."""
+def _create(ctx: FlowContext, items: list[tuple[str, Claim, Fence]]) -> dict[str, str]:
+    """New fences: found by exact name (an earlier create's lost answer) or made in bulk, one
+    upload per `GEOFENCE_BATCH` whose ids are saved as it answers. Returns the appointments
+    whose batch Azuga refused (a batch is all or nothing), with Azuga's message."""
     if not items:
-        return
+        return {}
     existing = {g.name: g.id for g in ctx.azuga.geofences()}
-    missing = [(held, fence) for held, fence in items if fence.name not in existing]
-    for held, fence in items:
+    missing = [(key, held, fence) for key, held, fence in items if fence.name not in existing]
+    for _, held, fence in items:
         if fence.name in existing:
             held.save(ctx, _created(fence, found=True), other_id=existing[fence.name])
-    if not missing:
-        return
-    created = ctx.azuga.create_geofences(
-        NewGeofence(
-            name=f.name,
-            latitude=f.latitude,
-            longitude=f.longitude,
-            radius_meters=f.radius_m,
-            address=f.address,
-        )
-        for _, f in missing
+    refused: dict[str, str] = {}
+    for start in range(0, len(missing), GEOFENCE_BATCH):
+        batch = missing[start : start + GEOFENCE_BATCH]
+        try:
+            created = ctx.azuga.create_geofences(_new(fence) for _, _, fence in batch)
+        except (VendorValidationError, VendorConflict) as exc:
+            refused.update({key: exc.message for key, _, _ in batch})
+            continue
+        by_name = {g.name: g.id for g in created}
+        for _, held, fence in batch:  # saved the moment the upload answers
+            held.save(ctx, _created(fence, found=False), other_id=by_name.get(fence.name))
+    return refused
+
+
+def _new(fence: Fence) -> NewGeofence:
+    return NewGeofence(
+        name=fence.name,
+        latitude=fence.latitude,
+        longitude=fence.longitude,
+        radius_meters=fence.radius_m,
+        address=fence.address,
     )
-    by_name = {g.name: g.id for g in created}
-    for held, fence in missing:  # saved the moment the upload answers
-        held.save(ctx, _created(fence, found=False), other_id=by_name.get(fence.name))
 
 
 def _created(fence: Fence, *, found: bool) -> dict[str, Any]:
