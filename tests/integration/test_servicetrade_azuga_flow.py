@@ -422,3 +422,51 @@ def test_a_fence_azuga_refuses_is_recorded_with_its_message(h: Harness) -> None:
     h.poll()
     h.work()  # unchanged: not retried until the appointment changes
     assert [r for r in h.requests("azuga")[before:] if "geomarks" in r["path"]] == []
+
+
+def test_a_fence_left_by_a_lost_answer_is_adopted_not_created_again(h: Harness) -> None:
+    # an earlier attempt's upload was applied, its answer lost: the fence is in Azuga already
+    earlier = {
+        "name": FENCE,
+        "latitude": 40.0,
+        "longitude": -75.0,
+        "fenceType": "Circular",
+        "geofenceRadius": 150,
+    }
+    [seeded] = h.seed("azuga", {"geomarks": [earlier]})["geomarks"]
+    h.sync()
+    assert [g["id"] for g in geomarks(h)] == [seeded["id"]]
+    [created] = [a for a in h.activity() if a["action"] == "created"]
+    assert created["vendor_ids"]["geofence_id"] == str(seeded["id"])
+
+
+def test_an_on_site_clock_in_left_by_a_lost_answer_is_not_repeated(h: Harness) -> None:
+    h.sync()
+    now = int(time.time())
+    h.seed(
+        "servicetrade",
+        {
+            "clock_events": [
+                {
+                    "userId": TECH,
+                    "jobId": JOB,
+                    "appointmentId": APPOINTMENT,
+                    "activity": "enroute",
+                    "clockIn": now - 600,
+                    "clockOut": now - 60,
+                },
+                {
+                    "userId": TECH,
+                    "jobId": JOB,
+                    "appointmentId": APPOINTMENT,
+                    "activity": "onsite",
+                    "clockIn": now - 60,
+                },
+            ]
+        },
+    )
+    h.sync()
+    h.move(40.0, -75.0)
+    h.sync()
+    assert sorted(e["activity"] for e in h.clocks()) == ["enroute", "onsite"]
+    assert "arrived" in h.reasons()
