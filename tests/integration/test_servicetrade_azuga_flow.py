@@ -470,3 +470,15 @@ def test_an_on_site_clock_in_left_by_a_lost_answer_is_not_repeated(h: Harness) -
     h.sync()
     assert sorted(e["activity"] for e in h.clocks()) == ["enroute", "onsite"]
     assert "arrived" in h.reasons()
+
+
+def test_reconciliation_dry_run_plans_and_writes_nothing(h: Harness) -> None:
+    status, plan = h.api("POST", f"/connections/{h.connection_id}/sync", query={"dry_run": "true"})
+    assert status == 200, plan
+    items = {i["entity"]: (i["action"], i["reason"]) for i in plan["plan"]["items"]}
+    assert items["appointment 501"] == ("created", "scheduled")
+    assert geomarks(h) == []
+    status, body = h.api("POST", f"/connections/{h.connection_id}/sync", query={"dry_run": "false"})
+    assert status == 202, body
+    h.work()
+    assert [g["name"] for g in geomarks(h)] == [FENCE]
