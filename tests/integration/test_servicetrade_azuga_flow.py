@@ -362,7 +362,40 @@ def test_a_wrong_secret_is_refused_first(h: Harness) -> None:
 
 
 def test_a_fence_is_removed_from_azuga_after_its_window_closes(h: Harness) -> None:
-    past = int(time.time()) - 20 * 3600  # closed: its end and windowStart + 8 h are past
+    status, body = h.api(
+        "PATCH", f"/connections/{h.connection_id}", {"settings": {"arrival_window_hours": 0}}
+    )
+    assert status == 200, body
+    soon = int(time.time()) + 2
+    h.seed(
+        "servicetrade",
+        {
+            "appointments": [
+                {
+                    "id": 503,
+                    "status": "scheduled",
+                    "windowStart": soon,
+                    "windowEnd": soon + 1,
+                    "job": 78,
+                    "location": 6,
+                    "techs": [TECH],
+                }
+            ]
+        },
+    )
+    h.sync()
+    assert sorted(g["name"] for g in geomarks(h)) == ["Acme Annex | J-1002 | 503", FENCE]
+    time.sleep(max(0.0, soon + 1.5 - time.time()))  # 503's window closes
+    assert h.poll()["queued"] == 1
+    h.work()
+    assert [g["name"] for g in geomarks(h)] == [FENCE]
+    removed = [a for a in h.activity() if a["reason"] == "window_closed"]
+    assert [a["entity"] for a in removed] == ["appointment 503"]
+    assert removed[0]["vendor_ids"]["geofence_id"]  # our record keeps the fence
+
+
+def test_no_fence_for_an_appointment_whose_window_has_closed(h: Harness) -> None:
+    past = int(time.time()) - 20 * 3600  # its end and windowStart + 8 h are past
     h.seed(
         "servicetrade",
         {
@@ -380,12 +413,8 @@ def test_a_fence_is_removed_from_azuga_after_its_window_closes(h: Harness) -> No
         },
     )
     h.sync()
-    assert h.poll()["queued"] == 1
-    h.work()
-    assert [g["name"] for g in geomarks(h)] == [FENCE]  # 503's fence came and went
-    removed = [a for a in h.activity() if a["reason"] == "window_closed"]
-    assert [a["entity"] for a in removed] == ["appointment 503"]
-    assert removed[0]["vendor_ids"]["geofence_id"]  # our record keeps the fence
+    assert [g["name"] for g in geomarks(h)] == [FENCE]
+    assert "window_closed" in h.reasons()
 
 
 def test_on_site_clock_out_when_the_setting_is_on(h: Harness) -> None:

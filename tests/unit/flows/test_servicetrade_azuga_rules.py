@@ -141,6 +141,23 @@ def test_fence_decision(
     assert (decision.action, decision.reason) == (action, reason)
 
 
+@pytest.mark.parametrize(
+    ("now_hours", "stored", "expected"),
+    [
+        (7.99, None, ("create", "scheduled")),  # windowStart + 8 h is later than the end (2 h)
+        (8, None, ("create", "scheduled")),  # closes at exactly + 8 h (inclusive)
+        (8.01, None, ("skip", "window_closed")),
+        (8.01, Stored("g1", PLACE, START), ("archive", "window_closed")),
+    ],
+)
+def test_no_fence_for_a_window_already_closed(
+    now_hours: float, stored: Stored | None, expected: tuple[str, str]
+) -> None:
+    now = START + timedelta(hours=now_hours)
+    decision = decide_fence(appointment(), stored, 150, now=now, arrival_window=WINDOW)
+    assert (decision.action, decision.reason) == expected
+
+
 def test_deleted_appointment_archives_its_fence() -> None:
     decision = decide_fence(None, Stored("g1", PLACE, START), 150)
     assert (decision.action, decision.reason) == ("archive", "appointment_deleted")

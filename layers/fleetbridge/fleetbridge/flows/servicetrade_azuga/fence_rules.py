@@ -100,7 +100,12 @@ def wanted_fence(appointment: Appointment, radius_m: int) -> Fence | str:
 
 
 def decide_fence(
-    appointment: Appointment | None, stored: Stored | None, radius_m: int
+    appointment: Appointment | None,
+    stored: Stored | None,
+    radius_m: int,
+    *,
+    now: datetime | None = None,
+    arrival_window: timedelta = timedelta(0),
 ) -> FenceDecision:
     """What to do with one appointment's fence (None: the appointment was deleted).
 
@@ -115,6 +120,10 @@ def decide_fence(
     wanted = wanted_fence(appointment, radius_m)
     if isinstance(wanted, str):  # no fence wanted any more: a live one goes (record kept)
         return FenceDecision("archive" if live else "skip", wanted)
+    if now is not None and now > window_closes(
+        wanted.window_start, wanted.window_end, arrival_window
+    ):
+        return FenceDecision("archive" if live else "skip", WINDOW_CLOSED)
     if not live or stored is None:
         return FenceDecision("create", NEW, wanted)
     if stored.place != wanted.place():

@@ -79,6 +79,7 @@ def sync_appointments(
 ) -> Plan:
     """Decide and apply the fences of `appointments` (id → appointment, None: deleted)."""
     radius = ctx.settings.geofence_radius_m
+    now, window = ctx.clock(), timedelta(hours=ctx.settings.arrival_window_hours)
     mappings = ctx.mappings.get_many(APPOINTMENT, appointments)
     plan = Plan(dry_run=dry_run)
     todo: list[tuple[str, Appointment | None, FenceDecision, str]] = []
@@ -88,7 +89,10 @@ def sync_appointments(
         if mapping is not None and mapping.fingerprint == fp:
             plan.items.append(_item(key, "skipped", UNCHANGED, mapping))
             continue
-        todo.append((key, appointment, decide_fence(appointment, stored_of(mapping), radius), fp))
+        decision = decide_fence(
+            appointment, stored_of(mapping), radius, now=now, arrival_window=window
+        )
+        todo.append((key, appointment, decision, fp))
     if dry_run:
         plan.items += [_item(k, ACTIONS.get(d.action, "skipped"), d.reason) for k, _, d, _ in todo]
         return plan
