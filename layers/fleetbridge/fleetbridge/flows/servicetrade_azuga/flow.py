@@ -68,6 +68,7 @@ def _servicetrade(connection: Connection, body: bytes) -> WebhookReply:
         {"type": c.entity.type, "id": c.entity.id, "action": c.action, "user_id": c.user_id}
         for c in delivery.data
         if c.entity.type in ("appointment", "job", "location", "clock")
+        and str(c.entity.id).isdigit()  # ServiceTrade ids are numbers: anything else is noise
     ]
     if not changes:
         return WebhookReply(status=200, body={"ignored": "no entity this flow reads"})
