@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 WIDTH = 1000.0
+MAX_HEIGHT = 700.0
 PAD = 40.0
 METRES_PER_DEGREE = 111_320.0
 STATUS_COLORS = {
@@ -61,11 +62,14 @@ class Projection:
         self.cos = max(math.cos(math.radians(sum(lats) / len(lats))), 0.01)
         xs = [self._x(lon) for _, lon, _ in points] or [0.0]
         ys = [self._y(lat) for lat, _, _ in points] or [0.0]
-        margin = max([r for *_, r in points] or [0.0])
-        self.x0, self.y0 = min(xs) - margin, min(ys) - margin
-        span = max(max(xs) - min(xs), max(ys) - min(ys)) + 2 * margin
-        self.scale = (WIDTH - 2 * PAD) / max(span, 1.0)
-        self.height = (max(ys) - min(ys) + 2 * margin) * self.scale + 2 * PAD
+        margin = max([r for *_, r in points] or [0.0]) + 1.0
+        x_span = max(xs) - min(xs) + 2 * margin
+        y_span = max(ys) - min(ys) + 2 * margin
+        # the whole area fits the box (at most MAX_HEIGHT high), centred across
+        self.scale = min((WIDTH - 2 * PAD) / x_span, (MAX_HEIGHT - 2 * PAD) / y_span)
+        self.x0 = min(xs) - margin - ((WIDTH - 2 * PAD) / self.scale - x_span) / 2
+        self.y0 = min(ys) - margin
+        self.height = y_span * self.scale + 2 * PAD
 
     def _x(self, lon: float) -> float:
         return lon * METRES_PER_DEGREE * self.cos
