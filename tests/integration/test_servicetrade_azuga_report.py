@@ -15,6 +15,7 @@ import pytest
 
 from fleetbridge.flows.servicetrade_azuga.report_rows import COLUMNS
 from tests.integration import test_servicetrade_azuga_flow as flow_test
+from tests.integration.conftest import Api
 from tests.integration.test_servicetrade_azuga_flow import APPOINTMENT, FENCE, JOB, TECH, Harness
 from tests.support.events import schedule_event
 from tests.support.lambdas import invoke
@@ -132,7 +133,7 @@ def test_the_report_rows_match_what_the_sandboxes_saw(h: Harness) -> None:
     assert not [e for e in clocks if e["jobId"] in (78, 79)]  # no clock change for either
 
 
-def test_csv_html_and_a_bad_date(h: Harness) -> None:
+def test_csv_html_a_bad_date_and_another_tenant(h: Harness, other_api: Api) -> None:
     h.sync()
     day = day_of(int(time.time()) + HOUR)
     status, body = report(h, day, "csv")
@@ -147,6 +148,11 @@ def test_csv_html_and_a_bad_date(h: Harness) -> None:
     assert status == 422 and error["error"]["field"] == "date", error
     status, error = h.api("GET", f"/connections/{h.connection_id}/map", query={"date": "x"})
     assert status == 422 and error["error"]["field"] == "date", error
+    for path in ("reports/activity", "map"):
+        status, _ = other_api(
+            "GET", f"/connections/{h.connection_id}/{path}", query={"date": day.isoformat()}
+        )
+        assert status == 404
 
 
 def test_an_azuga_error_is_named_in_the_rows(h: Harness) -> None:
