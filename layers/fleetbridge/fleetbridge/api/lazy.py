@@ -23,6 +23,7 @@ ROUTER_GROUPS: dict[str, tuple[str, ...]] = {
         "fleetbridge.api.fleetio_keycafe",
         "fleetbridge.api.gpsinsight_driveri",
         "fleetbridge.api.striven_onfleet",
+        "fleetbridge.api.servicetrade_azuga",
     ),
     "/v0": ("fleetbridge.api.routing",),
     "/v1": ("fleetbridge.api.routing",),

@@ -14,6 +14,7 @@ from typing import Any
 from fleetbridge.flows.servicetrade_azuga import APPOINTMENT
 from fleetbridge.flows.servicetrade_azuga.claims import Claim, claim
 from fleetbridge.flows.servicetrade_azuga.clock_rules import (
+    ARRIVED_OUTSIDE_WINDOW,
     EN_ROUTE,
     ON_SITE,
     ArrivalDecision,
@@ -66,6 +67,10 @@ def handle_alert(ctx: FlowContext, alert: dict[str, Any], *, source: str) -> str
     if decision.tech is not None:
         ids["tech_id"] = decision.tech
     if decision.action == "skip" or decision.tech is None:
+        if decision.reason == ARRIVED_OUTSIDE_WINDOW and decision.tech is not None:
+            from fleetbridge.flows.servicetrade_azuga.report import note_outside_window
+
+            note_outside_window(ctx, mapping, decision.tech, at)  # for the activity report
         ctx.record("skipped", entity, decision.reason, source=source, ids=ids)
         return decision.reason
     held = claim(ctx, APPOINTMENT, key, mapping)

@@ -127,7 +127,12 @@ def reconcile(connection: Connection, dry_run: bool) -> Plan:
     from fleetbridge.flows.servicetrade_azuga.poll import reconcile as reconcile_fences
 
     with context_for(connection) as ctx:
-        return reconcile_fences(ctx, dry_run=dry_run, source="reconcile")
+        plan = reconcile_fences(ctx, dry_run=dry_run, source="reconcile")
+        if not dry_run:  # rule 6: yesterday's activity report, emailed once a day
+            from fleetbridge.flows.servicetrade_azuga.report_email import send_due_report
+
+            send_due_report(ctx)
+        return plan
 
 
 FLOW = register(
