@@ -22,6 +22,7 @@ from tests.support.lambdas import invoke
 
 NICK = 13  # in Azuga, but driving no vehicle
 HOUR = 3600
+CLOSING = 30  # seconds until appointment 506's arrival window closes
 h = flow_test.h  # the flow test's fixture: its connection, webhooks and world
 
 
@@ -31,7 +32,8 @@ def day_of(stamp: int) -> date:
 
 def seed_day(h: Harness, now: int) -> dict[int, int]:
     """One appointment per reason code (501: the world's, the one that goes well)."""
-    soon, past, late = now + HOUR, now - 9 * HOUR, now + 10 * HOUR
+    # 506's arrival window (start + 8 h) closes CLOSING s from now: fenced now, missed then
+    soon, past, late = now + HOUR, now - 8 * HOUR + CLOSING, now + 10 * HOUR
     starts = {501: soon, 502: soon, 503: soon, 504: soon, 505: soon, 506: past, 507: late}
     h.seed(
         "servicetrade",
@@ -51,7 +53,7 @@ def seed_day(h: Harness, now: int) -> dict[int, int]:
     )
     h.seed("azuga", {"users": [{"id": "d2", "email": "nick@example.com"}]})
     windows = [
-        {"id": key, "windowStart": start, "windowEnd": start + HOUR}
+        {"id": key, "windowStart": start, "windowEnd": start + (60 if key == 506 else HOUR)}
         for key, start in starts.items()
         if key != APPOINTMENT
     ]
@@ -105,6 +107,7 @@ def test_the_report_rows_match_what_the_sandboxes_saw(h: Harness) -> None:
     h.move(42.0, -75.0)  # into 507's fence, 10 h early: outside the window
     h.sync()
 
+    time.sleep(max(0.0, now + CLOSING + 1.5 - time.time()))  # 506's window closes
     rows = rows_by_appointment(h, {day_of(s) for s in starts.values()})
     assert set(rows) == set(starts)
     fences = {g["name"].rsplit(" | ", 1)[-1] for g in h.state("azuga")["geomarks"]}
