@@ -101,3 +101,21 @@ def queue_polls(
         return minutes is not None and is_due(minutes, fired_at)
 
     return queue_scheduled(flow, event, kind="poll", event_name=POLL_DUE, is_due=due)
+
+
+def settings_polls(
+    flow: str, settings_model: type[BaseModel], *, switch: str | None = None
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A flow's `queue_polls` when each connection polls every `settings.poll_minutes` (with
+    `switch`: only while that boolean setting is on)."""
+
+    def poll_minutes(connection: Connection) -> int | None:
+        settings = settings_model.model_validate(connection.settings)
+        if switch is not None and not getattr(settings, switch):
+            return None
+        return int(settings.poll_minutes)  # type: ignore[attr-defined]
+
+    def queue(event: dict[str, Any]) -> dict[str, Any]:
+        return queue_polls(flow, event, poll_minutes)
+
+    return queue

@@ -33,15 +33,11 @@ def _enabled(connection: Connection) -> bool:
     return GpsInsightDriveriSettings.model_validate(connection.settings).driver_sync_enabled
 
 
-def poll_minutes(connection: Connection) -> int | None:
-    """The connection's poll interval; None (never polled) while Driver Sync is off."""
-    settings = GpsInsightDriveriSettings.model_validate(connection.settings)
-    return settings.poll_minutes if settings.driver_sync_enabled else None
-
-
-def queue_polls(event: dict[str, Any]) -> dict[str, Any]:
-    """The poll schedule: one `poll_due` message per connection whose interval has come."""
-    return scheduler.queue_polls(FLOW_ID, event, poll_minutes)
+#: The poll schedule: every `poll_minutes` a connection's portal is read, never while Driver
+#: Sync is off.
+queue_polls = scheduler.settings_polls(
+    FLOW_ID, GpsInsightDriveriSettings, switch="driver_sync_enabled"
+)
 
 
 def receive_webhook(

@@ -30,14 +30,8 @@ AZUGA_HEADER = "x-api-key"
 ALERTS = {"ENTERED_GEOFENCE", "EXIT_GEOFENCE"}
 
 
-def poll_minutes(connection: Connection) -> int | None:
-    """The connection's ServiceTrade poll interval."""
-    return ServiceTradeAzugaSettings.model_validate(connection.settings).poll_minutes
-
-
-def queue_polls(event: dict[str, Any]) -> dict[str, Any]:
-    """The poll schedule: one `poll_due` message per connection whose interval has come."""
-    return scheduler.queue_polls(FLOW_ID, event, poll_minutes)
+#: The safety-net poll: each connection reads ServiceTrade's changes every `poll_minutes`.
+queue_polls = scheduler.settings_polls(FLOW_ID, ServiceTradeAzugaSettings)
 
 
 def receive_webhook(

@@ -39,14 +39,8 @@ ONFLEET_TASK = "onfleet_task"
 SIGNATURE_HEADER = "x-onfleet-signature"
 
 
-def poll_minutes(connection: Connection) -> int:
-    """The connection's task poll interval."""
-    return StrivenOnfleetSettings.model_validate(connection.settings).poll_minutes
-
-
-def queue_polls(event: dict[str, Any]) -> dict[str, Any]:
-    """The poll schedule: one `poll_due` message per enabled connection whose interval came."""
-    return scheduler.queue_polls(FLOW_ID, event, poll_minutes)
+#: The poll schedule: each enabled connection's tasks are read every `poll_minutes`.
+queue_polls = scheduler.settings_polls(FLOW_ID, StrivenOnfleetSettings)
 
 
 def receive_webhook(
