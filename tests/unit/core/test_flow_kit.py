@@ -192,3 +192,38 @@ def test_core_knows_no_flow() -> None:
                 assert not node.module.startswith("fleetbridge.flows"), path.name
         for flow_id in FLOW_MODULES:
             assert f'"{flow_id}"' not in text, (path.name, flow_id)
+
+
+class BuiltClient(FakeClient):
+    """A client built from a connection: records what it was given."""
+
+    @classmethod
+    def for_connection(
+        cls, connection: Connection, credentials: dict[str, Any], **options: Any
+    ) -> BuiltClient:
+        client = cls()
+        client.built_with = (connection.id, dict(credentials), options)  # type: ignore[attr-defined]
+        return client
+
+
+@dataclass(kw_only=True)
+class BuiltContext(FlowContext[KitSettings]):
+    first: BuiltClient
+    second: BuiltClient
+    note: str = ""
+
+    @classmethod
+    def client_options(cls, settings: KitSettings) -> dict[str, dict[str, Any]]:
+        return {"second": {"zone": settings.time_zone}}
+
+
+def test_a_context_is_built_for_a_connection_from_its_declared_fields() -> None:
+    connection = _connection().model_copy(update={"settings": {"time_zone": "Europe/Paris"}})
+    credentials = {"fake_key": "k"}
+    with BuiltContext.for_connection(connection, credentials, note="given") as ctx:
+        assert ctx.settings == KitSettings(time_zone="Europe/Paris")
+        assert ctx.first.built_with == ("con_kit", credentials, {})  # type: ignore[attr-defined]
+        assert ctx.second.built_with == ("con_kit", credentials, {"zone": "Europe/Paris"})  # type: ignore[attr-defined]
+        assert ctx.note == "given" and ctx.mappings.connection_id == "con_kit"
+    assert ctx.first.closed and ctx.second.closed
+    assert BuiltContext.settings_model() is KitSettings

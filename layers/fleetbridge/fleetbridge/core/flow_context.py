@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self, get_args, get_origin, get_type_hints
 
 from pydantic import BaseModel
 
@@ -53,6 +53,51 @@ class FlowContext[SettingsT: BaseModel]:
         super().__init_subclass__(**kwargs)
         if state is not None:
             cls.STATE = state
+
+    @classmethod
+    def for_connection(
+        cls, connection: Connection, credentials: dict[str, Any] | None = None, **given: Any
+    ) -> Self:
+        """The context of one connection: its settings (the class's settings model), each
+        vendor client field built by the client's `for_connection` (with `client_options`), the
+        mappings; credentials from Secrets Manager unless given; `given` fields as they are."""
+        from fleetbridge.core.http import VendorClient  # the clients load httpx anyway
+        from fleetbridge.core.secrets import load_credentials
+
+        credentials = credentials or load_credentials(connection.secret_arn)
+        settings = cls.settings_model().model_validate(connection.settings)
+        options = cls.client_options(settings)
+        params = {param.__name__: param for param in FlowContext.__type_params__}
+        hints = get_type_hints(cls, localns=params)  # the base's `settings: SettingsT` too
+        values: dict[str, Any] = {}
+        for name in (f.name for f in fields(cls) if f.name not in given):
+            kind = hints.get(name)
+            if isinstance(kind, type) and issubclass(kind, VendorClient):
+                values[name] = kind.for_connection(  # type: ignore[attr-defined]
+                    connection, credentials, **options.get(name, {})
+                )
+        return cls(
+            connection=connection,
+            settings=settings,
+            mappings=MappingRepository(connection.id),
+            **values,
+            **given,
+        )
+
+    @classmethod
+    def settings_model(cls) -> type[SettingsT]:
+        """The settings model the class names (`FlowContext[Settings]`)."""
+        for klass in cls.__mro__:
+            for base in getattr(klass, "__orig_bases__", ()):
+                if get_origin(base) is FlowContext:
+                    model: type[SettingsT] = get_args(base)[0]
+                    return model
+        raise TypeError(f"{cls.__name__} names no settings model: FlowContext[Settings]")
+
+    @classmethod
+    def client_options(cls, settings: SettingsT) -> dict[str, dict[str, Any]]:
+        """Per client field, options its `for_connection` takes from the settings."""
+        return {}
 
     def clients(self) -> list[VendorClient]:
         """The flow's vendor clients: the fields holding one, in declaration order."""

@@ -6,13 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from fleetbridge.core.errors import FleetbridgeError, InvalidInputError, UnauthorizedError
 from fleetbridge.core.flow_context import accept_webhook, dead_letter_notice
-from fleetbridge.core.mappings import MappingRepository
 from fleetbridge.core.models import Connection
 from fleetbridge.core.notifier import EmailTemplate, register_template
 from fleetbridge.core.payload import parse_json
 from fleetbridge.core.queue import WorkMessage
 from fleetbridge.core.registry import Flow, Plan, WebhookReply, WebhookRequest, register
-from fleetbridge.core.secrets import load_credentials
 from fleetbridge.core.webhook_auth import verify_hmac_hex
 from fleetbridge.flows.fleetio_keycafe import FLOW_ID
 from fleetbridge.flows.fleetio_keycafe.settings import FleetioKeycafeSettings
@@ -44,19 +42,11 @@ register_template(
 
 
 def context_for(connection: Connection, credentials: dict[str, Any] | None = None) -> FlowContext:
-    """Clients and repositories for one connection."""
+    """Clients and repositories for one connection (the clients are imported now, not with the
+    flow: the webhook function never needs them)."""
     from fleetbridge.flows.fleetio_keycafe.context import FlowContext
-    from fleetbridge.vendors.fleetio import FleetioClient
-    from fleetbridge.vendors.keycafe import KeycafeClient
 
-    credentials = credentials or load_credentials(connection.secret_arn)
-    return FlowContext(
-        connection=connection,
-        settings=FleetioKeycafeSettings.model_validate(connection.settings),
-        fleetio=FleetioClient.for_connection(connection, credentials),
-        keycafe=KeycafeClient.for_connection(connection, credentials),
-        mappings=MappingRepository(connection.id),
-    )
+    return FlowContext.for_connection(connection, credentials)
 
 
 def receive_webhook(

@@ -6,9 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from fleetbridge.core.flow_context import FlowContext as BaseContext
-from fleetbridge.core.mappings import MappingRepository
-from fleetbridge.core.models import Connection
-from fleetbridge.core.secrets import load_credentials
 from fleetbridge.flows.gpsinsight_driveri import STATE, STATE_ID
 from fleetbridge.flows.gpsinsight_driveri.settings import GpsInsightDriveriSettings
 from fleetbridge.vendors.driveri import DriveriClient
@@ -22,17 +19,11 @@ class FlowContext(BaseContext[GpsInsightDriveriSettings], state=(STATE, STATE_ID
     portal: GpsInsightClient
     driveri: DriveriClient
 
+    @classmethod
+    def client_options(cls, settings: GpsInsightDriveriSettings) -> dict[str, dict[str, Any]]:
+        """The portal's DriverID field is the connection's setting."""
+        return {"portal": {"driver_id_field": settings.driver_id_field}}
 
-def context_for(connection: Connection, credentials: dict[str, Any] | None = None) -> FlowContext:
-    """Clients and repositories for one connection (credentials from Secrets Manager)."""
-    credentials = credentials or load_credentials(connection.secret_arn)
-    settings = GpsInsightDriveriSettings.model_validate(connection.settings)
-    return FlowContext(
-        connection=connection,
-        settings=settings,
-        portal=GpsInsightClient.for_connection(
-            connection, credentials, driver_id_field=settings.driver_id_field
-        ),
-        driveri=DriveriClient.for_connection(connection, credentials),
-        mappings=MappingRepository(connection.id),
-    )
+
+#: Clients and repositories for one connection (credentials from Secrets Manager).
+context_for = FlowContext.for_connection
