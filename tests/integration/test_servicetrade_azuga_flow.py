@@ -366,7 +366,7 @@ def test_a_fence_is_removed_from_azuga_after_its_window_closes(h: Harness) -> No
         "PATCH", f"/connections/{h.connection_id}", {"settings": {"arrival_window_hours": 0}}
     )
     assert status == 200, body
-    soon = int(time.time()) + 2
+    soon = int(time.time()) + 15  # the fence is made before the window closes, even under load
     h.seed(
         "servicetrade",
         {
