@@ -127,7 +127,7 @@ class World:
     def state(self, vendor: str) -> dict[str, Any]:
         return dict(self.sandbox.get(f"/_sandbox/{vendor}/state").json())
 
-    def drain(self, timeout: float = 1800) -> None:
+    def drain(self, timeout: float = 7200) -> None:  # Fleetio at 1,000: ~55 min at 60 calls/min
         """Wait for every queue (failed messages count until retried or dead-lettered)."""
         self.stack.drain(timeout)
 
