@@ -14,6 +14,18 @@ import httpx
 import pytest
 
 from tests.support.waiting import wait_for
+from tests.support.worlds import (
+    ANNEX,
+    FENCE,
+    HQ,
+    JOB,
+    NEAR,
+    ROAD,
+    SAM,
+    TINA,
+    st_azuga_world,
+    st_world,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -24,70 +36,6 @@ CREDENTIALS = {
     "azuga_api_key": "sandbox-azuga-key",
     "servicetrade_azuga_webhook_secret": SECRET,
 }
-TINA, SAM = 11, 12  # techs: Tina drives van v1, Sam van v2
-JOB, LATE_JOB = 77, 78
-NEAR, LATE = 501, 502  # appointments: in an hour (Acme HQ), in ten hours (Acme Annex)
-FENCE = "Acme HQ | J-1001 | 501"
-HQ, ANNEX, ROAD = (40.0, -75.0), (41.0, -75.0), (39.0, -75.0)
-
-
-def servicetrade_world(now: int) -> dict[str, Any]:
-    """Two techs, two sites with a job each, appointment 501 in an hour, 502 in ten hours."""
-    techs = [
-        {"id": TINA, "firstName": "Tina", "lastName": "Tech", "email": "tina@example.com"},
-        {"id": SAM, "firstName": "Sam", "lastName": "Late", "email": "sam@example.com"},
-    ]
-    return {
-        "users": [{**t, "isTech": True} for t in techs],
-        "locations": [
-            {
-                "id": 5,
-                "name": "Acme HQ",
-                "lat": HQ[0],
-                "lon": HQ[1],
-                "email": "front@acme.example",
-                "primaryContact": {"id": 1, "name": "Pat", "email": "pat@acme.example"},
-            },
-            {"id": 6, "name": "Acme Annex", "lat": ANNEX[0], "lon": ANNEX[1], "email": None},
-        ],
-        "jobs": [
-            {"id": JOB, "number": "J-1001", "location": 5},
-            {"id": LATE_JOB, "number": "J-1002", "location": 6},
-        ],
-        "appointments": [
-            appointment(NEAR, JOB, 5, TINA, now + 3600),
-            appointment(LATE, LATE_JOB, 6, SAM, now + 10 * 3600),
-        ],
-    }
-
-
-def appointment(key: int, job: int, location: int, tech: int, start: int) -> dict[str, Any]:
-    return {
-        "id": key,
-        "status": "scheduled",
-        "windowStart": start,
-        "windowEnd": start + 7200,
-        "job": job,
-        "location": location,
-        "techs": [tech],
-        "released": True,
-    }
-
-
-def azuga_world(alerts_url: str) -> dict[str, Any]:
-    """Drivers with the techs' emails (other case), each paired with a van parked on the road."""
-    parked = {"latitude": ROAD[0], "longitude": ROAD[1]}
-    return {
-        "users": [
-            {"id": "d1", "email": "Tina@Example.com"},
-            {"id": "d2", "email": "SAM@example.com"},
-        ],
-        "trackees": [
-            {"id": "v1", "name": "Van 1", "assignedUserId": "d1", "lastLocation": parked},
-            {"id": "v2", "name": "Van 2", "assignedUserId": "d2", "lastLocation": parked},
-        ],
-        "webhooks": [{"url": alerts_url, "authorizationType": "KEY", "keyValue": SECRET}],
-    }
 
 
 @dataclass
@@ -136,11 +84,11 @@ def world(stack: Any) -> Iterator[World]:
     assert created.status_code == 201, created.text
     connection = created.json()
     urls = connection["webhook_urls"]
-    seed_azuga = azuga_world(urls["azuga"])
+    seed_azuga = st_azuga_world(urls["azuga"], SECRET)
     sandbox.post("/_sandbox/azuga/seed", json=seed_azuga).raise_for_status()
     hook = {"url": f"{urls['servicetrade']}?secret={SECRET}", "events": ["*"]}
     sandbox.post("/_sandbox/servicetrade/seed", json={"webhooks": [hook]}).raise_for_status()
-    world = servicetrade_world(int(time.time()))
+    world = st_world(int(time.time()))
     sandbox.post("/_sandbox/servicetrade/seed", json=world).raise_for_status()
     yield World(api=api, sandbox=sandbox, connection_id=connection["id"])
     api.close()
