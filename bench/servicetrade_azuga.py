@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 
+from bench.servicetrade_azuga_report import available, report_rows
 from bench.servicetrade_azuga_world import (
     SECRET,
     Receiver,
@@ -77,6 +78,10 @@ class Day:
     def log(self, vendor: str) -> list[dict[str, Any]]:
         return list(self.sandbox.get(f"/_sandbox/{vendor}/requests").json()["requests"])
 
+    def counts(self) -> tuple[int, int]:
+        """Requests the ServiceTrade and Azuga sandboxes have logged."""
+        return len(self.log("servicetrade")), len(self.log("azuga"))
+
     def state(self, vendor: str) -> dict[str, Any]:
         return dict(self.sandbox.get(f"/_sandbox/{vendor}/state").json())
 
@@ -110,7 +115,9 @@ class Day:
                     f"{json.dumps(bound)}; ratio {len(calls) / lower:.3f} (goal <= 1.15)",
                 )
             )
-        self.rows.append((f"{name}: 429 answers", str(refused), ""))
+        accepted = len(calls) - refused
+        detail = f"accepted calls {accepted}" + (f", ratio {accepted / lower:.3f}" if lower else "")
+        self.rows.append((f"{name}: 429 answers", str(refused), detail))
         time_ratio = f"ratio {elapsed / lower_s:.3f} (goal <= 1.15)" if lower_s else ""
         self.rows.append(
             (f"{name}: time", f"{elapsed:.1f} s", f"lower bound {lower_s:.1f} s; {time_ratio}")
@@ -274,8 +281,9 @@ def run(n: int, techs: int, factor: float) -> None:
                 f"{day.calls / max(1, day.bound):.3f} (goal <= 1.15)",
             )
         )
-        report = ROOT / "layers/fleetbridge/fleetbridge/flows/servicetrade_azuga/report.py"
-        if not report.exists():
+        if available():
+            day.rows += report_rows(day.ctx(), now.date(), day.counts)
+        else:
             day.rows.append(("report generation", "skipped", "no report module in the flow yet"))
         day.print()
         sandbox.close()
