@@ -85,6 +85,7 @@ bench: setup ## run every benchmark and print its figures
 	$(PY) bench/fleetio_keycafe_history.py
 	$(PY) bench/gpsinsight_driveri.py
 	$(PY) bench/striven_onfleet.py
+	$(PY) bench/servicetrade_azuga.py
 	$(PY) bench/security.py
 	$(PY) bench/reliability.py
 	$(MAKE) build

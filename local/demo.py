@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from local.demo_servicetrade_azuga import servicetrade_azuga
 from local.stack.stack import LocalStack
 from tests.support import routing as routing_world
 from tests.support.worlds import (
@@ -387,12 +388,12 @@ def route_planning(stack: LocalStack, api: httpx.Client, sandbox: httpx.Client) 
     say(f"route map: {path}")
 
 
-#: (flow, title, story) in the order they are told. ServiceTrade ↔ Azuga has no flow yet: its
-#: story goes here when it exists (same shape: seed its sandboxes, connect, drive, print).
+#: (flow, title, story) in the order they are told.
 STORIES: tuple[tuple[str, str, Callable[[LocalStack, httpx.Client, httpx.Client], None]], ...] = (
     ("fleetio-keycafe", "Fleetio → Keycafe", fleetio_keycafe),
     ("striven-onfleet", "Striven → Onfleet", striven_onfleet),
     ("gpsinsight-driveri", "GPS Insight → Netradyne Driveri", gpsinsight_driveri),
+    ("servicetrade-azuga", "ServiceTrade ↔ Azuga", servicetrade_azuga),
     ("routing", "Route planning (Nextmv-compatible API on Onfleet)", route_planning),
 )
 
@@ -436,7 +437,6 @@ def main(argv: list[str] | None = None) -> int:
         say(f"  function logs: {log_dir}")
         say(f"  the demo's files: {OUTPUT_DIR}")
         say("  each flow's rules and settings: docs/*.md; operate it in AWS: README 'Deploy'")
-        say("  not yet a flow: ServiceTrade ↔ Azuga")
         if args.keep:
             say(f"the stack keeps running; API key {tenant['api_key']} — Ctrl-C to stop")
             stopped = threading.Event()

@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     # moto and the API emulator both serve through werkzeug: its per-request lines are noise
     # (the emulator logs its own requests under local.stack.apigw)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # httpx logs every URL the sandboxes' webhook sender posts to, and ServiceTrade's carries
+    # the connection's secret (`?secret=`, the only way it authenticates): not in our logs
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

@@ -17,6 +17,7 @@ STORIES = (
     "== Fleetio → Keycafe",
     "== Striven → Onfleet",
     "== GPS Insight → Netradyne Driveri",
+    "== ServiceTrade ↔ Azuga",
     "== Route planning",
 )
 
@@ -46,6 +47,7 @@ def test_the_demo_tells_every_flow_s_story(tmp_path: Path) -> None:
         "reconciliation dry run:",
         "task 2 retitled in Striven, next poll: 1 write",
         "summary {",
+        "ServiceTrade clock: onsite",
         "apply: succeeded",
         "== done in",
     ):

@@ -168,3 +168,75 @@ def gps_drivers(count: int, *, label: str, email_domain: str) -> list[dict[str, 
         }
         for i in range(1, count + 1)
     ]
+
+
+# ---------------------------------------------------------------- ServiceTrade ↔ Azuga
+#: techs (Tina drives van v1, Sam van v2), their jobs and appointments: 501 at Acme HQ in an
+#: hour, 502 at Acme Annex in ten hours (outside the ±8 h arrival window for a while)
+TINA, SAM = 11, 12
+JOB, LATE_JOB = 77, 78
+NEAR, LATE = 501, 502
+FENCE = "Acme HQ | J-1001 | 501"
+HQ, ANNEX, ROAD = (40.0, -75.0), (41.0, -75.0), (39.0, -75.0)
+
+
+def st_world(now: int) -> dict[str, Any]:
+    """ServiceTrade: two techs, two sites with a job each, appointments 501 and 502 (`now`:
+    unix seconds)."""
+    techs = [
+        {"id": TINA, "firstName": "Tina", "lastName": "Tech", "email": "tina@example.com"},
+        {"id": SAM, "firstName": "Sam", "lastName": "Late", "email": "sam@example.com"},
+    ]
+    return {
+        "users": [{**t, "isTech": True} for t in techs],
+        "locations": [
+            {
+                "id": 5,
+                "name": "Acme HQ",
+                "lat": HQ[0],
+                "lon": HQ[1],
+                "email": "front@acme.example",
+                "primaryContact": {"id": 1, "name": "Pat", "email": "pat@acme.example"},
+            },
+            {"id": 6, "name": "Acme Annex", "lat": ANNEX[0], "lon": ANNEX[1], "email": None},
+        ],
+        "jobs": [
+            {"id": JOB, "number": "J-1001", "location": 5},
+            {"id": LATE_JOB, "number": "J-1002", "location": 6},
+        ],
+        "appointments": [
+            st_appointment(NEAR, JOB, 5, TINA, now + 3600),
+            st_appointment(LATE, LATE_JOB, 6, SAM, now + 10 * 3600),
+        ],
+    }
+
+
+def st_appointment(key: int, job: int, location: int, tech: int, start: int) -> dict[str, Any]:
+    """A scheduled two-hour appointment of one tech."""
+    return {
+        "id": key,
+        "status": "scheduled",
+        "windowStart": start,
+        "windowEnd": start + 7200,
+        "job": job,
+        "location": location,
+        "techs": [tech],
+        "released": True,
+    }
+
+
+def st_azuga_world(alerts_url: str, secret: str) -> dict[str, Any]:
+    """Azuga for `st_world`: drivers with the techs' emails (other case), each paired with a
+    van parked on the road; alerts to `alerts_url` with `secret` in `x-api-key`."""
+    parked = {"latitude": ROAD[0], "longitude": ROAD[1]}
+    return {
+        "users": [
+            {"id": "d1", "email": "Tina@Example.com"},
+            {"id": "d2", "email": "SAM@example.com"},
+        ],
+        "trackees": [
+            {"id": "v1", "name": "Van 1", "assignedUserId": "d1", "lastLocation": parked},
+            {"id": "v2", "name": "Van 2", "assignedUserId": "d2", "lastLocation": parked},
+        ],
+        "webhooks": [{"url": alerts_url, "authorizationType": "KEY", "keyValue": secret}],
+    }
