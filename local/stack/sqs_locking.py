@@ -8,11 +8,13 @@ list without its lock in three places, and each loses or doubles work under load
   moved to the dead-letter queue) meanwhile vanishes;
 - `SQSBackend.receive_message` removes dead-lettered messages and pending marks unlocked
   (`list.remove(x): x not in list` answers a 500 when two receives race);
-- `SQSBackend.change_message_visibility` and `purge_queue` likewise.
+- `SQSBackend.purge_queue` likewise.
 
 `make_sqs_thread_safe` runs each of them under the queue's own lock (the `Condition` moto
 already holds per queue and takes to append), so a queue's mutations are serial. A long poll
-waits on that condition without holding it, as moto's own loop does.
+waits on that condition without holding it, as moto's own loop does. `ChangeMessageVisibility`
+is left unlocked: the local poller's heartbeat (`poller.py`, every half visibility timeout)
+then came late and batches in flight were delivered twice.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ def make_sqs_thread_safe() -> None:
         return
     backend, queue = models.SQSBackend, models.Queue
     backend.receive_message = _receive_under_lock(backend.receive_message)  # type: ignore[method-assign]
-    backend.change_message_visibility = _by_queue_name(backend.change_message_visibility)  # type: ignore[method-assign]
     backend.purge_queue = _by_queue_name(backend.purge_queue)  # type: ignore[method-assign]
     queue.delete_message = _on_own_queue(queue.delete_message)  # type: ignore[method-assign]
     setattr(models, _PATCHED, True)
