@@ -14,11 +14,13 @@ def test_run_sandboxes_serves_on_a_real_port() -> None:
         base = f"http://127.0.0.1:{server.server_port}"
         with httpx.Client(base_url=base, timeout=5) as c:
             assert c.get("/_sandbox/").json()["vendors"] == [
+                "azuga",
                 "driveri",
                 "fleetio",
                 "gpsinsight",
                 "keycafe",
                 "onfleet",
+                "servicetrade",
                 "striven",
             ]
             auth = c.get("/onfleet/api/v2/auth/test", auth=("sandbox-onfleet-key", ""))
