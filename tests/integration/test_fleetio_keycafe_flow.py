@@ -392,6 +392,55 @@ def test_rule7_reconciliation_rebooks_missing_and_fixes_wrong_dates(flow: Harnes
     assert all(a["accessEndDate"] != "2099-01-01" for a in active)
 
 
+def test_issue12_a_long_reconciliation_hands_over_and_carries_on_where_it_stopped(
+    flow: Harness,
+) -> None:
+    """A run short of time saves the last assignment it went through and queues its
+    continuation (a run killed at its timeout started over and was dead-lettered at 1,250
+    assignments); the continuation carries on after it: each booking is rebooked once."""
+    from fleetbridge.core import budget
+    from fleetbridge.core.connections import ConnectionRepository
+    from fleetbridge.flows.fleetio_keycafe.flow import context_for
+    from fleetbridge.flows.fleetio_keycafe.reconcile import reconcile_assignments
+
+    class Ending:
+        def get_remaining_time_in_millis(self) -> int:
+            return 8_000  # margin 2 s: more than 4 s left at the start
+
+    flow.api("PUT", f"/connections/{flow.connection_id}/vehicles/2/link", {"key_id": 200})
+    first = flow.assign()
+    flow.assign(vehicle_id=2, contact_id=8)
+    flow.sync()
+    keycafe_auth = ("ops@sandbox.example/token", "sandbox-keycafe-token")
+    for access in flow.active_accesses():  # Keycafe lost both bookings: two rebookings due
+        flow.sandbox.delete(f"/keycafe/v0/access/{access['id']}", auth=keycafe_auth)
+    booked_before = len(keycafe_creates(flow))
+    connection = ConnectionRepository().get(flow.connection_id)
+    with budget.invocation(Ending()) as current, context_for(connection) as ctx:
+        assert current is not None
+        object.__setattr__(current, "deadline", current.deadline - 5)  # 3 s left: < 2 margins
+        plan = reconcile_assignments(ctx, dry_run=False)
+    assert [item.reason for item in plan.items] == ["missing_booking:booked"]
+    assert len(flow.active_accesses()) == 1  # one assignment (progress), then handed over
+    flow.work()  # the continuation: the second assignment only
+    assert len(flow.active_accesses()) == 2
+    by_reconcile = [
+        a
+        for a in flow.activity()
+        if a["entity"] == f"assignment {first['id']}" and a["source_event"] == "reconcile"
+    ]
+    assert len(by_reconcile) == 1  # the continuation did not go through the first one again
+    reconcile(flow)  # a later run starts from the beginning again: nothing left to do
+    assert len(flow.active_accesses()) == 2
+    assert len(keycafe_creates(flow)) == booked_before + 2
+
+
+def keycafe_creates(flow: Harness) -> list[dict[str, Any]]:
+    return [
+        r for r in keycafe_requests(flow) if r["method"] == "POST" and r["path"].endswith("/access")
+    ]
+
+
 # ---------------------------------------------------------------- links
 def test_links_one_key_per_vehicle_and_vehicle_listing(flow: Harness) -> None:
     status, body = flow.api(

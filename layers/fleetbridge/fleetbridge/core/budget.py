@@ -80,3 +80,15 @@ def claim_expiry(now: datetime, default: timedelta) -> datetime:
     if budget is None:
         return now + default
     return now + timedelta(seconds=max(budget.remaining(), 0.0))
+
+
+def time_to_hand_over(started: float, time_budget: float | None, *, progressed: bool) -> bool:
+    """Whether a long run (a reconciliation) should stop before its next step and queue a
+    continuation: its own `time_budget` (seconds since the monotonic `started`) is spent, or
+    the invocation has less than two margins left (room for one more step) and this part has
+    made progress (so every part moves the run on, even when reading took most of its time).
+    A run killed at its timeout would burn a receive and start over."""
+    if time_budget is not None and time.monotonic() - started > time_budget:
+        return True
+    budget = _current.get()
+    return progressed and budget is not None and budget.remaining() < 2 * budget.margin

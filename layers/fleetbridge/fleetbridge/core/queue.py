@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from fleetbridge.core.aws import client
 from fleetbridge.core.config import get_settings
 from fleetbridge.core.errors import InvalidInputError
-from fleetbridge.core.models import iso, utcnow
+from fleetbridge.core.models import iso, new_id, utcnow
 
 LISTING_CAP = 1000
 
@@ -74,6 +74,20 @@ def delay_retry(flow: str, receipt_handle: str, seconds: float) -> None:
     timeout = max(0, min(MAX_VISIBILITY_SECONDS, math.ceil(seconds)))
     client("sqs").change_message_visibility(
         QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=timeout
+    )
+
+
+def queue_continuation(flow: str, connection_id: str, source_event: str) -> str:
+    """Queue the next part of a run that handed over (`budget.time_to_hand_over`); its event
+    is `<source_event>:continued`. Returns the SQS message id."""
+    return publish(
+        WorkMessage(
+            flow=flow,
+            connection_id=connection_id,
+            kind="reconcile",
+            event_id=new_id("continue"),
+            event=f"{source_event.removesuffix(':continued')}:continued",
+        )
     )
 
 

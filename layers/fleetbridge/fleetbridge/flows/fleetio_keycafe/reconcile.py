@@ -10,19 +10,29 @@ It reads only what can still matter, so its cost stays flat as the accounts' his
   booking of this connection at the last run (kept in a mapping) to the end; a booking of ours
   not on those pages is read by id. Keycafe lists accesses oldest first, and cancelled or
   finished ones stay listed, so the pages before that one hold nothing that can still matter.
+
+A run that would outlast its invocation (each assignment costs a few reads and writes; the
+worker's timeout is 60 s) hands over before its time runs out (`core.budget`): it saves the
+last assignment it went through (assignments are taken in id order, current and future ones
+first, then the ended ones we still hold a booking for) and queues a continuation, which reads
+both sides again and carries on after it. Only the last part cancels orphan bookings and moves
+the access-scan hint, so those see the whole picture.
 """
 
 from __future__ import annotations
 
+import time
 from contextlib import suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from fleetbridge.core import mass_removal
+from fleetbridge.core import budget, mass_removal
 from fleetbridge.core.errors import VendorConflict, VendorNotFound
-from fleetbridge.core.models import Mapping
+from fleetbridge.core.mappings import ConnectionState
+from fleetbridge.core.models import Mapping, iso
+from fleetbridge.core.queue import queue_continuation
 from fleetbridge.core.registry import Plan, PlanItem
-from fleetbridge.flows.fleetio_keycafe import ASSIGNMENT, LINK
+from fleetbridge.flows.fleetio_keycafe import ASSIGNMENT, FLOW_ID, LINK
 from fleetbridge.flows.fleetio_keycafe.bookings import (
     ACTIVE,
     our_accesses,
@@ -98,32 +108,63 @@ def _current_and_future(ctx: FlowContext) -> dict[int, VehicleAssignment]:
     return records
 
 
-def reconcile_assignments(ctx: FlowContext, *, dry_run: bool) -> Plan:
-    """Decide (and unless `dry_run`, apply) for every assignment that can still matter."""
+#: The mapping (entity, id) holding where a run that handed over stopped.
+PROGRESS = ("reconcile_progress", "assignments")
+#: A stop saved longer ago than this is ignored (its continuation was lost): start afresh.
+RESUME_WITHIN = timedelta(hours=1)
+#: The order a run goes through assignments: (0, id) current or future, (1, id) ended.
+Step = tuple[int, int]
+
+
+def _resume_after(progress: ConnectionState, now: datetime) -> Step | None:
+    """The last step of the part that handed over, if it did so lately."""
+    saved = progress.load()
+    after, saved_at = saved.get("after"), parse_time(saved.get("saved_at"))
+    if not after or saved_at is None or now - saved_at > RESUME_WITHIN:
+        return None
+    return int(after[0]), int(after[1])
+
+
+def reconcile_assignments(
+    ctx: FlowContext, *, dry_run: bool, time_budget: float | None = None
+) -> Plan:
+    """Decide (and unless `dry_run`, apply) for every assignment that can still matter.
+
+    `time_budget`: seconds of applying before handing over to a continuation (None: only the
+    invocation's remaining time bounds the run). A dry run always goes through everything.
+    """
+    started = time.monotonic()
     now: datetime = ctx.clock()
     accesses, first_page = _scan_accesses(ctx, now)
     linked = {m.external_id for m in ctx.mappings.list(LINK)}
     states = {m.external_id: m for m in ctx.mappings.list(ASSIGNMENT)}
+    current = _current_and_future(ctx)
+    # Our bookings whose assignment is no longer current or future (ended, deleted) come last.
+    ended = [
+        int(key)
+        for key, mapping in states.items()
+        if int(key) not in current and mapping.data.get("status") == "booked"
+    ]
+    steps: list[Step] = [(0, key) for key in sorted(current)] + [(1, key) for key in sorted(ended)]
+    progress = ConnectionState(ctx.mappings, *PROGRESS)
+    last = None if dry_run else _resume_after(progress, now)
     items: list[PlanItem] = []
-    seen: set[str] = set()
-    for record in _current_and_future(ctx).values():
-        key = str(record.id)
-        seen.add(key)
-        mapping = states.get(key)
-        ended = parse_time(record.ended_at)
-        booked = mapping is not None and mapping.data.get("status") == "booked"
-        if not booked and (str(record.vehicle_id) not in linked or (ended and ended <= now)):
-            continue  # nothing of ours, and nothing to book
-        drift = _drift(mapping, _booking(ctx, mapping, accesses), ctx.settings.time_zone)
-        item = sync_assignment(
-            ctx, record.id, source_event="reconcile", dry_run=dry_run, record=record, drift=drift
-        )
-        if drift or item.action != "skipped":
+    moved_on = False
+    for step in steps:
+        if last is not None and step <= last:
+            continue  # done by an earlier part of this run
+        if not dry_run and budget.time_to_hand_over(started, time_budget, progressed=moved_on):
+            if last is not None:
+                progress.update(after=list(last), saved_at=iso(now))
+            queue_continuation(FLOW_ID, ctx.connection.id, "reconcile")
+            return Plan(dry_run=False, items=items)
+        if step[0] == 0:
+            item = _reconcile_current(ctx, current[step[1]], states, linked, accesses, dry_run)
+        else:
+            item = sync_assignment(ctx, step[1], source_event="reconcile", dry_run=dry_run)
+        if item is not None:
             items.append(item)
-    # Our bookings whose assignment is no longer current or future (ended, deleted).
-    for key, mapping in states.items():
-        if key not in seen and mapping.data.get("status") == "booked":
-            items.append(sync_assignment(ctx, int(key), source_event="reconcile", dry_run=dry_run))
+        last, moved_on = step, True
     # Bookings of this connection that no mapping knows (e.g. the worker stopped between
     # booking and remembering it). Other connections' bookings are never touched.
     known = {int(m.data["access_id"]) for m in states.values() if m.data.get("access_id")}
@@ -146,7 +187,29 @@ def reconcile_assignments(ctx: FlowContext, *, dry_run: bool) -> Plan:
         items.append(item)
     if not dry_run:
         _save_scan_state(ctx, first_page)
+        progress.update(after=None, saved_at=None)
     return Plan(dry_run=dry_run, items=items)
+
+
+def _reconcile_current(
+    ctx: FlowContext,
+    record: VehicleAssignment,
+    states: dict[str, Mapping],
+    linked: set[str],
+    accesses: dict[int, Access],
+    dry_run: bool,
+) -> PlanItem | None:
+    """One current or future assignment: its plan item, None when nothing is to be said."""
+    mapping = states.get(str(record.id))
+    ended = parse_time(record.ended_at)
+    booked = mapping is not None and mapping.data.get("status") == "booked"
+    if not booked and (str(record.vehicle_id) not in linked or (ended and ended <= ctx.clock())):
+        return None  # nothing of ours, and nothing to book
+    drift = _drift(mapping, _booking(ctx, mapping, accesses), ctx.settings.time_zone)
+    item = sync_assignment(
+        ctx, record.id, source_event="reconcile", dry_run=dry_run, record=record, drift=drift
+    )
+    return item if drift or item.action != "skipped" else None
 
 
 def _held(ctx: FlowContext, orphans: list[Access], active: int, *, dry_run: bool) -> bool:

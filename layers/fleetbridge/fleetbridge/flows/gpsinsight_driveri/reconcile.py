@@ -20,8 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fleetbridge.core import budget, mass_removal
 from fleetbridge.core.mass_removal import HELD_REASON
-from fleetbridge.core.models import Mapping, iso, new_id
-from fleetbridge.core.queue import WorkMessage, publish
+from fleetbridge.core.models import Mapping, iso
+from fleetbridge.core.queue import queue_continuation
 from fleetbridge.core.registry import Plan, PlanItem
 from fleetbridge.flows.gpsinsight_driveri import DRIVER, FLOW_ID
 from fleetbridge.flows.gpsinsight_driveri.context import FlowContext
@@ -71,7 +71,11 @@ def reconcile_drivers(
         if planned.portal_id in held and done.action == "deleted":
             done = Decision("skipped", HELD_REASON)  # an empty portal list deletes nothing
             planned = Planned(planned.portal_id, planned.driveri_id, done)
-        if not dry_run and done.steps and _out_of_time(started, time_budget, wrote=wrote):
+        if (
+            not dry_run
+            and done.steps
+            and budget.time_to_hand_over(started, time_budget, progressed=wrote)
+        ):
             report.complete = False
             break
         if not dry_run and planned.portal_id is not None and done.reason != HELD_REASON:
@@ -85,7 +89,7 @@ def reconcile_drivers(
     if not dry_run:
         keys = report.store()
         if not report.complete:
-            _queue_continuation(ctx, source_event)
+            queue_continuation(FLOW_ID, ctx.connection.id, source_event)
             return Plan(dry_run=False, items=items)
         ctx.state().update(
             last_reconciled_at=run_at,
@@ -94,17 +98,6 @@ def reconcile_drivers(
             last_summary=dict(report.summary),
         )
     return Plan(dry_run=dry_run, items=items)
-
-
-def _out_of_time(started: float, time_budget: float, *, wrote: bool) -> bool:
-    """Whether to hand over to a continuation before the next write: the run's own budget is
-    spent, or the invocation has less than two margins left (room for one more write) and
-    this part has written something (each part makes progress, even when listing both sides
-    took most of its time)."""
-    if time.monotonic() - started > time_budget:
-        return True
-    current = budget.current()
-    return wrote and current is not None and current.remaining() < 2 * current.margin
 
 
 def _held_removals(
@@ -131,18 +124,6 @@ def _held_removals(
         release_when_clear=True,
     )
     return set(absent) if held else set()
-
-
-def _queue_continuation(ctx: FlowContext, source_event: str) -> None:
-    publish(
-        WorkMessage(
-            flow=FLOW_ID,
-            connection_id=ctx.connection.id,
-            kind="reconcile",
-            event_id=new_id("continue"),
-            event=f"{source_event}:continued",
-        )
-    )
 
 
 def _portal_and_mappings(ctx: FlowContext) -> tuple[list[Portal], dict[str, Mapping]]:
