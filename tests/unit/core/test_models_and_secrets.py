@@ -1,12 +1,9 @@
-"""Small pure helpers: fingerprints, masking, ids, notifier rendering, rate-limit slots."""
+"""Small pure helpers: fingerprints, masking, ids, notifier rendering."""
 
 from __future__ import annotations
 
-import time
-
 from fleetbridge.core.models import fingerprint, new_id
 from fleetbridge.core.notifier import render
-from fleetbridge.core.ratelimit import LocalRateLimiter, RateLimit
 from fleetbridge.core.secrets import mask, mask_all
 
 
@@ -40,12 +37,3 @@ def test_failure_email_has_text_and_escaped_html() -> None:
     assert "<Truck 7>" in email.text
     assert "&lt;Truck 7&gt;" in email.html and "<Truck 7>" not in email.html
     assert email.subject == "[fleetbridge] f: <Truck 7> failed"
-
-
-def test_local_rate_limiter_spaces_calls_evenly() -> None:
-    limiter = LocalRateLimiter(RateLimit(requests=50, per_seconds=1))
-    started = time.monotonic()
-    for _ in range(11):
-        limiter.acquire()
-    elapsed = time.monotonic() - started
-    assert elapsed >= 10 * (1 / 49) * 1.02 * 0.95

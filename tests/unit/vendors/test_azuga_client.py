@@ -21,7 +21,7 @@ from fleetbridge.core.errors import (
     VendorValidationError,
 )
 from fleetbridge.vendors import azuga as azuga_module
-from fleetbridge.vendors.azuga import RATE_LIMIT, AzugaClient
+from fleetbridge.vendors.azuga import PER_ENDPOINT, AzugaClient
 from fleetbridge.vendors.azuga_models import NewGeofence
 from fleetbridge.vendors.catalogue import CLIENTS
 from local.sandboxes.app import create_app
@@ -77,7 +77,28 @@ def test_declared_for_connections() -> None:
     assert AzugaClient in CLIENTS
     assert AzugaClient.credential_args == {"api_key": "azuga_api_key"}
     assert AzugaClient.account_args == ("api_key",)
-    assert RATE_LIMIT.requests == 7 and RATE_LIMIT.per_seconds == 60
+    assert AzugaClient.rate_limit is None  # no account-wide limit: one a minute per endpoint
+    assert PER_ENDPOINT.requests == 1 and PER_ENDPOINT.per_seconds == 60
+    assert set(AzugaClient.endpoint_limits.values()) == {PER_ENDPOINT}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "endpoint"),
+    [
+        ("POST", "/v3/auth/login", "POST /v3/auth/login"),
+        ("GET", "/v3/users", "GET /v3/users"),
+        ("GET", "/v3/trackees", "GET /v3/trackees"),
+        ("GET", "/v3/geomarks", "GET /v3/geomarks"),
+        ("POST", "/v3/geomarks/bulkUpload.json", "POST /v3/geomarks/bulkUpload.json"),
+        ("DELETE", "/v3/geomarks/g-17", "DELETE /v3/geomarks/{id}"),
+        ("POST", "/v1/trackme.json", "POST /v1/trackme.json"),
+    ],
+)
+def test_every_call_falls_under_its_endpoint_limit(
+    app: Flask, method: str, path: str, endpoint: str
+) -> None:
+    with make(app) as client:
+        assert client.endpoint_of(method, path) == endpoint
 
 
 def test_token_kept_then_fetched_again_once_on_401(

@@ -1,8 +1,9 @@
 """The one HTTP client base every vendor client builds on (DESIGN.md §5).
 
 It owns transport concerns only: a short explicit timeout, retries with jittered exponential
-backoff on 408/429/5xx/timeouts (honouring Retry-After), the per-connection rate limiter, error
-mapping to typed exceptions and page iteration. Vendor clients state paths and models.
+backoff on 408/429/5xx/timeouts (honouring Retry-After), the per-connection rate limiter and
+the limiters of single endpoints a vendor limits apart (`endpoint_limits`), error mapping to
+typed exceptions and page iteration. Vendor clients state paths and models.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import random
 import re
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from email.utils import parsedate_to_datetime
 from functools import cache
 from typing import Any, ClassVar, Self, TypeVar
@@ -36,7 +37,7 @@ from fleetbridge.core.errors import (
     VendorValidationError,
 )
 from fleetbridge.core.observability import VENDOR_5XX, VENDOR_429, count, logger
-from fleetbridge.core.ratelimit import RateLimiter
+from fleetbridge.core.ratelimit import RateLimit, RateLimiter, SlotTooLate
 from fleetbridge.core.tracing import tracer
 
 tracer.patch(["httpx"])
@@ -109,6 +110,10 @@ class VendorClient:
     vendor = "vendor"
     #: The vendor's production base URL (`FLEETBRIDGE_VENDOR_URLS` replaces it per deployment).
     default_url: ClassVar[str | None] = None
+    #: Limits of single endpoints, by `"METHOD /path"` with `{name}` for a path parameter (e.g.
+    #: `"DELETE /v3/geomarks/{id}"`), each with a limiter of its own per account
+    #: (`endpoint_limiters`), besides the account's `rate_limiter`.
+    endpoint_limits: ClassVar[Mapping[str, RateLimit]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -122,6 +127,7 @@ class VendorClient:
         auth: httpx.Auth | tuple[str, str] | None = None,
         headers: dict[str, str] | None = None,
         rate_limiter: RateLimiter | None = None,
+        endpoint_limiters: Mapping[str, RateLimiter] | None = None,
         timeout: float = 10.0,
         max_retries: int | None = None,
         transport: httpx.BaseTransport | None = None,
@@ -136,6 +142,7 @@ class VendorClient:
             verify=_tls_context(),
         )
         self._rate_limiter = rate_limiter
+        self._endpoint_limiters = dict(endpoint_limiters or {})
         self._max_retries = get_settings().http_max_retries if max_retries is None else max_retries
         self._sleep = sleep
 
@@ -167,14 +174,15 @@ class VendorClient:
         (connect errors, 429) unless `idempotent=True` says a repeat is harmless: a 5xx, a read
         timeout or a dropped connection may come after the vendor applied the write (a lost
         answer), so the caller looks the object up by its marker before trying again
-        (docs/reliability.md). A wait longer than the invocation has left raises `RetryLater`.
+        (docs/reliability.md). A wait longer than the invocation has left (a Retry-After, a
+        rate-limit slot) raises `RetryLater`.
         """
         method = method.upper()
         repeatable = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        limiters = self.limiters(method, path)
         attempt = 0
         while True:
-            if self._rate_limiter is not None:
-                self._rate_limiter.acquire()
+            self._acquire(limiters)
             try:
                 response = self._http.request(
                     method, path, params=_clean(params), json=json, data=data, headers=headers
@@ -212,6 +220,37 @@ class VendorClient:
                 raise self._error(response)
             self._wait(attempt, response, reason=str(status))
             attempt += 1
+
+    # ------------------------------------------------------------------ rate limits
+    def endpoint_of(self, method: str, path: str) -> str | None:
+        """The `endpoint_limits` key a request falls under (None: none does). Vendors telling
+        endpoints apart otherwise (a query parameter, a body field) override this."""
+        request = f"{method.upper()} {path}"
+        return next((k for k in self.endpoint_limits if _endpoint(k).fullmatch(request)), None)
+
+    def limiters(self, method: str, path: str) -> Sequence[RateLimiter]:
+        """The limiters a request waits for: its endpoint's (if limited apart), the account's."""
+        key = self.endpoint_of(method, path)
+        found = [self._endpoint_limiters.get(key) if key else None, self._rate_limiter]
+        return [limiter for limiter in found if limiter is not None]
+
+    def _acquire(self, limiters: Sequence[RateLimiter]) -> None:
+        """A slot of each limiter; a slot past the invocation's budget is not claimed (the
+        message goes back to its queue until then: `RetryLater`)."""
+        for limiter in limiters:
+            try:
+                limiter.acquire()
+            except SlotTooLate as exc:
+                logger.info(
+                    "vendor call deferred to the queue",
+                    extra={"vendor": self.vendor, "reason": "rate limit", "delay_s": exc.delay},
+                )
+                raise RetryLater(
+                    f"the rate limit's next slot is {exc.delay:.0f} s away, more than this "
+                    "invocation has left",
+                    vendor=self.vendor,
+                    retry_after=exc.delay,
+                ) from exc
 
     def unwrap(self, response: httpx.Response, key: str) -> Any:
         """`key` of a successful answer's JSON object (None when absent).
@@ -463,6 +502,12 @@ class ClientCredentialsClient(TokenClient):
         token = self.token_in(body, "access_token", response)
         given = _seconds(body.get("expires_in")) if self.honours_expires_in else None
         return token, given or self.default_token_lifetime
+
+
+@cache
+def _endpoint(template: str) -> re.Pattern[str]:
+    """`"METHOD /path/{param}"` as a pattern over `"METHOD /path/value"`."""
+    return re.compile(re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template)))
 
 
 def _seconds(value: Any) -> float | None:

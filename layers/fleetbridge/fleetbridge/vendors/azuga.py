@@ -5,14 +5,14 @@ reading of an exchange azuga.md leaves open), kept until shortly before `expires
 again once when a call answers 401. Lists are plain arrays. Errors `{"error": {"code",
 "message", "field"?}}` map to the typed errors (a taken geofence name is a `VendorConflict`).
 
-Azuga allows about one request a minute **per endpoint** (azuga.md). The client base has one
-limiter per account, not per endpoint, so `RATE_LIMIT` is the account-wide ceiling: one call a
-minute for each of the seven endpoints this client uses. Limiting the account to one call a
-minute would serialise unrelated endpoints and make workers sleep in the limiter, which (unlike
-a Retry-After) ignores the invocation's remaining time. Two calls of one endpoint within a
-minute get Azuga's 429, whose Retry-After the base honours, or hands back to the queue
-(`RetryLater`) when the invocation has not that long. Hence the batching: one bulk upload per
-`GEOFENCE_BATCH` fences, lists read once and cached by the caller.
+Azuga allows about one request a minute **per endpoint** (azuga.md) and documents no
+account-wide limit, so the client declares `ENDPOINT_LIMITS` (one a minute for each of the seven
+endpoints it uses) and no account limit: the client base gives each endpoint its own limiter
+shared by every process of the account. A second call of one endpoint waits for the next minute,
+or, when the invocation has not that long left, is handed back to the queue (`RetryLater`)
+without taking the slot; calls of other endpoints are not held up. Azuga's 429 (its Retry-After
+honoured the same way) is then left for clock skew and other callers of the account. Hence the
+batching: one bulk upload per `GEOFENCE_BATCH` fences, lists read once and cached by the caller.
 """
 
 from __future__ import annotations
@@ -35,9 +35,19 @@ from fleetbridge.vendors.azuga_models import (
 )
 from fleetbridge.vendors.base import ConnectedClient
 
-#: Seven endpoints (login, users, trackees, geomarks list, bulk upload, delete, TrackMe), each at
-#: one request a minute: the most the account can make; see the module docstring.
-RATE_LIMIT = RateLimit(requests=7, per_seconds=60)
+#: One request a minute per endpoint (azuga.md), for the endpoints this client uses.
+PER_ENDPOINT = RateLimit(requests=1, per_seconds=60)
+LOGIN_PATH = "/v3/auth/login"
+ENDPOINTS = (
+    f"POST {LOGIN_PATH}",
+    "GET /v3/users",
+    "GET /v3/trackees",
+    "GET /v3/geomarks",
+    "POST /v3/geomarks/bulkUpload.json",
+    "DELETE /v3/geomarks/{id}",
+    "POST /v1/trackme.json",
+)
+ENDPOINT_LIMITS = dict.fromkeys(ENDPOINTS, PER_ENDPOINT)
 #: Fences per bulk upload. azuga.md names no maximum; every upload costs the endpoint's minute,
 #: so batches are large, and 100 keeps a request near 20 KB and one bad item from refusing
 #: more than a hundred (Azuga refuses a batch as a whole).
@@ -51,8 +61,9 @@ class AzugaClient(ConnectedClient, TokenClient):
     default_url = "https://api.azuga.com/azuga-ws"
     credential_args = {"api_key": "azuga_api_key"}
     account_args = ("api_key",)
-    rate_limit = RATE_LIMIT
-    login_path = "/v3/auth/login"
+    rate_limit = None  # Azuga limits single endpoints only
+    endpoint_limits = ENDPOINT_LIMITS
+    login_path = LOGIN_PATH
 
     def __init__(self, base: str, *, api_key: str, **kwargs: Any) -> None:
         """`kwargs`: the client base's options (rate limiter, transport...)."""

@@ -1,5 +1,5 @@
-"""What every vendor client needs from a connection: base URL and a shared rate limiter
-(`connected` builds a client with both), and the credentials it declares (`ConnectedClient`:
+"""What every vendor client needs from a connection: base URL and shared rate limiters, the
+account's and its endpoints' (`connected` builds a client with them), and the credentials it declares (`ConnectedClient`:
 one `for_connection` for every vendor)."""
 
 from __future__ import annotations
@@ -38,13 +38,29 @@ def account_limiter(vendor: str, account: str, limit: RateLimit) -> RateLimiter:
     return limiter_for(f"{vendor}:{digest}", limit)
 
 
+def endpoint_limiters(
+    vendor: str, account: str, limits: Mapping[str, RateLimit]
+) -> dict[str, RateLimiter]:
+    """One shared limiter per limited endpoint of the account (`VendorClient.endpoint_limits`),
+    keyed by vendor, hashed account and endpoint."""
+    digest = hashlib.sha256(account.encode()).hexdigest()[:16]
+    return {key: limiter_for(f"{vendor}:{digest}:{key}", limit) for key, limit in limits.items()}
+
+
 def connected[ClientT: VendorClient](
-    cls: type[ClientT], connection: Connection, account: str, limit: RateLimit, **options: Any
+    cls: type[ClientT],
+    connection: Connection,
+    account: str,
+    limit: RateLimit | None,
+    **options: Any,
 ) -> ClientT:
     """A `cls` client at the connection's URL (`base_url`), sharing `account`'s rate limit
-    (`account_limiter`) with every process; `options` are the client's own (credentials...)."""
+    (`account_limiter`; None: the vendor limits endpoints only) and its endpoints' limits
+    (`endpoint_limiters`) with every process; `options` are the client's own (credentials...)."""
     url = base_url(cls.vendor, connection)  # refused before a limiter is made
-    return cls(url, rate_limiter=account_limiter(cls.vendor, account, limit), **options)
+    limiter = account_limiter(cls.vendor, account, limit) if limit is not None else None
+    endpoints = endpoint_limiters(cls.vendor, account, cls.endpoint_limits)
+    return cls(url, rate_limiter=limiter, endpoint_limiters=endpoints, **options)
 
 
 class ConnectedClient(VendorClient):
@@ -54,13 +70,14 @@ class ConnectedClient(VendorClient):
       missing from the credentials raises KeyError (`/test`: "not configured"), unless the
       argument is in `optional_args` (then None, and the constructor says what it needs);
     - `account_args`: the arguments naming the vendor account (the first one given), whose
-      rate limit (`rate_limit`) every process calling for it shares.
+      rate limit (`rate_limit`; None when the vendor limits single endpoints only,
+      `endpoint_limits`) every process calling for it shares.
     """
 
     credential_args: ClassVar[Mapping[str, str]] = {}
     optional_args: ClassVar[frozenset[str]] = frozenset()
     account_args: ClassVar[tuple[str, ...]] = ()
-    rate_limit: ClassVar[RateLimit]
+    rate_limit: ClassVar[RateLimit | None]
 
     @classmethod
     def for_connection(
