@@ -249,6 +249,23 @@ class FlowDriver:
         """The further creates the pushed records cause (a flow with more than one create per
         record), driven under the row's faults; none by default."""
 
+    def _recover(self) -> None:
+        """What happens before the techs' next step in a real day: the admins replay the dead
+        letters (as `_finish` does at the end), a dead worker's claims lapse with its
+        invocation, and the next poll runs. Without it an arrival could come before an En
+        Route clock-in was handled: the flow then rightly sends no Service Link."""
+        w = self.world
+        for _ in range(5):  # a replayed message may die again (the crash fault stays on)
+            dead = w.dead_letters(self.connection_id)
+            if not dead:
+                break
+            self.early[0] += dead
+            self.early[1] += w.replay(self.connection_id)
+            w.drain()
+        time.sleep(w.max_timeout)
+        self._poll()
+        w.drain()
+
     def count_follow_ups(self, row: Row) -> None:
         """Add the follow-up creates' duplicates and losses to `row` (and its notes)."""
 
@@ -914,8 +931,8 @@ class ServiceTradeAzuga(FlowDriver):
     def follow_up(self) -> None:
         w = self.world
         self.en_route = sorted(self.expected)
-        self._poll()  # the next poll ran before the techs set out (dead letters wait)
-        w.drain()
+        self.early = [0, 0]  # dead letters, replayed before the follow-ups' next step
+        self._recover()
         for key in self.en_route:  # each tech clocks in En Route (one clock webhook each)
             i = int(key) - 30_000
             event = {
@@ -930,8 +947,7 @@ class ServiceTradeAzuga(FlowDriver):
             ).raise_for_status()
         self._delivered("servicetrade")
         w.drain()
-        self._poll()
-        w.drain()
+        self._recover()  # the vans arrive later: the En Route work is done by then
         fenced = self._fences()
         self.arrived = [key for key in self.en_route if key in fenced]
         for key in self.arrived:  # each van drives into its fence (one Azuga alert each)
@@ -939,6 +955,23 @@ class ServiceTradeAzuga(FlowDriver):
             body = {"vehicleId": f"v{int(key) - 30_000}", "lat": lat, "lon": lon}
             w.sandbox.post("/_sandbox/azuga/positions", json=body).raise_for_status()
         self._delivered("azuga")
+        w.drain()
+
+    def _recover(self) -> None:
+        """What happens before the techs' next step in a real day: the admins replay the dead
+        letters (as `_finish` does at the end), a dead worker's claims lapse with its
+        invocation, and the next poll runs. Without it an arrival could come before an En
+        Route clock-in was handled: the flow then rightly sends no Service Link."""
+        w = self.world
+        for _ in range(5):  # a replayed message may die again (the crash fault stays on)
+            dead = w.dead_letters(self.connection_id)
+            if not dead:
+                break
+            self.early[0] += dead
+            self.early[1] += w.replay(self.connection_id)
+            w.drain()
+        time.sleep(w.max_timeout)
+        self._poll()
         w.drain()
 
     def count_follow_ups(self, row: Row) -> None:
@@ -967,6 +1000,10 @@ class ServiceTradeAzuga(FlowDriver):
             if extra or missing:
                 row.notes.append(f"{label}: {extra} extra, {missing} missing")
         row.notes.append(f"arrivals without a fence: {len(self.en_route) - len(self.arrived)}")
+        row.dead_letters += self.early[0]
+        row.replayed += self.early[1]
+        if self.early[0]:
+            row.notes.append(f"dead letters replayed before a follow-up: {self.early[1]}")
 
 
 def _now_text() -> str:
