@@ -245,6 +245,30 @@ class FlowDriver:
         """Target objects per source key, from the target sandbox's state."""
         raise NotImplementedError
 
+    def follow_up(self) -> None:
+        """The further creates the pushed records cause (a flow with more than one create per
+        record), driven under the row's faults; none by default."""
+
+    def _recover(self) -> None:
+        """What happens before the techs' next step in a real day: the admins replay the dead
+        letters (as `_finish` does at the end), a dead worker's claims lapse with its
+        invocation, and the next poll runs. Without it an arrival could come before an En
+        Route clock-in was handled: the flow then rightly sends no Service Link."""
+        w = self.world
+        for _ in range(5):  # a replayed message may die again (the crash fault stays on)
+            dead = w.dead_letters(self.connection_id)
+            if not dead:
+                break
+            self.early[0] += dead
+            self.early[1] += w.replay(self.connection_id)
+            w.drain()
+        time.sleep(w.max_timeout)
+        self._poll()
+        w.drain()
+
+    def count_follow_ups(self, row: Row) -> None:
+        """Add the follow-up creates' duplicates and losses to `row` (and its notes)."""
+
 
 class FleetioKeycafe(FlowDriver):
     flow = "fleetio-keycafe"
@@ -696,6 +720,292 @@ class GpsInsightDriveri(FlowDriver):
         )
 
 
+class ServiceTradeAzuga(FlowDriver):
+    """Appointments scheduled in ServiceTrade (one seed, hence one webhook delivery, each) →
+    one Azuga geofence `{locationName} | {jobNumber} | {appointmentId}` each.
+
+    Follow-ups (dupes and crash rows): each appointment's tech clocks in En Route (a `clock`
+    webhook: one TrackMe link and one Service Link), then the tech's van drives into the fence
+    (an Azuga alert: one On Site clock-in). Service Links and On Site clock-ins count as
+    duplicated beyond one; TrackMe links only in the notes: azuga.md lists no TrackMe links, so
+    a link whose answer was lost (or whose worker died) cannot be found and is made again (an
+    unused link that expires; the Service Link carries one).
+
+    `empty_source`: ServiceTrade lists none of the appointments (deleted without webhooks);
+    the flow removes a fence only on the appointment's own signal (deleted or canceled
+    webhook, window closed), never because a listing lacks it, so there is nothing to hold and
+    no held-removal email: `lost` counts fences removed anyway (goal 0)."""
+
+    flow = "servicetrade-azuga"
+    worker = "ServiceTradeAzugaWorkerFunction"
+    vendors = ("servicetrade", "azuga")
+    faulted = ("azuga", "servicetrade")
+    SECRET = "reliability-st-azuga-secret-0123456789"
+    ROTATED = "rotated-azuga-key"
+
+    def setup(self, n: int) -> None:
+        w = self.world
+        connection = w.api.post(
+            "/connections",
+            json={
+                "flow": self.flow,
+                "name": "reliability",
+                "credentials": {
+                    "servicetrade_username": "sandbox-st-user",
+                    "servicetrade_password": "sandbox-st-pass",
+                    "azuga_api_key": "sandbox-azuga-key",
+                    "servicetrade_azuga_webhook_secret": self.SECRET,
+                },
+                "settings": {"admin_emails": ["ops@example.com"], "poll_minutes": 1},
+            },
+        )
+        connection.raise_for_status()
+        self.connection_id = connection.json()["id"]
+        urls = connection.json()["webhook_urls"]
+        self.next_id = 0
+        self.names: dict[str, tuple[str, float, float]] = {}  # key -> latest (name, lat, lon)
+        self.techs = 2 * n + 2  # one tech (and van) per appointment, the faults row's too
+        w.sandbox.post(
+            "/_sandbox/azuga/seed",
+            json={
+                "users": [
+                    {"id": f"d{t}", "email": f"Tech{t}@Example.com"} for t in range(self.techs)
+                ],
+                "trackees": [
+                    {
+                        "id": f"v{t}",
+                        "name": f"Van {t}",
+                        "assignedUserId": f"d{t}",
+                        "lastLocation": {"latitude": 30.0, "longitude": -90.0},
+                    }
+                    for t in range(self.techs)
+                ],
+                "webhooks": [
+                    {"url": urls["azuga"], "authorizationType": "KEY", "keyValue": self.SECRET}
+                ],
+            },
+        ).raise_for_status()
+        w.sandbox.post(
+            "/_sandbox/servicetrade/seed",
+            json={
+                "users": [
+                    {
+                        "id": 1000 + t,
+                        "firstName": "Tech",
+                        "lastName": str(t),
+                        "email": f"tech{t}@example.com",
+                        "isTech": True,
+                    }
+                    for t in range(self.techs)
+                ],
+                "webhooks": [
+                    {"url": f"{urls['servicetrade']}?secret={self.SECRET}", "events": ["*"]}
+                ],
+                "silent": True,
+            },
+        ).raise_for_status()
+
+    @staticmethod
+    def _place(i: int, moved: bool = False) -> tuple[float, float]:
+        """Appointment i's site: ~1 km apart (fences never overlap); moved: ~100 m north."""
+        return 40.0 + (i // 50) * 0.01 + (0.001 if moved else 0.0), -75.0 + (i % 50) * 0.01
+
+    def _appointment(self, i: int, *, moved: bool = False) -> dict[str, Any]:
+        lat, lon = self._place(i, moved)
+        name = f"Site {i}" + (" (moved)" if moved else "")
+        self.names[str(30_000 + i)] = (f"{name} | J-{i} | {30_000 + i}", lat, lon)
+        return {
+            "id": 30_000 + i,
+            "location": {
+                "id": 10_000 + i,
+                "name": name,
+                "lat": lat,
+                "lon": lon,
+                "email": f"site{i}@example.com",  # the Service Link's recipient
+            },
+        }
+
+    def push(self, n: int) -> int:
+        start = int(time.time()) + 1800  # arrivals fall in the window
+        for i in range(self.next_id, self.next_id + n):
+            site = self._appointment(i)
+            appointment = {
+                **site,
+                "status": "scheduled",
+                "windowStart": start,
+                "windowEnd": start + 3600,
+                "job": {"id": 20_000 + i, "number": f"J-{i}", "location": site["location"]},
+                "techs": [1000 + i],
+                "released": True,
+            }
+            self.world.sandbox.post(  # one appointment made in ServiceTrade: one delivery
+                "/_sandbox/servicetrade/seed", json={"appointments": [appointment]}
+            ).raise_for_status()
+            self.expected.add(str(30_000 + i))
+        self.next_id += n
+        self._delivered("servicetrade")
+        return n
+
+    def _delivered(self, vendor: str) -> None:
+        self.world.sandbox.get(f"/_sandbox/{vendor}/webhook-deliveries", params={"wait": 30})
+
+    def push_again(self) -> None:
+        w = self.world
+        for vendor in self.vendors:  # every delivery (appointments, clocks, alerts) twice more
+            for delivery in w.sandbox.get(f"/_sandbox/{vendor}/webhook-deliveries").json()[
+                "deliveries"
+            ]:
+                for _ in range(2):
+                    w.sandbox.post(
+                        f"/_sandbox/{vendor}/webhook-deliveries/{delivery['id']}/redeliver"
+                    )
+            self._delivered(vendor)
+        for _ in range(3):  # the same content three times under new message ids
+            self._poll()
+
+    def change_again(self) -> None:
+        for key in sorted(self.names):  # the site renamed and moved: a new fence
+            i = int(key) - 30_000
+            self.world.sandbox.post(
+                "/_sandbox/servicetrade/seed",
+                json={"appointments": [self._appointment(i, moved=True)]},
+            ).raise_for_status()
+        self._delivered("servicetrade")
+
+    def _fences(self) -> dict[str, list[dict[str, Any]]]:
+        found: dict[str, list[dict[str, Any]]] = {}
+        for fence in self.world.state("azuga")["geomarks"]:
+            parts = str(fence.get("name", "")).split(" | ")
+            if len(parts) == 3:
+                found.setdefault(parts[2], []).append(fence)
+        return found
+
+    def stale(self) -> int:
+        fences = self._fences()
+        return sum(
+            1
+            for key, wanted in self.names.items()
+            if key in fences
+            and any(
+                (f["name"], round(f["latitude"], 6), round(f["longitude"], 6))
+                != (wanted[0], round(wanted[1], 6), round(wanted[2], 6))
+                for f in fences[key]
+            )
+        )
+
+    def revoke(self) -> None:  # the Azuga API key rotated: the login answers 401
+        self.world.sandbox.post(
+            "/_sandbox/azuga/seed", json={"credentials": {"api_key": self.ROTATED}}
+        ).raise_for_status()
+
+    def fix(self) -> None:
+        self.world.api.patch(
+            f"/connections/{self.connection_id}",
+            json={"credentials": {"azuga_api_key": self.ROTATED}},
+        ).raise_for_status()
+
+    def empty_source(self) -> None:
+        gone = sorted(int(key) for key in self.expected)
+        self.world.sandbox.post(  # no webhooks: only the listings lack them
+            "/_sandbox/servicetrade/seed", json={"deleted_appointments": gone, "silent": True}
+        ).raise_for_status()
+        self._poll()
+        self.world.drain()
+        answer = self.world.stack.invoke("ServiceTradeAzugaDailyFunction", _schedule())
+        if not answer.ok:
+            raise RuntimeError(f"the daily function failed: {answer.error}")
+        self.world.drain()
+
+    def _poll(self) -> None:
+        answer = self.world.stack.invoke("ServiceTradeAzugaPollFunction", _schedule())
+        if not answer.ok:
+            raise RuntimeError(f"the poll function failed: {answer.error}")
+
+    def settle(self) -> None:
+        self._poll()
+
+    def targets(self) -> Counter[str]:
+        return Counter({key: len(fences) for key, fences in self._fences().items()})
+
+    # ------------------------------------------------------------------ follow-ups
+    def follow_up(self) -> None:
+        w = self.world
+        self.en_route = sorted(self.expected)
+        self.early = [0, 0]  # dead letters, replayed before the follow-ups' next step
+        self._recover()
+        for key in self.en_route:  # each tech clocks in En Route (one clock webhook each)
+            i = int(key) - 30_000
+            event = {
+                "userId": 1000 + i,
+                "jobId": 20_000 + i,
+                "appointmentId": int(key),
+                "activity": "enroute",
+                "clockIn": int(time.time()),
+            }
+            w.sandbox.post(
+                "/_sandbox/servicetrade/seed", json={"clock_events": [event]}
+            ).raise_for_status()
+        self._delivered("servicetrade")
+        w.drain()
+        self._recover()  # the vans arrive later: the En Route work is done by then
+        fenced = self._fences()
+        self.arrived = [key for key in self.en_route if key in fenced]
+        for key in self.arrived:  # each van drives into its fence (one Azuga alert each)
+            _, lat, lon = self.names[key]
+            body = {"vehicleId": f"v{int(key) - 30_000}", "lat": lat, "lon": lon}
+            w.sandbox.post("/_sandbox/azuga/positions", json=body).raise_for_status()
+        self._delivered("azuga")
+        w.drain()
+
+    def _recover(self) -> None:
+        """What happens before the techs' next step in a real day: the admins replay the dead
+        letters (as `_finish` does at the end), a dead worker's claims lapse with its
+        invocation, and the next poll runs. Without it an arrival could come before an En
+        Route clock-in was handled: the flow then rightly sends no Service Link."""
+        w = self.world
+        for _ in range(5):  # a replayed message may die again (the crash fault stays on)
+            dead = w.dead_letters(self.connection_id)
+            if not dead:
+                break
+            self.early[0] += dead
+            self.early[1] += w.replay(self.connection_id)
+            w.drain()
+        time.sleep(w.max_timeout)
+        self._poll()
+        w.drain()
+
+    def count_follow_ups(self, row: Row) -> None:
+        links = Counter(
+            str(link.get("name", "")).removeprefix("appointment ")
+            for link in self.world.state("azuga")["trackme_links"]
+        )
+        st = self.world.state("servicetrade")
+        messages = Counter(str(m["params"].get("appointmentId")) for m in st["messages"])
+        on_site = Counter(
+            str(e.get("appointmentId")) for e in st["clock_events"] if e["activity"] == "onsite"
+        )
+        checks = (
+            ("Service Links", messages, self.en_route, True),
+            ("On Site", on_site, self.arrived, True),
+            ("TrackMe links", links, self.en_route, False),
+        )
+        for label, found, wanted, counted in checks:
+            extra = sum(max(0, found[k] - 1) for k in wanted)
+            missing = sum(1 for k in wanted if found[k] == 0)
+            if counted:
+                row.duplicated += extra
+                row.lost += missing
+                row.stuck += missing
+            row.notes.append(f"{label} {sum(found[k] for k in wanted)}/{len(wanted)}")
+            if extra or missing:
+                row.notes.append(f"{label}: {extra} extra, {missing} missing")
+        row.notes.append(f"arrivals without a fence: {len(self.en_route) - len(self.arrived)}")
+        row.dead_letters += self.early[0]
+        row.replayed += self.early[1]
+        if self.early[0]:
+            row.notes.append(f"dead letters replayed before a follow-up: {self.early[1]}")
+
+
 def _now_text() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -717,6 +1027,7 @@ FLOWS: dict[str, type[FlowDriver]] = {
     "fleetio-keycafe": FleetioKeycafe,
     "striven-onfleet": StrivenOnfleet,
     "gpsinsight-driveri": GpsInsightDriveri,
+    "servicetrade-azuga": ServiceTradeAzuga,
 }
 
 
@@ -751,8 +1062,11 @@ def scenario_dupes(world: World, driver: FlowDriver, n: int) -> Row:
     began = time.perf_counter()
     row.pushed = driver.push(n)
     world.drain()
+    driver.follow_up()
     driver.push_again()
-    return _finish(world, driver, row, began)
+    row = _finish(world, driver, row, began)
+    driver.count_follow_ups(row)
+    return row
 
 
 def scenario_faults(world: World, driver: FlowDriver, n: int) -> Row:
@@ -778,7 +1092,10 @@ def scenario_crash(world: World, driver: FlowDriver, n: int) -> Row:
     world.crash({**CRASH, "seed": 5})
     row.pushed = driver.push(n)
     world.drain()
-    return _finish(world, driver, row, began)
+    driver.follow_up()
+    row = _finish(world, driver, row, began)
+    driver.count_follow_ups(row)
+    return row
 
 
 def scenario_race(world: World, driver: FlowDriver, n: int) -> Row:

@@ -511,3 +511,43 @@ def test_reconciliation_dry_run_plans_and_writes_nothing(h: Harness) -> None:
     assert status == 202, body
     h.work()
     assert [g["name"] for g in geomarks(h)] == [FENCE]
+
+
+def test_a_clock_in_a_dead_worker_left_after_its_trackme_link_is_finished_by_the_poll(
+    h: Harness,
+) -> None:
+    # a worker's TrackMe link answered and was saved, then the worker died (no Service Link
+    # yet; its claim lapsed with it) and the message went to the dead letters
+    from fleetbridge.core.mappings import MappingRepository
+    from fleetbridge.core.models import Mapping
+    from fleetbridge.flows.servicetrade_azuga import EN_ROUTE
+
+    h.sync()
+    clock_in = {
+        "userId": TECH,
+        "jobId": JOB,
+        "appointmentId": APPOINTMENT,
+        "activity": "enroute",
+        "clockIn": int(time.time()),
+    }
+    [event] = h.seed("servicetrade", {"clock_events": [clock_in], "silent": True})["clock_events"]
+    link = {"vehicleId": "v1", "userId": "d1", "ttl": 60, "name": f"appointment {APPOINTMENT}"}
+    [made] = h.seed("azuga", {"trackme_links": [{**link, "url": "https://trackme.azuga.com/t1"}]})[
+        "trackme_links"
+    ]
+    half_done = {"tracking_url": made["url"], "vehicle_id": "v1", "appointment_id": APPOINTMENT}
+    MappingRepository(h.connection_id).save(
+        Mapping(
+            connection_id=h.connection_id,
+            entity=EN_ROUTE,
+            external_id=str(event["id"]),
+            data=half_done,
+        )
+    )
+    h.poll()  # the safety net carries it on: the Service Link, once, with the saved link
+    h.sync()
+    h.poll()
+    h.sync()
+    assert len(h.state("azuga")["trackme_links"]) == 1
+    [message] = h.state("servicetrade")["messages"]
+    assert message["params"]["trackingUrl"] == made["url"]

@@ -15,13 +15,16 @@ from bench import reliability
 from bench.reliability import World, run, stack_for
 
 CHANGES = 4
-#: Three rows keep this short; `bench/reliability.py` runs every flow and scenario.
+#: Four rows keep this short; `bench/reliability.py` runs every flow and scenario.
 ROWS = [
     # 429s (some with a Retry-After past the function), 5xx, timeouts, lost answers, latency
     ("fleetio-keycafe", "faults"),
     ("striven-onfleet", "crash"),  # workers killed right after Onfleet writes
     # every driver renamed while its first sync runs: the latest name wins, nothing doubled
     ("gpsinsight-driveri", "race"),
+    # faults on both vendors while appointments become fences (a lost bulk-upload answer: the
+    # fence is found by its name, not made twice)
+    ("servicetrade-azuga", "faults"),
 ]
 
 

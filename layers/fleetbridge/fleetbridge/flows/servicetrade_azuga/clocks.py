@@ -54,6 +54,14 @@ def _appointment_for(ctx: FlowContext, event: ClockEvent) -> Mapping | None:
     )
 
 
+def en_route_finished(mapping: Mapping | None) -> bool:
+    """Whether a clock-in's work is over: skipped with a reason, or its Service Link sent,
+    pending or decided. A record without any of them was left by a worker that died (say
+    after the TrackMe link answered): the poll carries it on."""
+    data = mapping.data if mapping is not None else {}
+    return any(data.get(k) for k in ("reason", "message_reason", "message_id", "message_pending"))
+
+
 def en_route(ctx: FlowContext, event: ClockEvent, *, source: str) -> str:
     """Rule 3 for one clock event; returns the reason recorded."""
     entity = f"clock {event.id}"

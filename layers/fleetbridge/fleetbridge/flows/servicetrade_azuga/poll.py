@@ -2,19 +2,22 @@
 
 - Poll: appointments `updatedAfter` the cursor (kept in the connection state; the filter is
   inclusive, so the last second is read again and costs nothing: fingerprints), the open En
-  Route clock-ins we have not handled yet, and the fences whose window closed (rule 7).
+  Route clock-ins we have not finished (also one a dead worker left half done), and the fences
+  whose window closed (rule 7).
 - ServiceTrade deliveries: every entity is fetched again (servicetrade.md), never trusted.
 - Reconciliation: the appointments whose window starts from yesterday to `HORIZON` ahead.
 """
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import timedelta
 from typing import Any
 
 from fleetbridge.core.registry import Plan
 from fleetbridge.flows.servicetrade_azuga import APPOINTMENT, EN_ROUTE
-from fleetbridge.flows.servicetrade_azuga.clocks import en_route
+from fleetbridge.flows.servicetrade_azuga.claims import Busy
+from fleetbridge.flows.servicetrade_azuga.clocks import en_route, en_route_finished
 from fleetbridge.flows.servicetrade_azuga.context import FlowContext
 from fleetbridge.flows.servicetrade_azuga.fences import remove_closed, sync_appointments
 from fleetbridge.vendors.servicetrade_models import Appointment, ClockEvent
@@ -34,8 +37,9 @@ def poll(ctx: FlowContext, *, source: str) -> Plan:
     plan = sync_appointments(ctx, dict(found), source=source)
     stamps = [int(a.updated.timestamp()) for a in found.values() if a.updated]
     for event in ctx.servicetrade.clock_events(activity="enroute", clocked_in=True):
-        if ctx.mappings.get(EN_ROUTE, str(event.id)) is None:
-            en_route(ctx, event, source=source)
+        if not en_route_finished(ctx.mappings.get(EN_ROUTE, str(event.id))):
+            with suppress(Busy):  # another worker holds it: the next poll looks again
+                en_route(ctx, event, source=source)
     plan.extend(remove_closed(ctx, source=source))
     if stamps and max(stamps) > cursor:
         ctx.state().update(**{CURSOR: max(stamps)})
