@@ -20,6 +20,8 @@ from typing import Any
 
 #: The margin kept at the end of an invocation: at most this, at least a quarter of its time.
 MAX_MARGIN_SECONDS = 5.0
+#: No record is started with less than this left, whatever the margin (no record is that quick).
+MIN_START_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,13 @@ def can_wait(seconds: float) -> bool:
     """Whether sleeping `seconds` still leaves the safety margin of the invocation."""
     budget = _current.get()
     return budget is None or seconds <= budget.remaining() - budget.margin
+
+
+def can_start() -> bool:
+    """Whether there is time left to start one more record: the margin and at least
+    `MIN_START_SECONDS` (without a budget, always)."""
+    budget = _current.get()
+    return budget is None or budget.remaining() >= max(budget.margin, MIN_START_SECONDS)
 
 
 def claim_expiry(now: datetime, default: timedelta) -> datetime:

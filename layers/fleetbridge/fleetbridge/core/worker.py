@@ -145,8 +145,7 @@ def _record_handler(record: SQSRecord) -> Any:
 def _handle_record(record: SQSRecord, work: WorkMessage) -> Any:
     logger.append_keys(connection_id=work.connection_id, event_id=work.event_id)
     try:
-        current = budget.current()
-        if current is not None and current.remaining() < current.margin:
+        if not budget.can_start():
             # Too little time left to start: sent again as a new message rather than killed
             # midway (which would send the whole batch back, a receive for each message). Not
             # started is not failed: the copy starts with no receives counted towards the DLQ
