@@ -235,6 +235,30 @@ def test_a_scheduled_appointment_gets_one_fence_and_canceled_archives_it(h: Harn
     assert deleted[0]["vendor_ids"]["geofence_id"] == str(fence["id"])  # our record keeps it
 
 
+def test_each_upload_s_fences_are_recorded_before_the_next_upload(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fences go in bulk uploads; the records of one upload are written before the next one
+    (which Azuga's one-a-minute limit makes wait), not all after the last."""
+    import fleetbridge.flows.servicetrade_azuga.fences as fences
+
+    monkeypatch.setattr(fences, "GEOFENCE_BATCH", 1)
+    start = int(time.time()) + 3600
+    more = [
+        {"id": i, "status": "scheduled", "windowStart": start, "job": 78, "location": 6}
+        for i in (502, 503)
+    ]
+    h.seed("servicetrade", {"appointments": [{**a, "techs": [TECH]} for a in more]})
+    h.sync()
+    uploads = [r for r in h.requests("azuga") if r["path"].endswith("/bulkUpload.json")]
+    assert len(uploads) == 3 and len(geomarks(h)) == 3
+    created = {a["entity"]: a["at"] for a in h.activity() if a["action"] == "created"}
+    for upload, following in zip(uploads, uploads[1:], strict=False):
+        [fence] = upload["body"]["create"]
+        appointment = fence["name"].rsplit(" | ", 1)[1]
+        assert created[f"appointment {appointment}"] <= following["time"]
+
+
 def test_no_job_number_gets_no_fence_and_says_why(h: Harness) -> None:
     h.seed(
         "servicetrade",

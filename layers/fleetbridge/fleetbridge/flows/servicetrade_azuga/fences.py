@@ -3,13 +3,15 @@
 Per batch of appointments: unchanged ones (same fingerprint) cost nothing; the others are
 decided (`fence_rules.decide_fence`); new fences are looked up by their exact name in ONE
 `geofences()` listing (a create whose answer was lost, or a worker that died after it, left
-it there) and the rest created in ONE bulk upload; each fence id is saved the moment the upload
-answers. Archived (canceled, deleted) and removed (window closed) fences are deleted in Azuga;
+it there) and the rest created in bulk uploads; each fence id is saved the moment its upload
+answers. The decisions are carried out in chunks of one upload each, so the records of one
+chunk are written while Azuga's one-a-minute limit waits for the next upload. Archived (canceled, deleted) and removed (window closed) fences are deleted in Azuga;
 our record keeps them for the report.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +39,8 @@ from fleetbridge.vendors.servicetrade_models import Appointment
 
 #: A fence Azuga refused (its message in the record and the activity).
 VENDOR_API_ERROR = "vendor_api_error"
+#: The decisions that write to Azuga (under a claim).
+WRITES = ("create", "replace", "archive")
 ACTIONS = {"create": "created", "replace": "updated", "update": "updated", "archive": "deleted"}
 
 
@@ -96,16 +100,67 @@ def sync_appointments(
     if dry_run:
         plan.items += [_item(k, ACTIONS.get(d.action, "skipped"), d.reason) for k, _, d, _ in todo]
         return plan
-    writes = [t for t in todo if t[2].action in ("create", "replace", "archive")]
+    existing = _FencesByName(ctx)
+    done: dict[str, PlanItem] = {}
+    for chunk in _chunks(todo):  # each chunk's outcome is saved before the next upload waits
+        done.update(_apply(ctx, chunk, mappings, existing, source=source))
+    plan.items += [done[key] for key, *_ in todo]
+    return plan
+
+
+Todo = tuple[str, Appointment | None, FenceDecision, str]
+
+
+def _chunks(todo: list[Todo]) -> Iterator[list[Todo]]:
+    """`todo` in runs holding at most one bulk upload of new fences each (`GEOFENCE_BATCH`), so
+    the work around an upload happens while Azuga's limiter waits for the next one."""
+    chunk: list[Todo] = []
+    fences = 0
+    for entry in todo:
+        chunk.append(entry)
+        fences += entry[2].fence is not None and entry[2].action in WRITES
+        if fences == GEOFENCE_BATCH:
+            yield chunk
+            chunk, fences = [], 0
+    if chunk:
+        yield chunk
+
+
+class _FencesByName:
+    """The account's fence ids by name, listed once per sync (at its first create)."""
+
+    def __init__(self, ctx: FlowContext) -> None:
+        self._ctx = ctx
+        self._names: dict[str, str] | None = None
+
+    def get(self) -> dict[str, str]:
+        if self._names is None:
+            self._names = {g.name: g.id for g in self._ctx.azuga.geofences()}
+        return self._names
+
+
+def _apply(
+    ctx: FlowContext,
+    chunk: list[Todo],
+    mappings: dict[str, Mapping],
+    existing: _FencesByName,
+    *,
+    source: str,
+) -> dict[str, PlanItem]:
+    """Carry out one chunk's decisions under claims: deletes, creates, then the records."""
+    writes = [t for t in chunk if t[2].action in WRITES]
     claims: dict[str, Claim] = {}
+    done: dict[str, PlanItem] = {}
     try:
         for key, *_ in writes:
             claims[key] = claim(ctx, APPOINTMENT, key, mappings.get(key))
         _delete_old(ctx, [(claims[k], d) for k, _, d, _ in writes if d.action != "create"])
         refused = _create(
-            ctx, [(k, claims[k], d.fence) for k, _, d, _ in writes if d.fence is not None]
+            ctx,
+            [(k, claims[k], d.fence) for k, _, d, _ in writes if d.fence is not None],
+            existing,
         )
-        for key, appointment, decision, fp in todo:
+        for key, appointment, decision, fp in chunk:
             held = claims.get(key)
             if key in refused:  # retried when the appointment changes (fingerprint stored)
                 decision = FenceDecision("skip", VENDOR_API_ERROR, decision.fence)
@@ -118,11 +173,11 @@ def sync_appointments(
             ctx.record(
                 item.action, f"appointment {key}", item.reason, source=source, ids=item.vendor_ids
             )
-            plan.items.append(item)
+            done[key] = item
     finally:
         for held in claims.values():
             held.release(ctx)
-    return plan
+    return done
 
 
 def _delete_old(ctx: FlowContext, items: list[tuple[Claim, FenceDecision]]) -> None:
@@ -135,17 +190,19 @@ def _delete_old(ctx: FlowContext, items: list[tuple[Claim, FenceDecision]]) -> N
             held.save(ctx, {"fence_archived": True, "archived_at": iso(ctx.clock())})
 
 
-def _create(ctx: FlowContext, items: list[tuple[str, Claim, Fence]]) -> dict[str, str]:
+def _create(
+    ctx: FlowContext, items: list[tuple[str, Claim, Fence]], existing: _FencesByName
+) -> dict[str, str]:
     """New fences: found by exact name (an earlier create's lost answer) or made in bulk, one
     upload per `GEOFENCE_BATCH` whose ids are saved as it answers. Returns the appointments
     whose batch Azuga refused (a batch is all or nothing), with Azuga's message."""
     if not items:
         return {}
-    existing = {g.name: g.id for g in ctx.azuga.geofences()}
-    missing = [(key, held, fence) for key, held, fence in items if fence.name not in existing]
+    names = existing.get()
+    missing = [(key, held, fence) for key, held, fence in items if fence.name not in names]
     for _, held, fence in items:
-        if fence.name in existing:
-            held.save(ctx, _created(fence, found=True), other_id=existing[fence.name])
+        if fence.name in names:
+            held.save(ctx, _created(fence, found=True), other_id=names[fence.name])
     refused: dict[str, str] = {}
     for start in range(0, len(missing), GEOFENCE_BATCH):
         batch = missing[start : start + GEOFENCE_BATCH]
