@@ -785,6 +785,36 @@ def test_issue12_a_long_retry_after_puts_the_message_back_instead_of_sleeping(
     assert mapping is None or "claimed_at" not in mapping.data  # the claim was given up
 
 
+def test_a_vendor_wait_longer_than_the_request_has_is_a_503_with_retry_after(
+    flow: Harness,
+) -> None:
+    """The API function has about 30 s: a vendor asking for 45 s is not waited for (the API's
+    timeout would cut the request off without an answer); the caller is told when to come back."""
+    from tests.support.events import http_event
+    from tests.support.lambdas import invoke
+
+    flow.sandbox.post(
+        "/_sandbox/keycafe/faults",
+        json={"status_429": 1.0, "retry_after_s": 45, "methods": ["GET"]},
+    )
+    event = http_event(
+        "PUT",
+        f"/connections/{flow.connection_id}/vehicles/2/link",
+        body={"key_id": 200},
+        headers={"Authorization": f"Bearer {flow.api.api_key}"},
+    )
+    started = time.monotonic()
+    answer = invoke("api", event)
+    assert time.monotonic() - started < 10  # not slept for 45 s
+    assert answer["statusCode"] == 503 and answer["headers"]["Retry-After"] == "45", answer
+    assert json.loads(answer["body"])["error"]["code"] == "vendor_retry_later"
+    flow.sandbox.post("/_sandbox/keycafe/faults", json={})
+    status, body = flow.api(
+        "PUT", f"/connections/{flow.connection_id}/vehicles/2/link", {"key_id": 200}
+    )
+    assert status == 200, body
+
+
 def test_issue12_no_record_is_started_without_time_left(flow: Harness) -> None:
     """An invocation about to time out starts no more records: they are sent again as new
     messages at once (not killed midway with the batch; a receive that started nothing does

@@ -176,6 +176,36 @@ def test_an_azuga_error_is_named_in_the_rows(h: Harness) -> None:
     assert row["Tech Found in Azuga"].startswith("no: vendor_api_error: ")
 
 
+def test_a_map_asked_within_azugas_minute_is_served_at_once_without_the_vehicles(
+    h: Harness,
+) -> None:
+    """Azuga's vehicles endpoint allows one call a minute: a map asked again within it is not
+    held past the request's time (the API's timeout would cut it off); it names the reason."""
+    from tests.support.events import http_event
+    from tests.support.lambdas import FakeContext, load_handler
+
+    class Short(FakeContext):
+        def get_remaining_time_in_millis(self) -> int:
+            return 400  # less than Azuga's minute (1 s in the sandbox) leaves
+
+    h.sync()
+    query = {"date": day_of(int(time.time()) + HOUR).isoformat()}
+    status, page = h.api("GET", f"/connections/{h.connection_id}/map", query=query)
+    assert status == 200 and "Vehicles unavailable" not in page
+    before = [r for r in h.requests("azuga") if r["path"].endswith("/trackees")]
+    event = http_event(
+        "GET",
+        f"/connections/{h.connection_id}/map",
+        headers={"Authorization": f"Bearer {h.api.api_key}"},
+        query=query,
+    )
+    answer = load_handler("api").lambda_handler(event, Short())
+    assert answer["statusCode"] == 200, answer
+    assert "Vehicles unavailable" in answer["body"] and "rate limit" in answer["body"]
+    after = [r for r in h.requests("azuga") if r["path"].endswith("/trackees")]
+    assert after == before  # not asked: no 429 either
+
+
 @pytest.mark.usefixtures("aws")
 def test_the_daily_run_emails_yesterdays_report_once(h: Harness) -> None:
     from moto.ses.models import ses_backends

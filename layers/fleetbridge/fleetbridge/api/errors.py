@@ -6,6 +6,7 @@ Never a stack trace, never a secret: unexpected errors are logged and answered w
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -17,6 +18,7 @@ from fleetbridge.core.errors import (
     ForbiddenError,
     InvalidInputError,
     NotFoundError,
+    RetryLater,
     UnauthorizedError,
     VendorError,
 )
@@ -32,7 +34,13 @@ _STATUS: list[tuple[type[FleetbridgeError], int]] = [
 ]
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     """A JSON error response in our shape."""
     error: dict[str, Any] = {"code": code, "message": message}
     if field:
@@ -41,6 +49,7 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
         body=json.dumps({"error": error}),
+        headers=headers,
     )
 
 
@@ -70,6 +79,12 @@ def install_error_handlers(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
         return validation_response(list(exc.errors()))
+
+    @app.exception_handler(RetryLater)
+    def _later(exc: RetryLater) -> Response:
+        # a vendor wait longer than this request has left: ask the caller to come back then
+        wait = str(max(1, math.ceil(exc.retry_after)))
+        return error_response(503, exc.code, exc.message, headers={"Retry-After": wait})
 
     @app.exception_handler(FleetbridgeError)
     def _ours(exc: FleetbridgeError) -> Response:

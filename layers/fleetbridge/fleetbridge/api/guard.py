@@ -16,7 +16,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from fleetbridge.api.lazy import LazyApi
-from fleetbridge.core import aws  # noqa: F401  (boto3 at init: every request uses it)
+from fleetbridge.core import (
+    aws,  # noqa: F401  (boto3 at init: every request uses it)
+    budget,
+)
 from fleetbridge.core.errors import FleetbridgeError, MalformedInputError
 from fleetbridge.core.payload import parse_json
 
@@ -104,7 +107,10 @@ def guarded_resolve(api: LazyApi, event: dict[str, Any], context: LambdaContext)
         return _plain(422, "validation_error", exc.message, exc.field)
     app = api.app_for(path)
     app.append_context(tenant=tenant, base_url=public_base_url(event))
-    return app.resolve(event, context)
+    # a vendor's wait (Retry-After, a rate limit's next slot) longer than the request has left
+    # is answered 503 with Retry-After, not cut off by the API's timeout
+    with budget.invocation(context):
+        return app.resolve(event, context)
 
 
 def _plain(status: int, code: str, message: str, field: str | None = None) -> dict[str, Any]:
