@@ -4,6 +4,7 @@ appointments, clock events, Service Link), the Azuga sandbox (geofences, TrackMe
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from typing import Any
@@ -253,7 +254,7 @@ def test_each_upload_s_fences_are_recorded_before_the_next_upload(
     uploads = [r for r in h.requests("azuga") if r["path"].endswith("/bulkUpload.json")]
     assert len(uploads) == 3 and len(geomarks(h)) == 3
     created = {a["entity"]: a["at"] for a in h.activity() if a["action"] == "created"}
-    for upload, following in zip(uploads, uploads[1:], strict=False):
+    for upload, following in itertools.pairwise(uploads):
         [fence] = upload["body"]["create"]
         appointment = fence["name"].rsplit(" | ", 1)[1]
         assert created[f"appointment {appointment}"] <= following["time"]
