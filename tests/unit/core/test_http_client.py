@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from pydantic import BaseModel
 
 from fleetbridge.core import budget
 from fleetbridge.core.errors import (
@@ -15,7 +16,7 @@ from fleetbridge.core.errors import (
     VendorUnavailable,
     VendorValidationError,
 )
-from fleetbridge.core.http import VendorClient, paginate, retry_after_seconds
+from fleetbridge.core.http import TokenClient, VendorClient, paginate, retry_after_seconds
 
 
 class ScriptedTransport(httpx.BaseTransport):
@@ -185,3 +186,35 @@ def test_rate_limiter_is_consulted_on_every_attempt() -> None:
 def test_paginate_walks_every_page() -> None:
     pages = {None: ([1, 2], "b"), "b": ([3], "c"), "c": ([], None)}
     assert list(paginate(lambda cursor: pages[cursor])) == [1, 2, 3]
+
+
+class Thing(BaseModel):
+    id: int
+
+
+class EnvelopeClient(TokenClient):
+    """A token client whose answers wrap the object in `data`, as ServiceTrade's do."""
+
+    def fetch_token(self) -> tuple[str, float | None]:
+        return "t0ken", None
+
+    def answer(self, response: httpx.Response) -> object:
+        return self.unwrap(response, "data")
+
+
+def test_find_model_is_the_object_or_none_when_the_vendor_has_none() -> None:
+    transport = ScriptedTransport(httpx.Response(200, json={"id": 7}), httpx.Response(404))
+    client = make_client(transport, [])
+    assert client.find_model("/things/7", Thing) == Thing(id=7)
+    assert client.find_model("/things/8", Thing) is None
+
+
+def test_find_model_of_a_token_client_reads_through_its_call() -> None:
+    transport = ScriptedTransport(
+        httpx.Response(200, json={"data": {"id": 7}}), httpx.Response(404, json={"error": "gone"})
+    )
+    client = EnvelopeClient("https://vendor.test/api", transport=transport, sleep=[].append)
+    assert client.find_model("/things/7", Thing, params={"full": 1}) == Thing(id=7)
+    assert client.find_model("/things/8", Thing) is None
+    first = transport.requests[0]
+    assert (first.headers["Authorization"], first.url.params["full"]) == ("Bearer t0ken", "1")

@@ -275,6 +275,13 @@ class VendorClient:
         """GET and parse into `model` (unknown fields ignored by the model)."""
         return model.model_validate(self.get_json(path, **kwargs))
 
+    def find_model(self, path: str, model: type[ModelT], **kwargs: Any) -> ModelT | None:
+        """`get_model`, or None when the vendor has no such object (it answers 404)."""
+        try:
+            return self.get_model(path, model, **kwargs)
+        except VendorNotFound:
+            return None
+
     # ------------------------------------------------------------------ errors
     def error_details(self, body: Any) -> ErrorDetails | None:
         """(vendor code, message, field) from a decoded JSON error body, or None if not found.
@@ -412,6 +419,10 @@ class TokenClient(VendorClient):
                 status_code=response.status_code,
             )
         return body
+
+    def get_json(self, path: str, **kwargs: Any) -> Any:
+        """A GET `call`: with the token, and what `answer` makes of the body."""
+        return self.call("GET", path, **kwargs)
 
     def call(
         self, method: str, path: str, params: dict[str, Any] | None = None, *, json: Any = None

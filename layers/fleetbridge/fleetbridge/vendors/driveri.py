@@ -14,7 +14,6 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from fleetbridge.core.errors import VendorNotFound
 from fleetbridge.core.http import ClientCredentialsClient, ErrorDetails, nested_error, paginate
 from fleetbridge.core.ratelimit import RateLimit
 from fleetbridge.vendors.base import ConnectedClient
@@ -101,11 +100,7 @@ class DriveriClient(ConnectedClient, ClientCredentialsClient):
 
     def get_driver(self, driver_id: str) -> DriveriDriver | None:
         """The driver with this DriverID, or None."""
-        try:
-            data = self.call("GET", "/driver", params={"driverId": driver_id})
-        except VendorNotFound:
-            return None
-        return DriveriDriver.model_validate(data)
+        return self.find_model("/driver", DriveriDriver, params={"driverId": driver_id})
 
     def create_driver(self, fields: Mapping[str, Any]) -> DriveriDriver:
         """Create (`driverId` and `firstName` required); a taken DriverID raises VendorConflict."""

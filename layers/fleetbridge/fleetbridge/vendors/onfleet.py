@@ -18,7 +18,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from fleetbridge.core.errors import VendorError, VendorNotFound
+from fleetbridge.core.errors import VendorError
 from fleetbridge.core.http import ErrorDetails, first_text, paginate, text_of
 from fleetbridge.core.ratelimit import RateLimit
 from fleetbridge.vendors.base import ConnectedClient
@@ -176,10 +176,7 @@ class OnfleetClient(ConnectedClient):
 
     def get_task(self, task_id: str) -> OnfleetTask | None:
         """The task, or None when Onfleet has none with this id (e.g. deleted)."""
-        try:
-            return self.get_model(f"/tasks/{_path_id(task_id)}", OnfleetTask)
-        except VendorNotFound:
-            return None
+        return self.find_model(f"/tasks/{_path_id(task_id)}", OnfleetTask)
 
     def update_task(self, task_id: str, fields: Mapping[str, Any]) -> OnfleetTask:
         """`PUT /tasks/{id}`: a partial update (`container` reassigns)."""
@@ -237,10 +234,7 @@ class OnfleetClient(ConnectedClient):
 
     def get_worker(self, worker_id: str) -> OnfleetWorker | None:
         """The worker, or None."""
-        try:
-            return self.get_model(f"/workers/{_path_id(worker_id)}", OnfleetWorker)
-        except VendorNotFound:
-            return None
+        return self.find_model(f"/workers/{_path_id(worker_id)}", OnfleetWorker)
 
     def update_worker(self, worker_id: str, fields: Mapping[str, Any]) -> OnfleetWorker:
         """`PUT /workers/{id}` (`teams` replaces the worker's teams)."""

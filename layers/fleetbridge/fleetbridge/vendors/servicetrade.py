@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from fleetbridge.core.errors import VendorError, VendorNotFound
+from fleetbridge.core.errors import VendorError
 from fleetbridge.core.http import ErrorDetails, TokenClient, first_text, paginate
 from fleetbridge.core.ratelimit import RateLimit
 from fleetbridge.vendors.base import ConnectedClient
@@ -158,11 +158,7 @@ class ServiceTradeClient(ConnectedClient, TokenClient):
 
     def appointment(self, appointment_id: int) -> Appointment | None:
         """`GET /appointment/{id}`, or None when ServiceTrade has no such appointment."""
-        try:
-            data = self.call("GET", f"/appointment/{int(appointment_id)}")
-        except VendorNotFound:
-            return None
-        return Appointment.model_validate(data)
+        return self.find_model(f"/appointment/{int(appointment_id)}", Appointment)
 
     def techs(self) -> list[User]:
         """Every user who is a tech (`GET /user?isTech=true`)."""

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from fleetbridge.core.errors import RateLimited, VendorError, VendorNotFound
+from fleetbridge.core.errors import RateLimited, VendorError
 from fleetbridge.core.http import (
     ClientCredentialsClient,
     ErrorDetails,
@@ -208,10 +208,7 @@ class StrivenClient(ConnectedClient, ClientCredentialsClient):
 
     def get_task(self, task_id: int) -> StrivenTask | None:
         """The task, or None when Striven has no such task."""
-        try:
-            return StrivenTask.model_validate(self.call("GET", f"/v2/tasks/{int(task_id)}"))
-        except VendorNotFound:
-            return None
+        return self.find_model(f"/v2/tasks/{int(task_id)}", StrivenTask)
 
     # ---------------------------------------------------------------- employees, types, teams
     def iter_employees(self, page_size: int | None = None) -> Iterator[StrivenEmployee]:
@@ -228,11 +225,7 @@ class StrivenClient(ConnectedClient, ClientCredentialsClient):
 
     def get_employee(self, employee_id: int) -> StrivenEmployee | None:
         """The employee, or None."""
-        try:
-            data = self.call("GET", f"/v1/employees/{int(employee_id)}")
-        except VendorNotFound:
-            return None
-        return StrivenEmployee.model_validate(data)
+        return self.find_model(f"/v1/employees/{int(employee_id)}", StrivenEmployee)
 
     def task_types(self) -> list[TaskType]:
         """Every task type."""
