@@ -1,7 +1,10 @@
-"""Small pure helpers: fingerprints, masking, ids, notifier rendering."""
+"""Small pure helpers: fingerprints, masking, ids, notifier rendering, invalid fields."""
 
 from __future__ import annotations
 
+from pydantic import BaseModel, ValidationError
+
+from fleetbridge.core.errors import first_invalid_field
 from fleetbridge.core.models import fingerprint, new_id
 from fleetbridge.core.notifier import render
 from fleetbridge.core.secrets import mask, mask_all
@@ -37,3 +40,15 @@ def test_failure_email_has_text_and_escaped_html() -> None:
     assert "<Truck 7>" in email.text
     assert "&lt;Truck 7&gt;" in email.html and "<Truck 7>" not in email.html
     assert email.subject == "[fleetbridge] f: <Truck 7> failed"
+
+
+class _Stop(BaseModel):
+    window: list[int]
+
+
+def test_first_invalid_field_is_the_dotted_path_under_a_prefix() -> None:
+    try:
+        _Stop.model_validate({"window": [1, "x"]})
+    except ValidationError as exc:
+        field, message = first_invalid_field(exc, "stops", "3")
+    assert field == "stops.3.window.1" and "integer" in message

@@ -20,6 +20,7 @@ from fleetbridge.core.errors import (
     InvalidInputError,
     MalformedInputError,
     VendorError,
+    first_invalid_field,
 )
 from fleetbridge.core.flow_settings import RECIPIENTS, recipients
 from fleetbridge.core.mappings import MappingRepository
@@ -70,9 +71,8 @@ def validate_settings(flow: Flow, settings: dict[str, Any]) -> dict[str, Any]:
     try:
         model: BaseModel = flow.settings_model.model_validate(settings)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in ("settings", *first["loc"]))
-        raise InvalidInputError(f"{field}: {first['msg']}", field=field) from exc
+        field, message = first_invalid_field(exc, "settings")
+        raise InvalidInputError(f"{field}: {message}", field=field) from exc
     clean = model.model_dump(mode="json")
     _check_base_urls(clean.get("base_urls") or {})
     return clean

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 
 class FleetbridgeError(Exception):
     """Base of every error we raise on purpose."""
@@ -14,6 +16,12 @@ class FleetbridgeError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+def first_invalid_field(error: ValidationError, *prefix: str) -> tuple[str, str]:
+    """(dotted path of the first offending field, with `prefix` before it; pydantic's message)."""
+    first = error.errors()[0]
+    return ".".join(str(part) for part in (*prefix, *first["loc"])), first["msg"]
 
 
 class NotFoundError(FleetbridgeError):

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fleetbridge.core.connections import ConnectionRepository
-from fleetbridge.core.errors import InvalidInputError
+from fleetbridge.core.errors import InvalidInputError, first_invalid_field
 from fleetbridge.core.models import Connection, iso, utcnow
 from fleetbridge.core.queue import WorkMessage, publish
 
@@ -32,11 +32,8 @@ def parse_schedule(event: dict[str, Any]) -> ScheduledEvent:
     try:
         return ScheduledEvent.model_validate(event)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        raise InvalidInputError(
-            f"not a scheduled event: {field}: {first['msg']}", field=field
-        ) from exc
+        field, message = first_invalid_field(exc)
+        raise InvalidInputError(f"not a scheduled event: {field}: {message}", field=field) from exc
 
 
 def queue_reconciliations(flow: str, event: dict[str, Any]) -> dict[str, Any]:

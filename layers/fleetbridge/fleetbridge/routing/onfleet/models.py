@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
+from fleetbridge.core.errors import first_invalid_field
 from fleetbridge.routing.onfleet.metadata import RunInputError
 
 __all__ = ["PlanningTask", "PlanningWorker", "parse_planning"]
@@ -59,9 +60,8 @@ def parse_planning[M: _PlanningModel](model: type[M], kind: str, item: Mapping[s
     try:
         return model.model_validate(item)
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
+        where, message = first_invalid_field(error)
         raise RunInputError(
-            f"{kind} {item.get('id')}: unexpected Onfleet {where}: {first['msg']}",
+            f"{kind} {item.get('id')}: unexpected Onfleet {where}: {message}",
             ids=[str(item.get("id"))],
         ) from None
