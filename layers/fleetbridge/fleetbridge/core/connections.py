@@ -7,7 +7,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from fleetbridge.core.config import get_settings
-from fleetbridge.core.dynamo import conditional, from_item, table, to_item
+from fleetbridge.core.dynamo import conditional, from_item, query_items, table, to_item
 from fleetbridge.core.errors import NotFoundError
 from fleetbridge.core.models import Connection, iso, utcnow
 
@@ -66,14 +66,8 @@ class ConnectionRepository:
         return [c for c in found if c.enabled or not enabled_only]
 
     def _query(self, index: str, condition: Any) -> list[Connection]:
-        found: list[Connection] = []
-        kwargs: dict[str, Any] = {"IndexName": index, "KeyConditionExpression": condition}
-        while True:
-            page = self._table.query(**kwargs)
-            found += [Connection.model_validate(from_item(item)) for item in page["Items"]]
-            if "LastEvaluatedKey" not in page:
-                return found
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = query_items(self._table, IndexName=index, KeyConditionExpression=condition)
+        return [Connection.model_validate(from_item(item)) for item in items]
 
     def save(self, connection: Connection) -> Connection:
         """Write changes made to `connection` if nobody else wrote since it was read.

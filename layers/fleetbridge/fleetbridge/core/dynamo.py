@@ -23,6 +23,16 @@ def table(name: str) -> Any:
     return resource("dynamodb").Table(name)
 
 
+def query_items(table: Any, **query: Any) -> Iterator[dict[str, Any]]:
+    """Every item a `table.query(**query)` finds, page after page (raw DynamoDB values)."""
+    while True:
+        page = table.query(**query)
+        yield from page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return
+        query = {**query, "ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+
 def to_item(data: dict[str, Any]) -> dict[str, Any]:
     """Python values → DynamoDB values (floats become Decimals, None attributes are dropped)."""
     clean = {key: value for key, value in data.items() if value is not None}

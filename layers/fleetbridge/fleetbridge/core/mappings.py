@@ -13,7 +13,7 @@ from boto3.dynamodb.conditions import Key
 
 from fleetbridge.core.aws import resource
 from fleetbridge.core.config import get_settings
-from fleetbridge.core.dynamo import conditional, from_item, table, to_item
+from fleetbridge.core.dynamo import conditional, from_item, query_items, table, to_item
 from fleetbridge.core.errors import ConflictError
 from fleetbridge.core.models import Mapping, iso, utcnow
 
@@ -69,17 +69,11 @@ class MappingRepository:
 
     def list(self, entity: str) -> list[Mapping]:
         """Every mapping of `entity` for this connection."""
-        found: list[Mapping] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(f"CONNECTION#{self.connection_id}")
-            & Key("sk").begins_with(f"MAP#{entity}#")
-        }
-        while True:
-            page = self._table.query(**kwargs)
-            found += [Mapping.model_validate(from_item(item)) for item in page["Items"]]
-            if "LastEvaluatedKey" not in page:
-                return found
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        condition = Key("pk").eq(f"CONNECTION#{self.connection_id}") & Key("sk").begins_with(
+            f"MAP#{entity}#"
+        )
+        items = query_items(self._table, KeyConditionExpression=condition)
+        return [Mapping.model_validate(from_item(item)) for item in items]
 
     def save(self, mapping: Mapping) -> Mapping:
         """Write `mapping` if the stored version is still `mapping.version` (0 = must be new).
@@ -154,20 +148,15 @@ class MappingRepository:
     def delete_all(self) -> int:
         """Remove every mapping of the connection (when the connection is deleted)."""
         removed = 0
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(f"CONNECTION#{self.connection_id}")
-            & Key("sk").begins_with("MAP#"),
-            "ProjectionExpression": "pk, sk",
-        }
+        condition = Key("pk").eq(f"CONNECTION#{self.connection_id}") & Key("sk").begins_with("MAP#")
+        items = query_items(
+            self._table, KeyConditionExpression=condition, ProjectionExpression="pk, sk"
+        )
         with self._table.batch_writer() as batch:
-            while True:
-                page = self._table.query(**kwargs)
-                for item in page["Items"]:
-                    batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
-                    removed += 1
-                if "LastEvaluatedKey" not in page:
-                    return removed
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            for item in items:
+                batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+                removed += 1
+        return removed
 
 
 class ConnectionState:

@@ -15,7 +15,7 @@ from boto3.dynamodb.conditions import Key
 from pydantic import Field
 
 from fleetbridge.core.config import get_settings
-from fleetbridge.core.dynamo import conditional, from_item, table, to_item
+from fleetbridge.core.dynamo import conditional, from_item, query_items, table, to_item
 from fleetbridge.core.errors import NotFoundError
 from fleetbridge.core.models import Record, iso, utcnow
 
@@ -106,17 +106,11 @@ class ProfileRepository:
         self, model: type[P], tenant_id: str
     ) -> list[P]:
         """Every profile of this type of the tenant, by id."""
-        found: list[P] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(f"TENANT#{tenant_id}")
-            & Key("sk").begins_with(f"PROFILE#{_kind(model)}#")
-        }
-        while True:
-            page = self._table.query(**kwargs)
-            found += [model.model_validate(from_item(item)) for item in page["Items"]]
-            if "LastEvaluatedKey" not in page:
-                return found
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        condition = Key("pk").eq(f"TENANT#{tenant_id}") & Key("sk").begins_with(
+            f"PROFILE#{_kind(model)}#"
+        )
+        items = query_items(self._table, KeyConditionExpression=condition)
+        return [model.model_validate(from_item(item)) for item in items]
 
     def save[P: (IntegrationProfile, RunProfile)](self, profile: P) -> P:
         """Write changes if the stored version is still `profile.version` (ConflictError)."""
