@@ -20,24 +20,22 @@ _CONFIG = Config(
 _LOCAL_CONFIG = _CONFIG.merge(Config(read_timeout=120))
 
 
-def _config() -> Config:
+def _where() -> dict[str, Any]:
+    """Region, endpoint (moto locally) and botocore config of every client and resource."""
     from fleetbridge.core.config import get_settings
 
-    return _LOCAL_CONFIG if get_settings().local else _CONFIG
+    settings = get_settings()
+    return {
+        "region_name": settings.region,
+        "endpoint_url": settings.aws_endpoint_url,
+        "config": _LOCAL_CONFIG if settings.local else _CONFIG,
+    }
 
 
 @cache
 def client(service: str) -> Any:
     """A cached boto3 client for `service` (endpoint from settings, region from the runtime)."""
-    from fleetbridge.core.config import get_settings
-
-    settings = get_settings()
-    return boto3.session.Session().client(
-        service,  # type: ignore[call-overload]
-        region_name=settings.region,
-        endpoint_url=settings.aws_endpoint_url,
-        config=_config(),
-    )
+    return boto3.session.Session().client(service, **_where())  # type: ignore[call-overload]
 
 
 #: Caches built on a client (idempotency store, worker wrappers): cleared with the clients.
@@ -63,12 +61,4 @@ def reset_clients() -> None:
 @cache
 def resource(service: str) -> Any:
     """A cached boto3 resource (DynamoDB tables) with the same endpoint rules as `client`."""
-    from fleetbridge.core.config import get_settings
-
-    settings = get_settings()
-    return boto3.session.Session().resource(
-        service,  # type: ignore[call-overload]
-        region_name=settings.region,
-        endpoint_url=settings.aws_endpoint_url,
-        config=_config(),
-    )
+    return boto3.session.Session().resource(service, **_where())  # type: ignore[call-overload]
