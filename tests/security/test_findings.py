@@ -96,17 +96,29 @@ def test_a_stored_url_no_longer_allowed_is_refused_before_credentials_are_sent()
 
 # ------------------------------------------------------------------ 2. a refused update's secret
 def test_only_the_winning_update_s_credentials_are_stored(world: World) -> None:
+    from fleetbridge.core import connection_service
     from fleetbridge.core.aws import client
     from fleetbridge.core.connections import ConnectionRepository
+    from fleetbridge.core.errors import ConflictError
 
     connection = _connection(world)
     version = connection["version"]
 
     def patch(n: int) -> tuple[int, str]:
+        # The race is the service's (PATCH calls exactly this). Threads call it, not the API
+        # handler: Lambda runs one request per environment, and the handler's resolver keeps
+        # its request (event, route) on one shared object that threads would trample.
         secret = f"whsec-race-{n:02d}-{'x' * 12}"
-        body = {"credentials": {"fleetio_webhook_secret": secret}, "version": version}
-        answer = world.api("PATCH", f"/connections/{connection['id']}", body=_json(body))
-        return answer.status, secret
+        try:
+            connection_service.update_connection(
+                world.tenant_id,
+                connection["id"],
+                credentials={"fleetio_webhook_secret": secret},
+                expected_version=version,
+            )
+        except ConflictError:
+            return 409, secret
+        return 200, secret
 
     try:
         with ThreadPoolExecutor(max_workers=20) as pool:
