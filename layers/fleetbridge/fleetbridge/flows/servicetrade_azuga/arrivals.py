@@ -23,6 +23,7 @@ from fleetbridge.flows.servicetrade_azuga.clock_rules import (
 )
 from fleetbridge.flows.servicetrade_azuga.context import FlowContext
 from fleetbridge.flows.servicetrade_azuga.directory import Directory
+from fleetbridge.vendors.servicetrade_models import Activity
 
 ENTERED, EXITED = "ENTERED_GEOFENCE", "EXIT_GEOFENCE"
 UNKNOWN_FENCE = "unknown_fence"
@@ -87,11 +88,8 @@ def handle_alert(ctx: FlowContext, alert: dict[str, Any], *, source: str) -> str
 
 def _arrive(ctx: FlowContext, held: Claim, tech: int, at: datetime) -> None:
     """En Route out (if open), On Site in (unless one exists already), then mark the tech."""
-    job_id, appointment_id = int(held.data["job_id"]), int(held.mapping.external_id)
+    job_id, appointment_id = _close_open_events(ctx, held, tech, EN_ROUTE, at)
     st = ctx.servicetrade
-    for event in st.clock_events(user_id=tech, job_id=job_id, activity=EN_ROUTE, clocked_in=True):
-        out = max(at, event.clock_in) if event.clock_in else at
-        st.clock_out(job_id, tech, EN_ROUTE, appointment_id, at=out)
     window = timedelta(hours=ctx.settings.arrival_window_hours)
     start = datetime.fromisoformat(held.data["window_start"])
     existing = [
@@ -108,9 +106,18 @@ def _arrive(ctx: FlowContext, held: Claim, tech: int, at: datetime) -> None:
 
 def _leave(ctx: FlowContext, held: Claim, tech: int, at: datetime) -> None:
     """On Site out (if open), then mark the tech as left."""
+    _close_open_events(ctx, held, tech, ON_SITE, at)
+    held.save(ctx, {"left": sorted({*held.data.get("left", []), tech})})
+
+
+def _close_open_events(
+    ctx: FlowContext, held: Claim, tech: int, activity: Activity, at: datetime
+) -> tuple[int, int]:
+    """Clock the tech out of every open `activity` event on the appointment's job (looked up,
+    so a repeat finds none), never before the event began; returns (job id, appointment id)."""
     job_id, appointment_id = int(held.data["job_id"]), int(held.mapping.external_id)
     st = ctx.servicetrade
-    for event in st.clock_events(user_id=tech, job_id=job_id, activity=ON_SITE, clocked_in=True):
+    for event in st.clock_events(user_id=tech, job_id=job_id, activity=activity, clocked_in=True):
         out = max(at, event.clock_in) if event.clock_in else at
-        st.clock_out(job_id, tech, ON_SITE, appointment_id, at=out)
-    held.save(ctx, {"left": sorted({*held.data.get("left", []), tech})})
+        st.clock_out(job_id, tech, activity, appointment_id, at=out)
+    return job_id, appointment_id
