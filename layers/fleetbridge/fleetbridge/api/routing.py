@@ -19,7 +19,6 @@ from fleetbridge.api.routing_models import (
     IntegrationProfileIn,
     IntegrationProfileOut,
     IntegrationProfileUpdate,
-    IntegrationRefIn,
     OnfleetConfigurationOut,
     RunProfileIn,
     RunProfileOut,
@@ -30,6 +29,7 @@ from fleetbridge.core.errors import InvalidInputError
 from fleetbridge.core.models import Tenant
 
 if TYPE_CHECKING:
+    from fleetbridge.core.profiles import RunProfile
     from fleetbridge.routing.profiles_run import RunProfileFields
 
 router = APIGatewayHttpRouter()
@@ -125,18 +125,9 @@ def delete_integration(profile_id: str) -> Response[None]:
 
 
 # ----------------------------------------------------------------------------- run profiles
-def _run_profile_out(profile: Any) -> RunProfileOut:
-    return RunProfileOut(
-        id=profile.id,
-        name=profile.name,
-        description=profile.description,
-        integrations=[IntegrationRefIn(id=r.id, type=r.type) for r in profile.integrations],
-        defaults=profile.defaults,
-        options=profile.options,
-        version=profile.version,
-        created_at=profile.created_at,
-        updated_at=profile.updated_at,
-    )
+def _run_profile_out(profile: RunProfile) -> RunProfileOut:
+    """The stored profile as the API shows it (all but the tenant)."""
+    return RunProfileOut.model_validate(profile, from_attributes=True)
 
 
 def _run_profile_fields(body: RunProfileIn) -> RunProfileFields:
